@@ -1,0 +1,34 @@
+/** Every error a client can see, by its stable `code`. The HTTP layer maps codes to statuses. */
+export type ErrorCode =
+  | 'invalid_request'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'session_not_found'
+  | 'session_busy'
+  | 'question_pending'
+  | 'no_pending_question'
+  | 'question_mismatch'
+  | 'invalid_answer'
+  | 'not_running'
+  | 'idempotency_conflict'
+  | 'unauthorized'
+  | 'unavailable'
+  | 'internal';
+
+/** A failure meant for the client: a code, a readable message, and optional extra fields. */
+export class SessionError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'SessionError';
+  }
+}
+
+export function sessionNotFound(id: string): SessionError {
+  return new SessionError('session_not_found', `No session with id ${id}`);
+}

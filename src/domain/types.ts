@@ -1,0 +1,97 @@
+/** The four top-level states of a session. */
+export const SESSION_STATES = ['idle', 'running', 'awaitingUser', 'completed'] as const;
+export type SessionState = (typeof SESSION_STATES)[number];
+
+export type RunStatus = 'running' | 'completed' | 'awaiting_user' | 'cancelled' | 'failed' | 'interrupted';
+
+export interface LastRun {
+  id: string;
+  status: RunStatus;
+  error?: string;
+  started_at: string;
+  ended_at: string | null;
+}
+
+export interface Question {
+  id: string;
+  text: string;
+  options?: string[];
+  allow_custom: boolean;
+  asked_at: string;
+}
+
+export type MessageRole = 'user' | 'assistant' | 'tool';
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** JSON text, exactly as the model produced it. */
+  arguments: string;
+}
+
+export interface Message {
+  id: string;
+  role: MessageRole;
+  content: string;
+  created_at: string;
+  run_id?: string;
+  /** On `tool` messages: the call this is the result of. */
+  tool_call_id?: string;
+  /** On `assistant` messages that call tools. */
+  tool_calls?: ToolCall[];
+}
+
+export const EVENT_TYPES = [
+  'session_created',
+  'message_appended',
+  'state_changed',
+  'run_started',
+  'token',
+  'tool_started',
+  'tool_completed',
+  'question_asked',
+  'question_answered',
+  'run_completed',
+  'run_failed',
+  'run_cancelled',
+  'run_interrupted',
+  'session_deleted',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** An event before it is appended to the log: no `seq`, no `session_id` yet. */
+export interface NewEvent {
+  type: EventType;
+  at: string;
+  run_id?: string;
+  [field: string]: unknown;
+}
+
+/** An event as it stands in a session's log. */
+export interface SessionEvent extends NewEvent {
+  seq: number;
+  session_id: string;
+}
+
+/** Immutable attributes of a session, chosen at creation. */
+export interface SessionInfo {
+  id: string;
+  title: string | null;
+  agent: string;
+  system_prompt: string | null;
+  metadata: Record<string, unknown>;
+  created_at: string;
+}
+
+/** The session object of the HTTP API. */
+export interface SessionView extends Omit<SessionInfo, 'system_prompt'> {
+  state: SessionState;
+  run_id: string | null;
+  last_run: LastRun | null;
+  pending_question: Question | null;
+  has_pending_work: boolean;
+  message_count: number;
+  last_event_seq: number;
+  version: number;
+  updated_at: string;
+}

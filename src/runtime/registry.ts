@@ -1,0 +1,137 @@
+/**
+ * The one way to a session actor: get it live, or hydrate it from storage.
+ * Live hosts are kept in least-recently-used order and passivated (stopped and
+ * dropped; their state is already stored) beyond `maxLive`, so memory follows
+ * active sessions, not stored ones.
+ */
+import type { Logger } from 'pino';
+import { now } from '../domain/ids.js';
+import type { SessionInfo } from '../domain/types.js';
+import type { Store } from '../storage/store.js';
+import type { HostDeps } from './session-host.js';
+import { SessionHost } from './session-host.js';
+
+export interface RegistryOptions {
+  store: Store;
+  hostDeps: Omit<HostDeps, 'onBroken'>;
+  maxLive: number;
+  logger: Logger;
+}
+
+export class SessionRegistry {
+  /** Insertion order is recency: a touched host is moved to the end. */
+  private readonly live = new Map<string, SessionHost>();
+  private readonly loading = new Map<string, Promise<SessionHost | null>>();
+  /** Sessions being deleted: never hydrated again. */
+  private readonly deleting = new Set<string>();
+  private readonly repairing = new Set<string>();
+  private readonly deps: HostDeps;
+
+  constructor(private readonly options: RegistryOptions) {
+    this.deps = { ...options.hostDeps, onBroken: (host, error) => this.onBroken(host, error) };
+  }
+
+  async create(info: SessionInfo): Promise<SessionHost> {
+    const host = await SessionHost.create(info, this.deps);
+    this.admit(host);
+    return host;
+  }
+
+  /** The live host, hydrating it if needed; null when no such session exists. */
+  async get(id: string): Promise<SessionHost | null> {
+    if (this.deleting.has(id)) return null;
+    const host = this.live.get(id);
+    if (host) {
+      this.live.delete(id);
+      this.live.set(id, host);
+      return host;
+    }
+    let loading = this.loading.get(id);
+    if (!loading) {
+      loading = this.hydrate(id).finally(() => this.loading.delete(id));
+      this.loading.set(id, loading);
+    }
+    return loading;
+  }
+
+  /** The live host, without hydrating. */
+  peek(id: string): SessionHost | undefined {
+    return this.live.get(id);
+  }
+
+  hosts(): SessionHost[] {
+    return [...this.live.values()];
+  }
+
+  get liveCount(): number {
+    return this.live.size;
+  }
+
+  /** Drops a host for good; `get` answers null until `forget`. */
+  retire(host: SessionHost): void {
+    this.deleting.add(host.id);
+    if (this.live.get(host.id) === host) this.live.delete(host.id);
+    host.stop();
+  }
+
+  forget(id: string): void {
+    this.deleting.delete(id);
+  }
+
+  stopAll(): void {
+    for (const host of this.live.values()) host.stop();
+    this.live.clear();
+  }
+
+  private async hydrate(id: string, deadRunError?: string): Promise<SessionHost | null> {
+    const row = await this.options.store.loadSession(id);
+    if (!row || this.deleting.has(id)) return null;
+    const current = this.live.get(id);
+    if (current) return current;
+    const host = SessionHost.hydrate(row, this.deps);
+    this.admit(host);
+    // A stored `running` session has no live run in this process: the run died with the process that held it.
+    if (host.currentState === 'running') {
+      host.send(deadRunError === undefined ? { type: 'run.interrupt', at: now() } : { type: 'run.fail', error: deadRunError, at: now() });
+    }
+    return host;
+  }
+
+  private admit(host: SessionHost): void {
+    this.live.set(host.id, host);
+    this.passivateExcess();
+  }
+
+  private passivateExcess(): void {
+    if (this.live.size <= this.options.maxLive) return;
+    for (const [id, host] of this.live) {
+      if (this.live.size <= this.options.maxLive) break;
+      if (host.isBusy) continue;
+      this.live.delete(id);
+      host.stop();
+    }
+  }
+
+  /**
+   * A host whose write failed or whose actor crashed is dropped; storage holds
+   * the last good state. If that state is `running`, its run is marked failed.
+   */
+  private onBroken(host: SessionHost, error: unknown): void {
+    const { logger } = this.options;
+    logger.error({ err: error, session_id: host.id }, 'session actor failed; dropping it');
+    if (this.live.get(host.id) === host) this.live.delete(host.id);
+    // One repair at a time: if storage itself is failing, the repair breaks too and must not loop.
+    if (this.deleting.has(host.id) || this.repairing.has(host.id)) return;
+    this.repairing.add(host.id);
+    const reason = `The session's actor failed: ${error instanceof Error ? error.message : String(error)}`;
+    void (async () => {
+      try {
+        await (await this.hydrate(host.id, reason))?.settled();
+      } catch (repairError) {
+        logger.error({ err: repairError, session_id: host.id }, 'could not repair session');
+      } finally {
+        this.repairing.delete(host.id);
+      }
+    })();
+  }
+}

@@ -1,0 +1,61 @@
+import type { Database } from 'better-sqlite3';
+
+/** Append-only: a released migration is never edited; a change is a new entry. */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE sessions (
+    ordinal        INTEGER PRIMARY KEY AUTOINCREMENT,
+    id             TEXT    NOT NULL UNIQUE,
+    title          TEXT,
+    agent          TEXT    NOT NULL,
+    system_prompt  TEXT,
+    metadata       TEXT    NOT NULL,
+    state          TEXT    NOT NULL,
+    snapshot       TEXT    NOT NULL,
+    version        INTEGER NOT NULL,
+    last_event_seq INTEGER NOT NULL,
+    message_count  INTEGER NOT NULL,
+    created_at     TEXT    NOT NULL,
+    updated_at     TEXT    NOT NULL
+  );
+  CREATE INDEX sessions_by_state ON sessions (state, ordinal);
+  CREATE TABLE events (
+    session_id TEXT    NOT NULL,
+    seq        INTEGER NOT NULL,
+    data       TEXT    NOT NULL,
+    PRIMARY KEY (session_id, seq)
+  ) WITHOUT ROWID;
+  CREATE TABLE messages (
+    session_id TEXT    NOT NULL,
+    position   INTEGER NOT NULL,
+    data       TEXT    NOT NULL,
+    PRIMARY KEY (session_id, position)
+  ) WITHOUT ROWID;
+  CREATE TABLE idempotency_keys (
+    key        TEXT    PRIMARY KEY,
+    method     TEXT    NOT NULL,
+    path       TEXT    NOT NULL,
+    body_hash  TEXT    NOT NULL,
+    status     INTEGER NOT NULL,
+    body       TEXT    NOT NULL,
+    created_at TEXT    NOT NULL
+  );
+  CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
+  `,
+];
+
+export function migrate(db: Database): number {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+  const current = (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`The database is at schema version ${current}, newer than this server (${MIGRATIONS.length})`);
+  }
+  const record = db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)');
+  for (let version = current + 1; version <= MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version - 1]);
+      record.run(version, new Date().toISOString());
+    })();
+  }
+  return MIGRATIONS.length;
+}
