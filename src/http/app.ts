@@ -1,0 +1,53 @@
+/**
+ * The Express app. A factory over a runtime, so tests and library users can
+ * mount it anywhere; it owns no state of its own beyond the middleware.
+ */
+import express, { Router, type Express } from 'express';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import type { SessionRuntime } from '../runtime/runtime.js';
+import type { Store } from '../storage/store.js';
+import { jsonBody } from './body.js';
+import { errorHandler, routeNotFound } from './errors.js';
+import { idempotency } from './idempotency.js';
+import type { Metrics } from './metrics.js';
+import { eventsRouter } from './routes/events.js';
+import { serviceRouter } from './routes/service.js';
+import { sessionsRouter } from './routes/sessions.js';
+import { turnsRouter } from './routes/turns.js';
+import type { SseOptions } from './sse.js';
+
+export interface AppOptions {
+  runtime: SessionRuntime;
+  /** Where idempotency records are kept; the runtime's store. */
+  store: Store;
+  metrics: Metrics;
+  logger: Logger;
+  /** Largest accepted JSON body, in bytes. */
+  bodyLimitBytes: number;
+  sse: SseOptions;
+}
+
+export function createApp({ runtime, store, metrics, logger, bodyLimitBytes, sse }: AppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // Session responses carry their own ETag (the version).
+  app.set('etag', false);
+  app.use(pinoHttp({ logger, autoLogging: { ignore: (req) => req.url === '/healthz' } }));
+  app.use(metrics.timeRequests());
+  app.use(jsonBody(bodyLimitBytes));
+  app.use(serviceRouter(runtime, metrics));
+
+  const idempotent = idempotency(store);
+  const api = Router();
+  api.use(sessionsRouter(runtime, idempotent));
+  api.use(turnsRouter(runtime, idempotent));
+  api.use(eventsRouter(runtime, sse));
+  app.use('/api/v1', api);
+
+  // Feature routers (console, diagrams) mount here.
+
+  app.use(routeNotFound);
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,84 @@
+/**
+ * The JSON error envelope. Every failure a client sees goes through here;
+ * unexpected errors are logged and answered as `internal` without detail.
+ */
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { ErrorCode } from '../domain/errors.js';
+import { SessionError } from '../domain/errors.js';
+
+const STATUS: Record<ErrorCode, number> = {
+  invalid_request: 400,
+  invalid_answer: 400,
+  unauthorized: 401,
+  not_found: 404,
+  session_not_found: 404,
+  method_not_allowed: 405,
+  session_busy: 409,
+  question_pending: 409,
+  no_pending_question: 409,
+  question_mismatch: 409,
+  not_running: 409,
+  idempotency_conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  internal: 500,
+  unavailable: 503,
+};
+
+export function statusOf(code: ErrorCode): number {
+  return STATUS[code];
+}
+
+export function errorBody(error: SessionError): { error: Record<string, unknown> } {
+  return { error: { code: error.code, message: error.message, ...error.details } };
+}
+
+export function sendError(res: Response, error: SessionError, extra: Record<string, unknown> = {}): void {
+  res.status(statusOf(error.code)).json({ ...extra, ...errorBody(error) });
+}
+
+export const routeNotFound: RequestHandler = (req, _res, next) => {
+  next(new SessionError('not_found', `No route for ${req.method} ${req.path}`));
+};
+
+export function methodNotAllowed(allowed: string[]): RequestHandler {
+  return (req, res, next) => {
+    res.setHeader('Allow', allowed.join(', '));
+    next(new SessionError('method_not_allowed', `${req.method} is not allowed here; use ${allowed.join(' or ')}`));
+  };
+}
+
+/** body-parser's errors carry a `type`; map them to our codes. */
+function fromBodyParser(error: { type?: string; limit?: number }): SessionError | null {
+  switch (error.type) {
+    case 'entity.parse.failed':
+      return new SessionError('invalid_request', 'body: malformed JSON');
+    case 'entity.too.large':
+      return new SessionError('payload_too_large', `body: larger than ${error.limit ?? 'the limit'} bytes`);
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new SessionError('unsupported_media_type', 'body: only UTF-8 JSON is accepted');
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return new SessionError('invalid_request', 'body: the request body could not be read');
+    default:
+      return null;
+  }
+}
+
+export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+  const known =
+    error instanceof SessionError
+      ? error
+      : typeof error === 'object' && error !== null
+        ? fromBodyParser(error as { type?: string })
+        : null;
+  if (!known) req.log?.error({ err: error }, 'request failed');
+  const reply = known ?? new SessionError('internal', 'Internal server error');
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  sendError(res, reply);
+};

@@ -1,0 +1,90 @@
+/**
+ * The Server-Sent Events stream of one session. It subscribes before reading
+ * the log, holds live events while the replay runs, then drops any it already
+ * replayed: every event exactly once, in `seq` order. A client that falls too
+ * far behind is disconnected rather than allowed to hold memory; it reconnects
+ * with `Last-Event-ID` and misses nothing.
+ */
+import type { Request, Response } from 'express';
+import type { Delivery } from '../runtime/event-bus.js';
+import type { SessionRuntime } from '../runtime/runtime.js';
+
+export interface SseOptions {
+  pingIntervalMs: number;
+  /** Bytes queued for one slow client before it is dropped. */
+  maxBufferedBytes: number;
+}
+
+const REPLAY_PAGE = 1000;
+
+export async function streamEvents(
+  runtime: SessionRuntime,
+  sessionId: string,
+  after: number | null,
+  req: Request,
+  res: Response,
+  options: SseOptions,
+): Promise<void> {
+  await runtime.assertExists(sessionId);
+
+  // Live-only streams start below every seq.
+  let lastSent = after ?? -1;
+  let replaying = after !== null;
+  let sessionGone = false;
+  let ended = false;
+  const held: Delivery[] = [];
+
+  const finish = () => {
+    if (ended) return;
+    ended = true;
+    clearInterval(ping);
+    unsubscribe();
+    res.end();
+  };
+  const write = (delivery: Delivery) => {
+    if (ended) return;
+    const { seq, type } = delivery.event;
+    if (seq <= lastSent) return;
+    lastSent = seq;
+    res.write(`id: ${seq}\nevent: ${type}\ndata: ${delivery.json}\n\n`);
+    if (res.writableLength > options.maxBufferedBytes) {
+      req.log?.warn({ session_id: sessionId, buffered: res.writableLength }, 'SSE client too slow; disconnecting');
+      res.destroy();
+      finish();
+    }
+  };
+
+  const unsubscribe = runtime.subscribe(sessionId, {
+    deliver: (delivery) => (replaying ? held.push(delivery) : write(delivery)),
+    end: () => {
+      sessionGone = true;
+      if (!replaying) finish();
+    },
+  });
+  const ping = setInterval(() => res.write(': ping\n\n'), options.pingIntervalMs);
+  ping.unref();
+  req.on('close', finish);
+
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache, no-transform',
+    Connection: 'keep-alive',
+    'X-Accel-Buffering': 'no',
+  });
+  res.flushHeaders();
+
+  if (after === null) return;
+  try {
+    for (;;) {
+      const page = await runtime.readEvents(sessionId, lastSent, REPLAY_PAGE);
+      for (const event of page.events) write({ event, json: JSON.stringify(event) });
+      if (page.events.length < REPLAY_PAGE || ended) break;
+    }
+  } catch (error) {
+    // The session may have been deleted mid-replay; its `session_deleted` is held.
+    req.log?.debug({ err: error, session_id: sessionId }, 'SSE replay stopped');
+  }
+  replaying = false;
+  for (const delivery of held.splice(0)) write(delivery);
+  if (sessionGone) finish();
+}

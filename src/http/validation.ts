@@ -1,0 +1,74 @@
+/** zod schemas for every body and query; unknown fields are rejected so typos surface. */
+import type { RequestHandler } from 'express';
+import { z } from 'zod';
+import { SessionError } from '../domain/errors.js';
+import { SESSION_STATES } from '../domain/types.js';
+
+const METADATA_MAX_BYTES = 16 * 1024;
+const integer = (name: string) => z.string().regex(/^\d{1,15}$/, `${name} must be a non-negative integer`).transform(Number);
+const cursor = z.string().regex(/^\d{1,15}$/, 'not a cursor returned by this API');
+
+export const createSessionBody = z.strictObject({
+  title: z.string().max(200).nullable().optional(),
+  agent: z.string().min(1).max(100).optional(),
+  system_prompt: z.string().max(100_000).nullable().optional(),
+  metadata: z
+    .record(z.string(), z.unknown())
+    .refine((value) => Buffer.byteLength(JSON.stringify(value)) <= METADATA_MAX_BYTES, 'must be at most 16 KiB as JSON')
+    .optional(),
+});
+
+export const appendMessageBody = z.strictObject({
+  content: z.string().min(1).max(100_000),
+  resume: z.boolean().optional(),
+});
+
+export const respondBody = z.strictObject({
+  question_id: z.string().min(1).max(200),
+  answer: z.string().min(1).max(100_000),
+});
+
+/** `/resume` and `/cancel` take no body, or `{}`. */
+export const emptyBody = z.strictObject({});
+
+export const listSessionsQuery = z.strictObject({
+  limit: integer('limit').pipe(z.number().min(1).max(200)).optional(),
+  cursor: cursor.optional(),
+  state: z.enum(SESSION_STATES).optional(),
+});
+
+export const listMessagesQuery = z.strictObject({
+  limit: integer('limit').pipe(z.number().min(1).max(1000)).optional(),
+  after: cursor.optional(),
+});
+
+export const eventsQuery = z.strictObject({
+  after: integer('after').optional(),
+  limit: integer('limit').pipe(z.number().min(1).max(1000)).optional(),
+});
+
+export const lastEventId = integer('Last-Event-ID');
+
+export const idempotencyKey = z.string().min(1).max(255);
+
+/** Parses or throws `invalid_request` naming the first offending field. */
+export function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+  const path = [where, ...issue.path.map(String), ...unknownKeys.slice(0, 1)].filter(Boolean).join('.');
+  const message = issue.code === 'unrecognized_keys' ? `unknown field${unknownKeys.length > 1 ? 's' : ''} ${unknownKeys.join(', ')}` : issue.message;
+  throw new SessionError('invalid_request', `${path}: ${message}`);
+}
+
+/**
+ * Validates the body before anything else looks at it (idempotency included):
+ * a bad request wins over every other answer.
+ */
+export function validBody<T extends z.ZodType>(schema: T): RequestHandler {
+  return (req, _res, next) => {
+    req.body = parse(schema, req.body ?? {}, 'body');
+    next();
+  };
+}
