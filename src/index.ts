@@ -6,3 +6,8 @@ export { SessionRuntime } from './runtime/runtime.js';
 export type { RuntimeOptions } from './runtime/runtime.js';
 export { SqliteStore } from './storage/sqlite/sqlite-store.js';
 export type { Store } from './storage/store.js';
+export { createServer } from './server.js';
+export type { BambooServer, ServerOptions } from './server.js';
+export { createApp } from './http/app.js';
+export type { AppOptions } from './http/app.js';
+export { sessionMachine } from '../machines/session.machine.js';
