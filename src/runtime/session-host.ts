@@ -1,8 +1,8 @@
 /**
  * Hosts one session actor. Every transition's recorded events, plus the new
- * snapshot, are committed in one write; writes run strictly in order, and
- * events are broadcast only once they are durable. Callers `await settled()`
- * before they answer a client, so nobody hears of a change before it is stored.
+ * snapshot, go to storage together (see SessionWriter), in order, and are
+ * broadcast only once durable. Callers `await settled()` before they answer a
+ * client, so nobody hears of a change before it is stored.
  */
 import type { Actor, InspectionEvent, Observer } from 'xstate';
 import { createActor } from 'xstate';
@@ -11,6 +11,7 @@ import type { Message, NewEvent, SessionEvent, SessionInfo, SessionState, Sessio
 import { now } from '../domain/ids.js';
 import type { SessionRow, Store } from '../storage/store.js';
 import type { EventBus } from './event-bus.js';
+import { type Change, SessionWriter } from './session-writer.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
 import { sessionView } from './view.js';
 
@@ -32,7 +33,10 @@ export interface HostDeps {
   onBroken(host: SessionHost, error: unknown): void;
 }
 
-interface Counters {
+interface Stored {
+  state: SessionState;
+  /** The encoded snapshot; absent for a new session. */
+  data?: string;
   version: number;
   lastSeq: number;
   messageCount: number;
@@ -42,24 +46,26 @@ interface Counters {
 export class SessionHost {
   readonly id: string;
   private readonly actor: Actor<SessionLogic>;
+  private readonly writer: SessionWriter;
   private state: SessionState;
-  private counters: Counters;
+  /** Assigned as events are recorded, so order is fixed before they are written. */
+  private lastSeqAssigned: number;
+  private messageCount: number;
   private records: NewEvent[] = [];
   private reply: Reply | null = null;
-  private writes: Promise<void> = Promise.resolve();
-  private pendingWrites = 0;
   private failure: unknown = null;
   private stopped = false;
 
   private constructor(
     readonly info: SessionInfo,
     private readonly deps: HostDeps,
-    persisted: { state: SessionState; data?: string },
-    counters: Counters,
+    persisted: Stored,
   ) {
     this.id = info.id;
     this.state = persisted.state;
-    this.counters = counters;
+    this.lastSeqAssigned = persisted.lastSeq;
+    this.messageCount = persisted.messageCount;
+    this.writer = new SessionWriter(info.id, deps.store, persisted.version, persisted.updatedAt, (changes) => this.published(changes));
     const { logic, inspect } = deps;
     const snapshot = persisted.data
       ? logic.resolveState({ value: persisted.state, context: decodeSnapshot(persisted.data).context })
@@ -78,29 +84,22 @@ export class SessionHost {
 
   /** A brand-new session: stores it (version 1) with its `session_created` event. */
   static async create(info: SessionInfo, deps: HostDeps): Promise<SessionHost> {
-    const host = new SessionHost(info, deps, { state: 'idle' }, { version: 1, lastSeq: 0, messageCount: 0, updatedAt: info.created_at });
-    const event: SessionEvent = { seq: ++host.counters.lastSeq, type: 'session_created', session_id: info.id, at: info.created_at };
+    const stored = { state: 'idle', version: 1, lastSeq: 1, messageCount: 0, updatedAt: info.created_at } as const;
+    const host = new SessionHost(info, deps, stored);
+    const event: SessionEvent = { seq: 1, type: 'session_created', session_id: info.id, at: info.created_at };
     await deps.store.createSession(
-      {
-        info,
-        state: host.state,
-        snapshot: host.encode(),
-        version: 1,
-        last_event_seq: host.counters.lastSeq,
-        message_count: 0,
-        updated_at: info.created_at,
-      },
+      { info, state: stored.state, snapshot: host.encode(), version: 1, last_event_seq: 1, message_count: 0, updated_at: info.created_at },
       [event],
     );
-    deps.onMoved(undefined, host.state);
-    deps.onAppended([event]);
-    deps.bus.publish(info.id, [event]);
+    host.published([{ events: [event], messages: [], move: { from: undefined, to: stored.state } }]);
     return host;
   }
 
   /** Rebuilds a host from its stored row. No run is started: a stored `running` session has no live run here. */
   static hydrate(row: SessionRow, deps: HostDeps): SessionHost {
-    return new SessionHost(row.info, deps, { state: row.state, data: row.snapshot }, {
+    return new SessionHost(row.info, deps, {
+      state: row.state,
+      data: row.snapshot,
       version: row.version,
       lastSeq: row.last_event_seq,
       messageCount: row.message_count,
@@ -117,7 +116,7 @@ export class SessionHost {
   }
 
   get lastSeq(): number {
-    return this.counters.lastSeq;
+    return this.lastSeqAssigned;
   }
 
   get isStopped(): boolean {
@@ -126,7 +125,7 @@ export class SessionHost {
 
   /** True while the host may not be passivated: a run is active or writes are in flight. */
   get isBusy(): boolean {
-    return this.state === 'running' || this.pendingWrites > 0;
+    return this.state === 'running' || !this.writer.isIdle;
   }
 
   /** Sends an event and returns the machine's reply to it, synchronously. */
@@ -148,17 +147,16 @@ export class SessionHost {
 
   /** Resolves once every change so far is durable; rejects if the host broke. */
   async settled(): Promise<void> {
-    await this.writes;
     if (this.failure !== null) throw this.failure;
+    await this.writer.settled();
   }
 
   view(): SessionView {
-    const { version, lastSeq, messageCount, updatedAt } = this.counters;
     return sessionView(this.info, this.state, this.actor.getSnapshot().context, {
-      version,
-      last_event_seq: lastSeq,
-      message_count: messageCount,
-      updated_at: updatedAt,
+      version: this.writer.version,
+      last_event_seq: this.lastSeqAssigned,
+      message_count: this.messageCount,
+      updated_at: this.writer.updatedAt,
     });
   }
 
@@ -192,28 +190,20 @@ export class SessionHost {
   }
 
   private enqueue(newEvents: NewEvent[], snapshot?: { state: SessionState; data: string }, from?: SessionState): Promise<void> {
-    const events: SessionEvent[] = newEvents.map(({ type, ...fields }) => ({ seq: ++this.counters.lastSeq, type, session_id: this.id, ...fields }));
+    const events: SessionEvent[] = newEvents.map(({ type, ...fields }) => ({ seq: ++this.lastSeqAssigned, type, session_id: this.id, ...fields }));
     const messages = newEvents.flatMap((event) => (event.type === 'message_appended' ? [event.message as Message] : []));
-    const updatedAt = now();
-    const commit = { sessionId: this.id, expectedVersion: this.counters.version, updatedAt, snapshot, events, messages };
-    this.counters = {
-      version: this.counters.version + 1,
-      lastSeq: this.counters.lastSeq,
-      messageCount: this.counters.messageCount + messages.length,
-      updatedAt,
-    };
-    this.pendingWrites++;
-    this.writes = this.writes
-      .then(async () => {
-        if (this.failure !== null) return;
-        await this.deps.store.commit(commit);
-        if (snapshot && from !== snapshot.state) this.deps.onMoved(from, snapshot.state);
-        this.deps.onAppended(events);
-        this.deps.bus.publish(this.id, events);
-      })
-      .catch((error: unknown) => this.break(error))
-      .finally(() => this.pendingWrites--);
-    return this.writes;
+    this.messageCount += messages.length;
+    const move = snapshot && from !== undefined && from !== snapshot.state ? { from, to: snapshot.state } : undefined;
+    this.writer.add({ events, messages, snapshot, move });
+    return this.writer.settled().catch((error: unknown) => this.break(error));
+  }
+
+  private published(changes: readonly Change[]): void {
+    for (const { events, move } of changes) {
+      if (move) this.deps.onMoved(move.from, move.to);
+      this.deps.onAppended(events);
+      this.deps.bus.publish(this.id, events);
+    }
   }
 
   private break(error: unknown): void {

@@ -53,6 +53,8 @@ export class SqliteStore implements Store {
   private readonly commitTx;
   private readonly createTx;
   private readonly deleteTx;
+  /** Commits waiting for the next group transaction. */
+  private queued: { write: () => void; resolve: () => void; reject: (error: unknown) => void }[] = [];
 
   /** `path` is a file (its folder is created) or `:memory:`. */
   constructor(path: string) {
@@ -128,8 +130,8 @@ export class SqliteStore implements Store {
     });
   }
 
-  async createSession(row: SessionRow, events: SessionEvent[]): Promise<void> {
-    this.createTx(row, events);
+  createSession(row: SessionRow, events: SessionEvent[]): Promise<void> {
+    return this.grouped(() => this.createTx(row, events));
   }
 
   async loadSession(id: string): Promise<SessionRow | null> {
@@ -137,8 +139,43 @@ export class SqliteStore implements Store {
     return record ? toRow(record) : null;
   }
 
-  async commit(commit: Commit): Promise<void> {
-    this.commitTx(commit);
+  commit(commit: Commit): Promise<void> {
+    return this.grouped(() => this.commitTx(commit));
+  }
+
+  /**
+   * Group commit: every write that arrives within one turn of the event loop
+   * shares one transaction, each in its own savepoint so a conflict rolls back
+   * only itself. A write resolves only after that transaction is durable.
+   */
+  private grouped(write: () => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queued.push({ write, resolve, reject });
+      if (this.queued.length === 1) setImmediate(() => this.flushQueued());
+    });
+  }
+
+  private flushQueued(): void {
+    const batch = this.queued;
+    this.queued = [];
+    if (batch.length === 0) return;
+    const failures = new Map<number, unknown>();
+    try {
+      if (!this.db.open) throw new Error('The database is closed');
+      this.db.transaction(() => {
+        batch.forEach(({ write }, i) => {
+          try {
+            write();
+          } catch (error) {
+            failures.set(i, error);
+          }
+        });
+      })();
+    } catch (error) {
+      for (const { reject } of batch) reject(error);
+      return;
+    }
+    batch.forEach(({ resolve, reject }, i) => (failures.has(i) ? reject(failures.get(i)) : resolve()));
   }
 
   async deleteSession(id: string): Promise<boolean> {
@@ -203,6 +240,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.flushQueued();
     if (this.db.open) this.db.close();
   }
 }
