@@ -1,0 +1,49 @@
+/**
+ * The web console: static HTML, CSS and ES modules shipped in the package
+ * (src/http/console/), no build step and nothing from a CDN. The CSP keeps it
+ * that way: the page may talk to its own origin only.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import express, { Router, type Response } from 'express';
+import { methodNotAllowed } from '../errors.js';
+
+// Next to this module when run from source; the compiled build (dist/src/…) copies no assets, so it reads the shipped src/.
+const ASSETS = ['../console/', '../../../../src/http/console/']
+  .map((relative) => fileURLToPath(new URL(relative, import.meta.url)))
+  .find((dir) => existsSync(`${dir}index.html`))!;
+const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+function secure(res: Response): void {
+  res.setHeader('Content-Security-Policy', CSP);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'same-origin');
+}
+
+export function consoleRouter(): Router {
+  const router = Router();
+  const page = readFileSync(`${ASSETS}index.html`, 'utf8');
+
+  router
+    .route('/')
+    .get((_req, res) => {
+      secure(res);
+      res.setHeader('Cache-Control', 'no-cache');
+      res.type('html').send(page);
+    })
+    .all(methodNotAllowed(['GET']));
+
+  router.use(
+    '/console',
+    express.static(ASSETS, {
+      index: false,
+      fallthrough: true,
+      setHeaders: (res) => {
+        secure(res);
+        res.setHeader('Cache-Control', 'no-cache');
+      },
+    }),
+  );
+
+  return router;
+}
