@@ -11,7 +11,9 @@ import { jsonBody } from './body.js';
 import { errorHandler, routeNotFound } from './errors.js';
 import { idempotency } from './idempotency.js';
 import type { Metrics } from './metrics.js';
+import { consoleRouter } from './routes/console.js';
 import { eventsRouter } from './routes/events.js';
+import { machinesRouter } from './routes/machines.js';
 import { serviceRouter } from './routes/service.js';
 import { sessionsRouter } from './routes/sessions.js';
 import { turnsRouter } from './routes/turns.js';
@@ -46,6 +48,8 @@ export function createApp({ runtime, store, metrics, logger, bodyLimitBytes, sse
   app.use('/api/v1', api);
 
   // Feature routers (console, diagrams) mount here.
+  app.use(consoleRouter());
+  app.use(machinesRouter(runtime));
 
   app.use(routeNotFound);
   app.use(errorHandler);
