@@ -33,7 +33,7 @@ function writeState(json: MachineJson, state: StateJson, highlight: string | und
     for (const child of state.states) writeState(json, child, highlight, lines, `${indent}  `);
     lines.push(`${indent}}`);
   } else {
-    const attrs = [`label=<${table(state, current)}>`, `id=${quote(`state-${state.path}`)}`, `class=${quote(current ? 'state current' : 'state')}`];
+    const attrs = [`label=<${table(state, current)}>`, `id=${quote(`state_${state.path}`)}`, `class=${quote(current ? 'state current' : 'state')}`];
     if (current) attrs.push('tooltip="current state"');
     lines.push(`${indent}${quote(state.path)} [${attrs.join(' ')}];`);
   }

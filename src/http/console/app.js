@@ -104,7 +104,10 @@ function renderSession(session) {
 
 function renderQuestion(question) {
   ui.question.hidden = !question;
-  if (!question) return;
+  if (!question) {
+    ui.question.dataset.id = '';
+    return;
+  }
   if (ui.question.dataset.id === question.id) return;
   ui.question.dataset.id = question.id;
   ui.questionText.textContent = question.text;
@@ -127,10 +130,10 @@ async function answer(questionId, text) {
   for (const button of ui.options.children) button.disabled = true;
   const result = await attempt(() => api.respond(id, questionId, text));
   for (const button of ui.options.children) button.disabled = false;
-  if (result) {
-    ui.status.textContent = result.replayed ? 'That answer was already recorded.' : 'Answer sent; the agent continues.';
-    ui.composerText.focus();
-  }
+  if (!result) return;
+  // A fresh answer's progress is reported by the run's own events, which may already have arrived.
+  if (result.replayed) ui.status.textContent = 'That answer was already recorded.';
+  ui.composerText.focus();
 }
 
 function scheduleRefresh() {
@@ -151,6 +154,11 @@ function onEvent(event) {
   if (event.type === 'state_changed') {
     ui.state.textContent = event.to;
     ui.state.dataset.state = event.to;
+  }
+  // Hide the answered question at once; replayed answers to older questions leave the open one alone.
+  if (event.type === 'question_answered' && event.question_id === selected.session?.pending_question?.id) {
+    selected.session = { ...selected.session, pending_question: null };
+    renderQuestion(null);
   }
   // The session object carries what events only hint at (pending question, last run): fetch it, coalesced.
   if (['state_changed', 'question_asked', 'question_answered'].includes(event.type)) scheduleRefresh();
