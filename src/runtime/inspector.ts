@@ -35,7 +35,15 @@ export interface RunningInspector {
   pageUrl: string;
   /** One line for the start-up log. */
   instructions: string;
+  /** Shows an `@xstate/store` as an actor named `name`; returns a function that stops watching. */
+  watchStore(name: string, store: InspectableStore): () => void;
   stop(): Promise<void>;
+}
+
+/** The part of an `@xstate/store` store that inspection needs. */
+export interface InspectableStore {
+  getSnapshot(): { context: unknown };
+  inspect(observer: (event: { type: string; event: { type: string } }) => void): { unsubscribe(): void };
 }
 
 export async function startInspector({
@@ -67,20 +75,31 @@ export async function startInspector({
   const url = `ws://${authority}`;
   const pageUrl = `http://${authority}/`;
 
-  const firstClient = new Promise<void>((resolve) => relay.once('connection', () => resolve()));
+  // The first connection is our own inspector client, opened just below.
+  const ownClient = new Promise<WebSocket>((resolve) => relay.once('connection', resolve));
   const inspector = createWebSocketInspector({ url });
   // Events sent before the client is connected would be deferred; wait so the first session is seen whole.
-  await Promise.race([firstClient, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+  const own = await Promise.race([ownClient, new Promise<null>((resolve) => setTimeout(resolve, 2_000, null).unref())]);
 
   return {
     inspect: inspector.inspect,
     url,
     pageUrl,
     instructions: `Stately inspector: open ${pageUrl} in a browser (it shows the Stately inspector UI fed from ${url})`,
+    watchStore(name, store) {
+      // Stores report only `@xstate.transition`, which the Stately inspector ignores; restate it as event + snapshot.
+      inspector.actor(name, { status: 'active', context: store.getSnapshot().context });
+      const subscription = store.inspect((event) => {
+        if (event.type !== '@xstate.transition' || event.event.type.startsWith('@xstate.')) return;
+        inspector.event(name, event.event);
+        inspector.snapshot(name, { status: 'active', context: store.getSnapshot().context }, { event: event.event });
+      });
+      return () => subscription.unsubscribe();
+    },
     async stop() {
       // A clean close first: the client retries forever after a socket error, which would keep the process alive.
       inspector.stop();
-      await closedOrTimeout(relay, 1_000);
+      if (own) await closedOrTimeout(own, 1_000);
       for (const client of relay.clients) client.terminate();
       await new Promise<void>((resolve) => relay.close(() => resolve()));
       await new Promise<void>((resolve, reject) => http.close((error) => (error ? reject(error) : resolve())));
@@ -88,11 +107,15 @@ export async function startInspector({
   };
 }
 
-async function closedOrTimeout(relay: WebSocketServer, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline && [...relay.clients].some((client) => client.readyState !== WebSocket.CLOSED)) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+function closedOrTimeout(socket: WebSocket, ms: number): Promise<void> {
+  if (socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
