@@ -1,0 +1,166 @@
+/**
+ * Diagrams come from the machine definition: the HTTP routes answer the four
+ * states and their events as JSON and Mermaid, a valid SVG statechart, and a
+ * session's picture with its own current state highlighted.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createMachine } from 'xstate';
+import { sessionMachine } from '../machines/session.machine.js';
+import { machineJson, machineSvg, toDot, toMermaid, type MachineJson } from '../src/diagrams/index.js';
+import { SESSION_STATES } from '../src/domain/types.js';
+import { createServer, type BambooServer } from '../src/server.js';
+
+const EVENTS = ['message.append', 'resume', 'question.answer', 'cancel', 'run.interrupt', 'run.fail', 'xstate.done.actor.run', 'xstate.error.actor.run'];
+
+let server: BambooServer;
+beforeAll(async () => {
+  server = await createServer({ dbPath: ':memory:', port: 0, host: '127.0.0.1', tokenDelayMs: 0 });
+});
+afterAll(() => server?.close());
+
+const get = (path: string, init?: RequestInit) => fetch(`${server.url}${path}`, init);
+
+/** Well-formed XML with one <svg> root: every tag closed in order. Enough to catch broken or truncated output. */
+function expectWellFormedSvg(svg: string): void {
+  const body = svg.replace(/<\?xml[\s\S]*?\?>/, '').replace(/<!DOCTYPE[\s\S]*?>/, '').replace(/<!--[\s\S]*?-->/g, '').trim();
+  expect(body.startsWith('<svg')).toBe(true);
+  expect(body.endsWith('</svg>')).toBe(true);
+  const open: string[] = [];
+  for (const [, closing, name, selfClosing] of body.matchAll(/<(\/?)([A-Za-z][\w:.-]*)(?:\s[^<>]*?)?(\/?)>/g)) {
+    if (selfClosing) continue;
+    if (!closing) open.push(name!);
+    else expect(open.pop(), `</${name}>`).toBe(name);
+  }
+  expect(open).toEqual([]);
+}
+
+function currentState(svg: string): string | undefined {
+  return /<g id="state_(\w+)" class="node state current">/.exec(svg)?.[1];
+}
+
+async function createSession(): Promise<string> {
+  const response = await get('/api/v1/sessions', { method: 'POST' });
+  return ((await response.json()) as { session: { id: string } }).session.id;
+}
+
+async function waitForState(id: string, state: string): Promise<void> {
+  await vi.waitFor(async () => {
+    const { session } = (await (await get(`/api/v1/sessions/${id}`)).json()) as { session: { state: string } };
+    expect(session.state).toBe(state);
+  });
+}
+
+describe('GET /api/v1/machines/session', () => {
+  it('answers the definition with exactly the four states and the events, and Mermaid text', async () => {
+    const response = await get('/api/v1/machines/session');
+    expect(response.status).toBe(200);
+    const { machine, mermaid } = (await response.json()) as { machine: MachineJson; mermaid: string };
+    expect(machine.id).toBe('session');
+    expect(machine.initial).toBe('idle');
+    expect(machine.states.map((state) => state.key).sort()).toEqual([...SESSION_STATES].sort());
+    expect([...machine.events].sort()).toEqual([...EVENTS].sort());
+
+    const running = machine.states.find((state) => state.key === 'running')!;
+    expect(running.invoke).toEqual([{ id: 'run', src: 'agentRun' }]);
+    expect(running.transitions.filter((t) => t.target !== null).map((t) => [t.label, t.target])).toEqual(
+      expect.arrayContaining([['cancel', 'idle'], ['onDone(run)', 'completed'], ['onDone(run)', 'awaitingUser'], ['onError(run)', 'idle']]),
+    );
+    const idle = machine.states.find((state) => state.key === 'idle')!;
+    expect(idle.transitions.find((t) => t.target === 'running')).toMatchObject({ event: 'resume', guard: 'hasPendingWork', actions: ['startRun'] });
+    const answer = machine.states.find((state) => state.key === 'awaitingUser')!.transitions.find((t) => t.target !== null);
+    expect(answer).toMatchObject({ event: 'question.answer', target: 'idle', guard: 'answersOpenQuestion && isAllowedAnswer' });
+
+    expect(mermaid.startsWith('stateDiagram-v2\n')).toBe(true);
+    expect(mermaid).toContain('[*] --> idle');
+    expect(mermaid).toContain('idle --> running : resume [hasPendingWork] / startRun');
+    expect(mermaid).toContain('completed --> idle : message.append / appendUserMessage');
+    for (const state of SESSION_STATES) expect(mermaid).toMatch(new RegExp(`^  ${state}\\b`, 'm'));
+  });
+
+  it('refuses other methods with 405', async () => {
+    const response = await get('/api/v1/machines/session', { method: 'POST' });
+    expect(response.status).toBe(405);
+    expect(await response.json()).toMatchObject({ error: { code: 'method_not_allowed' } });
+  });
+});
+
+describe('GET /api/v1/machines/session.svg', () => {
+  it('is a valid SVG naming every state, with none highlighted', async () => {
+    const response = await get('/api/v1/machines/session.svg');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
+    const svg = await response.text();
+    expectWellFormedSvg(svg);
+    expect(svg).toContain('xmlns="http://www.w3.org/2000/svg"');
+    for (const state of SESSION_STATES) expect(svg).toContain(`<title>${state}</title>`);
+    expect(currentState(svg)).toBeUndefined();
+  });
+});
+
+describe('GET /api/v1/sessions/:id/diagram.svg', () => {
+  it('highlights the session’s current state, and changes with it', async () => {
+    const id = await createSession();
+    const idle = await (await get(`/api/v1/sessions/${id}/diagram.svg`)).text();
+    expectWellFormedSvg(idle);
+    expect(currentState(idle)).toBe('idle');
+
+    await get(`/api/v1/sessions/${id}/messages`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ content: '/ask Pick one | red | blue' }),
+    });
+    await waitForState(id, 'awaitingUser');
+    const response = await get(`/api/v1/sessions/${id}/diagram.svg`);
+    expect(response.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    const awaiting = await response.text();
+    expect(currentState(awaiting)).toBe('awaitingUser');
+    expect(awaiting).not.toBe(idle);
+    for (const state of SESSION_STATES) expect(awaiting).toContain(`<title>${state}</title>`);
+  });
+
+  it('answers 404 session_not_found in the error envelope for an unknown session', async () => {
+    const response = await get('/api/v1/sessions/ses_missing/diagram.svg');
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await response.json()).toEqual({ error: { code: 'session_not_found', message: 'No session with id ses_missing' } });
+  });
+});
+
+describe('diagram generation', () => {
+  it('follows any machine definition, nested states included', async () => {
+    const machine = createMachine({
+      id: 'door',
+      initial: 'closed',
+      states: {
+        closed: { on: { OPEN: { target: 'open', guard: 'unlocked' }, KNOCK: { actions: 'answer' } } },
+        open: {
+          initial: 'swinging',
+          states: { swinging: { on: { STOP: 'still' } }, still: {} },
+          on: { CLOSE: 'closed' },
+        },
+      },
+    });
+    const json = machineJson(machine);
+    expect(json.states.map((state) => state.path)).toEqual(['closed', 'open']);
+    expect(json.states[1]!.states.map((state) => state.path)).toEqual(['open.swinging', 'open.still']);
+    expect(json.events).toEqual(['OPEN', 'KNOCK', 'CLOSE', 'STOP']);
+
+    const mermaid = toMermaid(json);
+    expect(mermaid).toContain('closed --> open : OPEN [unlocked]');
+    expect(mermaid).toContain('closed : KNOCK / answer');
+    expect(mermaid).toContain('state open {');
+    expect(mermaid).toContain('open__swinging --> open__still : STOP');
+
+    expect(toDot(json)).toContain('lhead="cluster_open"');
+    const svg = await machineSvg(machine, 'closed');
+    expectWellFormedSvg(svg);
+    expect(currentState(svg)).toBe('closed');
+    expect(await machineSvg(machine, 'closed')).toBe(svg);
+  });
+
+  it('renders the session machine the same way the route does', async () => {
+    const fromRoute = await (await get('/api/v1/machines/session.svg')).text();
+    expect(await machineSvg(sessionMachine)).toBe(fromRoute);
+  });
+});
