@@ -1,6 +1,7 @@
 /** `npm start`: configuration, start-up, graceful shutdown. */
 import pino from 'pino';
 import { loadConfig } from './config.js';
+import { startInspector } from './runtime/inspector.js';
 import { createServer } from './server.js';
 
 const logger = pino({ level: process.env.BAMBOO_LOG_LEVEL ?? 'info' });
@@ -9,6 +10,8 @@ async function main(): Promise<void> {
   const config = loadConfig(process.argv.slice(2), process.env);
   logger.level = config.BAMBOO_LOG_LEVEL;
 
+  // Off by default: inspecting every actor costs throughput.
+  const inspector = config.BAMBOO_INSPECT ? await startInspector({ port: config.BAMBOO_INSPECT_PORT }) : undefined;
   const server = await createServer({
     dbPath: config.BAMBOO_DB,
     defaultAgent: config.BAMBOO_AGENT,
@@ -18,7 +21,12 @@ async function main(): Promise<void> {
     port: config.PORT,
     host: config.HOST,
     logger,
+    inspect: inspector?.inspect,
   });
+  if (inspector) {
+    inspector.watchStore('session-index', server.runtime.index);
+    logger.info({ inspector: inspector.pageUrl, ws: inspector.url }, inspector.instructions);
+  }
   logger.info({ url: server.url, db: config.BAMBOO_DB, agents: server.runtime.agentNames }, `Bamboo Server listening on ${server.url}`);
 
   let stopping = false;
@@ -26,13 +34,16 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    server.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    server
+      .close()
+      .then(() => inspector?.stop())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
