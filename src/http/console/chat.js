@@ -36,6 +36,8 @@ export class Conversation {
         this.list.setAttribute('aria-busy', 'true');
         return;
       case 'question_asked':
+        // The run ends awaiting the user.
+        this.endRun(event.run_id);
         return this.question(event.question);
       case 'tool_started':
         return this.add(element('li', 'note', `Tool ${event.name} called`));
