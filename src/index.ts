@@ -11,3 +11,5 @@ export type { BambooServer, ServerOptions } from './server.js';
 export { createApp } from './http/app.js';
 export type { AppOptions } from './http/app.js';
 export { sessionMachine } from '../machines/session.machine.js';
+export { createOpenAIAgent, createToolRegistry, defineTool, openAIAgentFromEnv, ToolRegistry } from './agents/openai/index.js';
+export type { OpenAIAgentOptions, Tool, ToolContext } from './agents/openai/index.js';

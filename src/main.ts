@@ -1,5 +1,6 @@
 /** `npm start`: configuration, start-up, graceful shutdown. */
 import pino from 'pino';
+import { openAIAgentFromEnv } from './agents/openai/index.js';
 import { loadConfig } from './config.js';
 import { startInspector } from './runtime/inspector.js';
 import { createServer } from './server.js';
@@ -12,7 +13,11 @@ async function main(): Promise<void> {
 
   // Off by default: inspecting every actor costs throughput.
   const inspector = config.BAMBOO_INSPECT ? await startInspector({ port: config.BAMBOO_INSPECT_PORT }) : undefined;
+  // Available whenever a key or a base URL is set; a bad setting stops start-up with a clear message.
+  const openai = openAIAgentFromEnv(process.env);
+
   const server = await createServer({
+    agents: openai ? { openai } : {},
     dbPath: config.BAMBOO_DB,
     defaultAgent: config.BAMBOO_AGENT,
     tokenDelayMs: config.BAMBOO_TOKEN_DELAY_MS,
