@@ -211,6 +211,10 @@ export const sessionMachine = setup({
 }).createMachine({
   id: 'session',
   initial: 'idle',
+  // A run's failure outside `running` is stale (leaving `running` stops the run) and changes
+  // nothing, like a stale result; unhandled, XState would put the whole actor in error.
+  // The key is XState's own event, absent from the typed event union, hence the cast.
+  on: { ['xstate.error.actor.run' as string]: {} },
   context: ({ input }) => ({
     sessionId: input.sessionId,
     runId: null,

@@ -25,10 +25,19 @@ export class SessionRegistry {
   /** Sessions being deleted: never hydrated again. */
   private readonly deleting = new Set<string>();
   private readonly repairing = new Set<string>();
+  private sweepScheduled = false;
   private readonly deps: HostDeps;
 
   constructor(private readonly options: RegistryOptions) {
-    this.deps = { ...options.hostDeps, onBroken: (host, error) => this.onBroken(host, error) };
+    this.deps = {
+      ...options.hostDeps,
+      onBroken: (host, error) => this.onBroken(host, error),
+      onMoved: (from, to) => {
+        options.hostDeps.onMoved(from, to);
+        // A finished run may leave more live actors than the cap; without this they stay until the next hydration.
+        if (from === 'running') this.schedulePassivation();
+      },
+    };
   }
 
   async create(info: SessionInfo): Promise<SessionHost> {
@@ -99,7 +108,22 @@ export class SessionRegistry {
 
   private admit(host: SessionHost): void {
     this.live.set(host.id, host);
-    this.passivateExcess();
+    this.schedulePassivation();
+  }
+
+  /**
+   * Passivation waits for the next turn of the event loop: a host just admitted
+   * is on its way to a caller that has yet to send it its event. Passivated at
+   * once (as happens when running sessions fill the cap), every such caller
+   * would fetch it again, and again, starving the event loop.
+   */
+  private schedulePassivation(): void {
+    if (this.sweepScheduled || this.live.size <= this.options.maxLive) return;
+    this.sweepScheduled = true;
+    setImmediate(() => {
+      this.sweepScheduled = false;
+      this.passivateExcess();
+    });
   }
 
   private passivateExcess(): void {

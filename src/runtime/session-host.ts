@@ -6,7 +6,7 @@
  */
 import type { Actor, InspectionEvent, Observer } from 'xstate';
 import { createActor } from 'xstate';
-import type { SessionMachineEvent, SessionEmitted, sessionMachine } from '../../machines/session.machine.js';
+import type { SessionContext, SessionMachineEvent, SessionEmitted, sessionMachine } from '../../machines/session.machine.js';
 import type { Message, NewEvent, SessionEvent, SessionInfo, SessionState, SessionView } from '../domain/types.js';
 import { now } from '../domain/ids.js';
 import type { SessionRow, Store } from '../storage/store.js';
@@ -50,11 +50,14 @@ export class SessionHost {
   private state: SessionState;
   /** Assigned as events are recorded, so order is fixed before they are written. */
   private lastSeqAssigned: number;
-  private messageCount: number;
   private records: NewEvent[] = [];
   private reply: Reply | null = null;
   private failure: unknown = null;
   private stopped = false;
+  /** What storage holds, for views: nobody is shown a change before it is durable. */
+  private durable: { state: SessionState; context: SessionContext; lastSeq: number; messageCount: number };
+  /** The machine state each not-yet-durable snapshot change carries. */
+  private readonly statesOf = new WeakMap<Change, { state: SessionState; context: SessionContext }>();
 
   private constructor(
     readonly info: SessionInfo,
@@ -64,7 +67,6 @@ export class SessionHost {
     this.id = info.id;
     this.state = persisted.state;
     this.lastSeqAssigned = persisted.lastSeq;
-    this.messageCount = persisted.messageCount;
     this.writer = new SessionWriter(info.id, deps.store, persisted.version, persisted.updatedAt, (changes) => this.published(changes));
     const { logic, inspect } = deps;
     const snapshot = persisted.data
@@ -80,6 +82,7 @@ export class SessionHost {
       error: (error) => this.break(error),
     });
     this.actor.start();
+    this.durable = { state: this.state, context: this.actor.getSnapshot().context, lastSeq: persisted.lastSeq, messageCount: persisted.messageCount };
   }
 
   /** A brand-new session: stores it (version 1) with its `session_created` event. */
@@ -151,11 +154,13 @@ export class SessionHost {
     await this.writer.settled();
   }
 
+  /** The session as stored: a change still being written is not shown. */
   view(): SessionView {
-    return sessionView(this.info, this.state, this.actor.getSnapshot().context, {
+    const { state, context, lastSeq, messageCount } = this.durable;
+    return sessionView(this.info, state, context, {
       version: this.writer.version,
-      last_event_seq: this.lastSeqAssigned,
-      message_count: this.messageCount,
+      last_event_seq: lastSeq,
+      message_count: messageCount,
       updated_at: this.writer.updatedAt,
     });
   }
@@ -192,14 +197,22 @@ export class SessionHost {
   private enqueue(newEvents: NewEvent[], snapshot?: { state: SessionState; data: string }, from?: SessionState): Promise<void> {
     const events: SessionEvent[] = newEvents.map(({ type, ...fields }) => ({ seq: ++this.lastSeqAssigned, type, session_id: this.id, ...fields }));
     const messages = newEvents.flatMap((event) => (event.type === 'message_appended' ? [event.message as Message] : []));
-    this.messageCount += messages.length;
     const move = snapshot && from !== undefined && from !== snapshot.state ? { from, to: snapshot.state } : undefined;
-    this.writer.add({ events, messages, snapshot, move });
+    const change: Change = { events, messages, snapshot, move };
+    if (snapshot) this.statesOf.set(change, { state: snapshot.state, context: this.actor.getSnapshot().context });
+    this.writer.add(change);
     return this.writer.settled().catch((error: unknown) => this.break(error));
   }
 
   private published(changes: readonly Change[]): void {
-    for (const { events, move } of changes) {
+    for (const change of changes) {
+      const { events, messages, move } = change;
+      this.durable = {
+        ...this.durable,
+        ...this.statesOf.get(change),
+        lastSeq: events.at(-1)?.seq ?? this.durable.lastSeq,
+        messageCount: this.durable.messageCount + messages.length,
+      };
       if (move) this.deps.onMoved(move.from, move.to);
       this.deps.onAppended(events);
       this.deps.bus.publish(this.id, events);
