@@ -56,8 +56,6 @@ export class SessionHost {
   private stopped = false;
   /** What storage holds, for views: nobody is shown a change before it is durable. */
   private durable: { state: SessionState; context: SessionContext; lastSeq: number; messageCount: number };
-  /** The machine state each not-yet-durable snapshot change carries. */
-  private readonly statesOf = new WeakMap<Change, { state: SessionState; context: SessionContext }>();
 
   private constructor(
     readonly info: SessionInfo,
@@ -198,18 +196,16 @@ export class SessionHost {
     const events: SessionEvent[] = newEvents.map(({ type, ...fields }) => ({ seq: ++this.lastSeqAssigned, type, session_id: this.id, ...fields }));
     const messages = newEvents.flatMap((event) => (event.type === 'message_appended' ? [event.message as Message] : []));
     const move = snapshot && from !== undefined && from !== snapshot.state ? { from, to: snapshot.state } : undefined;
-    const change: Change = { events, messages, snapshot, move };
-    if (snapshot) this.statesOf.set(change, { state: snapshot.state, context: this.actor.getSnapshot().context });
-    this.writer.add(change);
+    const machine = snapshot ? { state: snapshot.state, context: this.actor.getSnapshot().context } : undefined;
+    this.writer.add({ events, messages, snapshot, machine, move });
     return this.writer.settled().catch((error: unknown) => this.break(error));
   }
 
   private published(changes: readonly Change[]): void {
-    for (const change of changes) {
-      const { events, messages, move } = change;
+    for (const { events, messages, machine, move } of changes) {
       this.durable = {
         ...this.durable,
-        ...this.statesOf.get(change),
+        ...machine,
         lastSeq: events.at(-1)?.seq ?? this.durable.lastSeq,
         messageCount: this.durable.messageCount + messages.length,
       };

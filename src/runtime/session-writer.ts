@@ -3,6 +3,7 @@
  * changes gather and go out together as the next write: a burst of tokens
  * costs one commit, not one each. A change is acknowledged only once durable.
  */
+import type { SessionContext } from '../../machines/session.machine.js';
 import type { Message, SessionEvent, SessionState } from '../domain/types.js';
 import { now } from '../domain/ids.js';
 import type { Commit, Store } from '../storage/store.js';
@@ -10,8 +11,10 @@ import type { Commit, Store } from '../storage/store.js';
 export interface Change {
   events: SessionEvent[];
   messages: Message[];
-  /** The machine's new snapshot, when it moved. */
+  /** The machine's new snapshot, when it moved, encoded for storage… */
   snapshot?: { state: SessionState; data: string };
+  /** …and as it is, for views once it is durable. */
+  machine?: { state: SessionState; context: SessionContext };
   /** A state change, for the session index; no `from` for a new session. */
   move?: { from?: SessionState; to: SessionState };
 }
