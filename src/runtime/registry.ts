@@ -63,6 +63,11 @@ export class SessionRegistry {
     return loading;
   }
 
+  async exists(id: string): Promise<boolean> {
+    if (this.deleting.has(id)) return false;
+    return this.live.has(id) || (await this.options.store.loadSession(id)) !== null;
+  }
+
   /** The live host, without hydrating. */
   peek(id: string): SessionHost | undefined {
     return this.live.get(id);

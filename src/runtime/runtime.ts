@@ -249,8 +249,10 @@ export class SessionRuntime {
     return this.bus.subscribe(id, subscriber);
   }
 
+  /** Throws `session_not_found` for a missing session; a stored one is not loaded into memory for this. */
   async assertExists(id: string): Promise<void> {
-    await this.withHost(id, async () => undefined);
+    this.assertOpen();
+    if (!(await this.registry.exists(id))) throw sessionNotFound(id);
   }
 
   async ping(): Promise<void> {
