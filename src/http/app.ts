@@ -40,11 +40,13 @@ export function createApp({ runtime, store, metrics, logger, bodyLimitBytes, sse
   app.use(jsonBody(bodyLimitBytes));
   app.use(serviceRouter(runtime, metrics));
 
-  const idempotent = idempotency(store);
+  const idempotent = idempotency(store, (req) => (typeof req.params.id === 'string' ? runtime.assertExists(req.params.id) : Promise.resolve()));
   const api = Router();
   api.use(sessionsRouter(runtime, idempotent));
   api.use(turnsRouter(runtime, idempotent));
   api.use(eventsRouter(runtime, sse));
+  // Answered inside the router, so a failed request keeps its mount path and is labelled like a successful one.
+  api.use(errorHandler);
   app.use('/api/v1', api);
 
   // Feature routers (console, diagrams) mount here.

@@ -67,12 +67,25 @@ function fromBodyParser(error: { type?: string; limit?: number }): SessionError 
   }
 }
 
+/**
+ * Other client errors raised by Express and body-parser carry a 4xx `status`:
+ * an id that is not valid percent-encoding, a body that does not inflate.
+ */
+function fromClientError(error: { status?: unknown }): SessionError | null {
+  const status = error.status;
+  if (typeof status !== 'number' || status < 400 || status > 499) return null;
+  if (status === 413) return new SessionError('payload_too_large', 'body: larger than the limit');
+  if (status === 415) return new SessionError('unsupported_media_type', 'body: only UTF-8 JSON is accepted');
+  if (error instanceof URIError) return new SessionError('invalid_request', 'path: not valid percent-encoding');
+  return new SessionError('invalid_request', 'body: the request body could not be read');
+}
+
 export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
   const known =
     error instanceof SessionError
       ? error
       : typeof error === 'object' && error !== null
-        ? fromBodyParser(error as { type?: string })
+        ? (fromBodyParser(error as { type?: string }) ?? fromClientError(error as { status?: unknown }))
         : null;
   if (!known) req.log?.error({ err: error }, 'request failed');
   const reply = known ?? new SessionError('internal', 'Internal server error');

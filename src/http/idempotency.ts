@@ -5,7 +5,7 @@
  * Records are durable (the store) and kept at least 24 h.
  */
 import { createHash } from 'node:crypto';
-import type { RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { SessionError } from '../domain/errors.js';
 import { now } from '../domain/ids.js';
 import type { Store } from '../storage/store.js';
@@ -13,7 +13,11 @@ import { idempotencyKey, parse } from './validation.js';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
-export function idempotency(store: Store): RequestHandler {
+/**
+ * `assertTarget` throws when the request's target does not exist (a missing
+ * session): it runs before a conflict is reported, because 404 wins over 409.
+ */
+export function idempotency(store: Store, assertTarget: (req: Request) => Promise<void> = async () => undefined): RequestHandler {
   /** Keys whose first request is still being handled, so a racing duplicate waits for it. */
   const inFlight = new Map<string, Promise<void>>();
 
@@ -24,14 +28,19 @@ export function idempotency(store: Store): RequestHandler {
     const path = req.originalUrl.split('?')[0];
     const bodyHash = createHash('sha256').update(req.rawBody ?? Buffer.alloc(0)).digest('hex');
 
-    while (inFlight.has(key)) await inFlight.get(key);
-    const stored = await store.getIdempotency(key);
-    if (stored) {
-      if (stored.method !== req.method || stored.path !== path || stored.bodyHash !== bodyHash) {
-        throw new SessionError('idempotency_conflict', 'Idempotency-Key was already used with another request');
+    // Waiters wake together when a first request ends; if it kept nothing (it failed), one of them claims the key and the rest wait again.
+    for (;;) {
+      while (inFlight.has(key)) await inFlight.get(key);
+      const stored = await store.getIdempotency(key);
+      if (stored) {
+        if (stored.method !== req.method || stored.path !== path || stored.bodyHash !== bodyHash) {
+          await assertTarget(req);
+          throw new SessionError('idempotency_conflict', 'Idempotency-Key was already used with another request');
+        }
+        res.status(stored.status).setHeader('Idempotent-Replayed', 'true').type('application/json').send(stored.body);
+        return;
       }
-      res.status(stored.status).setHeader('Idempotent-Replayed', 'true').type('application/json').send(stored.body);
-      return;
+      if (!inFlight.has(key)) break;
     }
 
     let release!: () => void;

@@ -1,9 +1,10 @@
 /**
  * The Server-Sent Events stream of one session. It subscribes before reading
  * the log, holds live events while the replay runs, then drops any it already
- * replayed: every event exactly once, in `seq` order. A client that falls too
- * far behind is disconnected rather than allowed to hold memory; it reconnects
- * with `Last-Event-ID` and misses nothing.
+ * replayed: every event exactly once, in `seq` order. The replay is read from
+ * the log, so it waits for the client to drain; live events cannot wait, and a
+ * client that falls too far behind them is disconnected rather than allowed to
+ * hold memory; it reconnects with `Last-Event-ID` and misses nothing.
  */
 import type { Request, Response } from 'express';
 import type { Delivery } from '../runtime/event-bus.js';
@@ -33,6 +34,7 @@ export async function streamEvents(
   let sessionGone = false;
   let ended = false;
   const held: Delivery[] = [];
+  let heldBytes = 0;
 
   const finish = () => {
     if (ended) return;
@@ -41,21 +43,42 @@ export async function streamEvents(
     unsubscribe();
     res.end();
   };
-  const write = (delivery: Delivery) => {
-    if (ended) return;
-    const { seq, type } = delivery.event;
-    if (seq <= lastSent) return;
-    lastSent = seq;
-    res.write(`id: ${seq}\nevent: ${type}\ndata: ${delivery.json}\n\n`);
-    if (res.writableLength > options.maxBufferedBytes) {
-      req.log?.warn({ session_id: sessionId, buffered: res.writableLength }, 'SSE client too slow; disconnecting');
-      res.destroy();
-      finish();
-    }
+  const drop = (buffered: number) => {
+    req.log?.warn({ session_id: sessionId, buffered }, 'SSE client too slow; disconnecting');
+    res.destroy();
+    finish();
   };
+  /** Writes a frame unless already sent; false when the client should be let drain first. */
+  const send = (delivery: Delivery): boolean => {
+    if (ended) return true;
+    const { seq, type } = delivery.event;
+    if (seq <= lastSent) return true;
+    lastSent = seq;
+    return res.write(`id: ${seq}\nevent: ${type}\ndata: ${delivery.json}\n\n`);
+  };
+  const write = (delivery: Delivery) => {
+    send(delivery);
+    if (!ended && res.writableLength > options.maxBufferedBytes) drop(res.writableLength);
+  };
+  /** Live events that arrive while the replay waits for the client count against the same bound. */
+  const hold = (delivery: Delivery) => {
+    held.push(delivery);
+    heldBytes += delivery.json.length;
+    if (!ended && heldBytes > options.maxBufferedBytes) drop(heldBytes);
+  };
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
 
   const unsubscribe = runtime.subscribe(sessionId, {
-    deliver: (delivery) => (replaying ? held.push(delivery) : write(delivery)),
+    deliver: (delivery) => (replaying ? hold(delivery) : write(delivery)),
     end: () => {
       sessionGone = true;
       if (!replaying) finish();
@@ -77,7 +100,10 @@ export async function streamEvents(
   try {
     for (;;) {
       const page = await runtime.readEvents(sessionId, lastSent, REPLAY_PAGE);
-      for (const event of page.events) write({ event, json: JSON.stringify(event) });
+      for (const event of page.events) {
+        if (ended) break;
+        if (!send({ event, json: JSON.stringify(event) })) await drained();
+      }
       if (page.events.length < REPLAY_PAGE || ended) break;
     }
   } catch (error) {

@@ -68,7 +68,8 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown, where: str
  */
 export function validBody<T extends z.ZodType>(schema: T): RequestHandler {
   return (req, _res, next) => {
-    req.body = parse(schema, req.body ?? {}, 'body');
+    // Only a missing body counts as `{}`; a JSON `null` is a body, and not an object.
+    req.body = parse(schema, req.body === undefined ? {} : req.body, 'body');
     next();
   };
 }
