@@ -97,13 +97,20 @@ export async function createServer(options: ServerOptions = {}): Promise<BambooS
   const http = createHttpServer(app);
   // Many clients hold long SSE streams; keep-alive sockets must not pile up forever either.
   http.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(options.port ?? 3000, options.host ?? '127.0.0.1', () => {
-      http.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(options.port ?? 3000, options.host ?? '127.0.0.1', () => {
+        http.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    // A taken port must not leave the database open behind a failed start.
+    clearInterval(purgeTimer);
+    await runtime.shutdown();
+    throw error;
+  }
   const address = http.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 

@@ -96,6 +96,11 @@ export async function streamEvents(
   });
   res.flushHeaders();
 
+  // Deleted after the first check but before the subscription: its `session_deleted` went to nobody.
+  if (!(await runtime.exists(sessionId).catch(() => false))) {
+    finish();
+    return;
+  }
   if (after === null) return;
   try {
     for (;;) {

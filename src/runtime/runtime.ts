@@ -251,8 +251,12 @@ export class SessionRuntime {
 
   /** Throws `session_not_found` for a missing session; a stored one is not loaded into memory for this. */
   async assertExists(id: string): Promise<void> {
+    if (!(await this.exists(id))) throw sessionNotFound(id);
+  }
+
+  async exists(id: string): Promise<boolean> {
     this.assertOpen();
-    if (!(await this.registry.exists(id))) throw sessionNotFound(id);
+    return this.registry.exists(id);
   }
 
   async ping(): Promise<void> {
