@@ -5,15 +5,29 @@ const BLOCK = 16 * 256;
 let pool = Buffer.alloc(0);
 let offset = BLOCK;
 
-/** An opaque, URL-safe id such as `ses_3kTq…`: 128 random bits. */
-export function newId(prefix: 'ses' | 'run' | 'msg' | 'q'): string {
+function random128(): string {
   if (offset >= BLOCK) {
     pool = randomBytes(BLOCK);
     offset = 0;
   }
-  const id = pool.toString('base64url', offset, offset + 16);
+  const bits = pool.toString('base64url', offset, offset + 16);
   offset += 16;
-  return `${prefix}_${id}`;
+  return bits;
+}
+
+/** An opaque, URL-safe id such as `run_3kTq…`: 128 random bits. */
+export function newId(prefix: 'run' | 'msg' | 'q'): string {
+  return `${prefix}_${random128()}`;
+}
+
+/**
+ * A session id: the creation time in milliseconds (fixed-width hex, so ids sort
+ * by age) then 128 random bits. Storage keys its rows by session id; recent
+ * sessions, the busy ones, then share the same few index pages instead of
+ * touching one random page each.
+ */
+export function newSessionId(): string {
+  return `ses_${Date.now().toString(16).padStart(12, '0')}${random128()}`;
 }
 
 export function now(): string {

@@ -35,7 +35,15 @@ export function createApp({ runtime, store, metrics, logger, bodyLimitBytes, sse
   app.disable('x-powered-by');
   // Session responses carry their own ETag (the version).
   app.set('etag', false);
-  app.use(pinoHttp({ logger, autoLogging: { ignore: (req) => req.url === '/healthz' } }));
+  // Request logs only when they would be written: pino-http builds a child logger per request even when silent.
+  app.use(
+    logger.isLevelEnabled('info')
+      ? pinoHttp({ logger, autoLogging: { ignore: (req) => req.url === '/healthz' } })
+      : (req, _res, next) => {
+          req.log = logger;
+          next();
+        },
+  );
   app.use(metrics.timeRequests());
   app.use(jsonBody(bodyLimitBytes));
   app.use(serviceRouter(runtime, metrics));

@@ -8,7 +8,7 @@ import type { InspectionEvent, Observer } from 'xstate';
 import { sessionMachine } from '../../machines/session.machine.js';
 import type { Agent } from '../agents/agent.js';
 import { SessionError, sessionNotFound } from '../domain/errors.js';
-import { newId, now } from '../domain/ids.js';
+import { newId, newSessionId, now } from '../domain/ids.js';
 import type { Message, SessionEvent, SessionState, SessionView } from '../domain/types.js';
 import type { SessionRow, Store } from '../storage/store.js';
 import { EventBus, type Subscriber } from './event-bus.js';
@@ -133,7 +133,7 @@ export class SessionRuntime {
       throw new SessionError('invalid_request', `agent: unknown agent "${agent}" (available: ${this.agentNames.join(', ')})`);
     }
     const host = await this.registry.create({
-      id: newId('ses'),
+      id: newSessionId(),
       title: input.title ?? null,
       agent,
       system_prompt: input.system_prompt ?? null,
