@@ -49,11 +49,22 @@ export async function streamEvents(
     finish();
   };
   /** Writes a frame unless already sent; false when the client should be let drain first. */
+  // Frames written in one tick (a commit's events arrive together) leave in one system call.
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    res.uncork();
+  };
   const send = (delivery: Delivery): boolean => {
     if (ended) return true;
     const { seq, type } = delivery.event;
     if (seq <= lastSent) return true;
     lastSent = seq;
+    if (!corked) {
+      corked = true;
+      res.cork();
+      process.nextTick(uncork);
+    }
     return res.write(`id: ${seq}\nevent: ${type}\ndata: ${delivery.json}\n\n`);
   };
   const write = (delivery: Delivery) => {
