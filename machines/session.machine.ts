@@ -110,6 +110,7 @@ export const sessionMachine = setup({
   },
   guards: {
     hasPendingWork: ({ context }) => context.hasPendingWork,
+    runCompleted: ({ event }) => (event as { output?: RunOutcome }).output?.kind === 'completed',
     answersOpenQuestion: ({ context, event }) => event.type === 'question.answer' && answersOpenQuestion(context, event),
     isAllowedAnswer: ({ context, event }) =>
       event.type === 'question.answer' && context.pendingQuestion !== null && isAllowedAnswer(context.pendingQuestion, event.answer),
@@ -197,6 +198,25 @@ export const sessionMachine = setup({
       enqueue.assign({ runId: null, hasPendingWork: true, lastRun: endRun(context, 'cancelled', event.at) });
       enqueue.emit({ type: 'record', event: { type: 'run_cancelled', at: event.at, run_id: context.runId ?? undefined } });
     }),
+    completeRun: enqueueActions(({ context, event, enqueue }) => {
+      const output = (event as { output?: RunOutcome }).output;
+      if (output?.kind !== 'completed') return;
+      const { message } = output;
+      const runId = context.runId ?? undefined;
+      enqueue.assign({ runId: null, lastRun: endRun(context, 'completed', message.created_at) });
+      enqueue.emit({ type: 'record', event: { type: 'message_appended', at: message.created_at, run_id: runId, message } });
+      enqueue.emit({ type: 'record', event: { type: 'run_completed', at: message.created_at, run_id: runId } });
+    }),
+    askUser: enqueueActions(({ context, event, enqueue }) => {
+      const output = (event as { output?: RunOutcome }).output;
+      if (output?.kind !== 'awaitingUser') return;
+      const { question } = output;
+      enqueue.assign({ runId: null, pendingQuestion: question, lastRun: endRun(context, 'awaiting_user', question.asked_at) });
+      enqueue.emit({
+        type: 'record',
+        event: { type: 'question_asked', at: question.asked_at, run_id: context.runId ?? undefined, question },
+      });
+    }),
     failRun: enqueueActions(({ context, event, enqueue }) => {
       const failure = event.type === 'run.fail' ? { message: event.error, at: event.at } : toRunFailure((event as { error?: unknown }).error);
       enqueue.assign({ runId: null, hasPendingWork: true, lastRun: endRun(context, 'failed', failure.at, failure.message) });
@@ -238,34 +258,8 @@ export const sessionMachine = setup({
         src: 'agentRun',
         input: ({ context }) => ({ sessionId: context.sessionId, runId: context.runId! }),
         onDone: [
-          {
-            guard: ({ event }) => event.output.kind === 'completed',
-            target: 'completed',
-            actions: enqueueActions(({ context, event, enqueue }) => {
-              if (event.output.kind !== 'completed') return;
-              const { message } = event.output;
-              const runId = context.runId ?? undefined;
-              enqueue.assign({ runId: null, lastRun: endRun(context, 'completed', message.created_at) });
-              enqueue.emit({ type: 'record', event: { type: 'message_appended', at: message.created_at, run_id: runId, message } });
-              enqueue.emit({ type: 'record', event: { type: 'run_completed', at: message.created_at, run_id: runId } });
-            }),
-          },
-          {
-            target: 'awaitingUser',
-            actions: enqueueActions(({ context, event, enqueue }) => {
-              if (event.output.kind !== 'awaitingUser') return;
-              const { question } = event.output;
-              enqueue.assign({
-                runId: null,
-                pendingQuestion: question,
-                lastRun: endRun(context, 'awaiting_user', question.asked_at),
-              });
-              enqueue.emit({
-                type: 'record',
-                event: { type: 'question_asked', at: question.asked_at, run_id: context.runId ?? undefined, question },
-              });
-            }),
-          },
+          { guard: 'runCompleted', target: 'completed', actions: 'completeRun' },
+          { target: 'awaitingUser', actions: 'askUser' },
         ],
         onError: { target: 'idle', actions: 'failRun' },
       },
