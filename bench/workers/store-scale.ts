@@ -1,0 +1,141 @@
+/**
+ * Scenario 6b's measurements on one seeded file, in a process of its own:
+ * 1. `open`: memory with `active` sessions live and mid-conversation (each
+ *    asked a question, waiting for the answer), however many are stored;
+ * 2. `resumes`: `resume` latency for random stored sessions that are not
+ *    live. This runtime keeps only 100 live actors and no id is drawn again
+ *    within 500 calls, so every call hydrates from storage. The parent
+ *    alternates rounds between the files' processes, so a noisy moment on the
+ *    machine does not land on one size only.
+ */
+import Database from 'better-sqlite3';
+import { createDemoAgent } from '../../src/agents/demo.js';
+import { SessionRuntime } from '../../src/runtime/runtime.js';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import { STEP_TIMEOUT_MS, within } from '../lib/deadline.js';
+import { serve } from '../lib/serve.js';
+import { type LatencySummary, Samples } from '../lib/stats.js';
+
+export interface OpenInput {
+  dbPath: string;
+  active: number;
+}
+
+export interface OpenResult {
+  stored: number;
+  /** How long `runtime.start()` took (it counts sessions by state). */
+  startMs: number;
+  rssMb: number;
+  heapUsedMb: number;
+}
+
+const RECENT = 500;
+const MAX_LIVE_FOR_RESUME = 100;
+
+let dbPath = '';
+let stored = 0;
+let runtime: SessionRuntime | undefined;
+let latencies = new Samples();
+const lastDrawn = new Map<number, number>();
+let draws = 0;
+let byOrdinal: Database.Statement | undefined;
+let reader: Database.Database | undefined;
+
+function openRuntime(maxLiveActors?: number): SessionRuntime {
+  return new SessionRuntime({
+    store: new SqliteStore(dbPath),
+    agents: new Map([['demo', createDemoAgent({ tokenDelayMs: 0 })]]),
+    defaultAgent: 'demo',
+    maxLiveActors,
+  });
+}
+
+function randomRow(): { id: string; state: string; ordinal: number } {
+  const ordinal = 1 + Math.floor(Math.random() * stored);
+  return { ...(byOrdinal!.get(ordinal) as { id: string; state: string }), ordinal };
+}
+
+/** A random stored id not drawn within the last `RECENT` draws. */
+function drawForResume(): string {
+  for (;;) {
+    const row = randomRow();
+    const previous = lastDrawn.get(row.ordinal);
+    if (previous !== undefined && draws - previous < Math.min(RECENT, stored / 2)) continue;
+    lastDrawn.set(row.ordinal, draws++);
+    return row.id;
+  }
+}
+
+/** Distinct idle sessions (an earlier measurement may have left some waiting for an answer). */
+function drawIdle(count: number): string[] {
+  const ids = new Set<string>();
+  for (let tries = 0; ids.size < count && tries < count * 100; tries++) {
+    const row = randomRow();
+    if (row.state === 'idle') ids.add(row.id);
+  }
+  if (ids.size < count) throw new Error(`found only ${ids.size} idle sessions to activate`);
+  return [...ids];
+}
+
+async function activate(rt: SessionRuntime, ids: string[]): Promise<void> {
+  await Promise.all(
+    ids.map(async (id) => {
+      let unsubscribe: () => void = () => undefined;
+      const asked = new Promise<void>((resolve) => {
+        unsubscribe = rt.subscribe(id, { deliver: ({ event }) => event.type === 'question_asked' && resolve(), end: () => undefined });
+      });
+      await rt.appendMessage(id, '/ask Pick | a | b');
+      await within(asked, STEP_TIMEOUT_MS, () => `session ${id}: no question_asked within ${STEP_TIMEOUT_MS} ms`);
+      unsubscribe();
+    }),
+  );
+}
+
+const api = {
+  async open(input: OpenInput): Promise<OpenResult> {
+    dbPath = input.dbPath;
+    reader = new Database(dbPath, { readonly: true });
+    stored = reader.prepare('SELECT MAX(ordinal) FROM sessions').pluck().get() as number;
+    byOrdinal = reader.prepare('SELECT id, state FROM sessions WHERE ordinal = ?');
+    const activeIds = drawIdle(input.active);
+
+    const started = performance.now();
+    const first = openRuntime();
+    await first.start();
+    const startMs = performance.now() - started;
+    await activate(first, activeIds);
+    const memory = process.memoryUsage();
+    await first.shutdown();
+
+    runtime = openRuntime(MAX_LIVE_FOR_RESUME);
+    await runtime.start();
+    return { stored, startMs, rssMb: memory.rss / 2 ** 20, heapUsedMb: memory.heapUsed / 2 ** 20 };
+  },
+
+  /** `count` resumes, one at a time; kept for the summary unless `warmUp`. */
+  async resumes({ count, warmUp = false }: { count: number; warmUp?: boolean }): Promise<void> {
+    const rt = runtime!;
+    for (let i = 0; i < count; i++) {
+      const id = drawForResume();
+      // Between requests a server goes round its event loop; passivation runs there.
+      await new Promise((resolve) => setImmediate(resolve));
+      const at = performance.now();
+      const result = await rt.resume(id);
+      const elapsed = performance.now() - at;
+      if (!warmUp) latencies.push(elapsed);
+      if (result.outcome !== 'Completed') throw new Error(`resume of a stored session answered ${result.outcome}`);
+    }
+  },
+
+  async summary(): Promise<LatencySummary> {
+    const summary = latencies.summary();
+    latencies = new Samples();
+    return summary;
+  },
+};
+export type StoreScaleApi = typeof api;
+
+serve(api, async () => {
+  await runtime?.shutdown();
+  reader?.close();
+});

@@ -1,0 +1,109 @@
+/**
+ * Scenario 2's clients: each loops full human-in-the-loop turns over HTTP
+ * for a fixed time. A turn: create a session, open its event stream
+ * (`?after=0`), post `/ask Pick | a | b`, wait on the stream for the session
+ * to be `awaitingUser`, post the answer, wait on the stream for
+ * `run_completed`. The latency kept is respond → `run_completed` received.
+ */
+import { STEP_TIMEOUT_MS, within } from '../lib/deadline.js';
+import { JsonClient } from '../lib/http-client.js';
+import { serve } from '../lib/serve.js';
+import { openSse, type SseFrame } from '../lib/sse-client.js';
+import { type LatencySummary, Samples } from '../lib/stats.js';
+
+export interface TurnHttpInput {
+  url: string;
+  clients: number;
+  durationMs: number;
+}
+
+export interface TurnHttpResult {
+  turns: number;
+  elapsedMs: number;
+  respondToCompleted: LatencySummary;
+}
+
+const API = '/api/v1';
+
+interface SessionBody {
+  session: { id: string };
+}
+
+/** Resolves when a frame satisfies `match`, with that frame. */
+class FrameWaiter {
+  private waiting: { match: (frame: SseFrame) => boolean; resolve: (frame: SseFrame) => void } | null = null;
+  private readonly seen: SseFrame[] = [];
+
+  push(frames: SseFrame[]): void {
+    for (const frame of frames) {
+      this.log.push(frame.event);
+      if (this.waiting?.match(frame)) {
+        const { resolve } = this.waiting;
+        this.waiting = null;
+        resolve(frame);
+      } else {
+        this.seen.push(frame);
+      }
+    }
+  }
+
+  /** Every event type received, for the error message of a stuck turn. */
+  readonly log: string[] = [];
+
+  next(what: string, match: (frame: SseFrame) => boolean, failed: Promise<Error | null>): Promise<SseFrame> {
+    const index = this.seen.findIndex(match);
+    if (index !== -1) return Promise.resolve(this.seen.splice(0, index + 1)[index]);
+    this.seen.length = 0;
+    return within(
+      Promise.race([
+        new Promise<SseFrame>((resolve) => (this.waiting = { match, resolve })),
+        failed.then((error) => Promise.reject(error ?? new Error('The event stream ended early'))),
+      ]),
+      STEP_TIMEOUT_MS,
+      () => `no ${what} on the stream within ${STEP_TIMEOUT_MS} ms; events seen: ${this.log.join(', ')}`,
+    );
+  }
+}
+
+async function turn(client: JsonClient, baseUrl: string): Promise<number> {
+  const { session } = await client.expect<SessionBody>(201, 'POST', `${API}/sessions`, {});
+  const frames = new FrameWaiter();
+  let question = '';
+  const stream = openSse(`${baseUrl}${API}/sessions/${session.id}/events?after=0`, (batch) => frames.push(batch));
+  try {
+    await client.expect(202, 'POST', `${API}/sessions/${session.id}/messages`, { content: '/ask Pick | a | b' });
+    const asked = await frames.next('question_asked', (frame) => frame.event === 'question_asked', stream.closed);
+    question = (JSON.parse(asked.data) as { question: { id: string } }).question.id;
+    await frames.next('awaitingUser', (frame) => frame.event === 'state_changed' && frame.data.includes('"to":"awaitingUser"'), stream.closed);
+    const respondAt = performance.now();
+    await client.expect(202, 'POST', `${API}/sessions/${session.id}/respond`, { question_id: question, answer: 'a' });
+    await frames.next('run_completed', (frame) => frame.event === 'run_completed', stream.closed);
+    return performance.now() - respondAt;
+  } finally {
+    stream.close();
+  }
+}
+
+const api = {
+  async run({ url, clients, durationMs }: TurnHttpInput): Promise<TurnHttpResult> {
+    const client = new JsonClient(url);
+    const latencies = new Samples();
+    let turns = 0;
+    const start = performance.now();
+    const deadline = start + durationMs;
+    await Promise.all(
+      Array.from({ length: clients }, async () => {
+        while (performance.now() < deadline) {
+          latencies.push(await turn(client, url));
+          turns++;
+        }
+      }),
+    );
+    const elapsedMs = performance.now() - start;
+    client.close();
+    return { turns, elapsedMs, respondToCompleted: latencies.summary() };
+  },
+};
+export type TurnHttpApi = typeof api;
+
+serve(api);
