@@ -12,11 +12,11 @@ import { errorHandler, routeNotFound } from './errors.js';
 import { idempotency } from './idempotency.js';
 import type { Metrics } from './metrics.js';
 import { consoleRouter } from './routes/console.js';
-import { eventsRouter } from './routes/events.js';
+import { eventsRoutes } from './routes/events.js';
 import { machinesRouter } from './routes/machines.js';
 import { serviceRouter } from './routes/service.js';
-import { sessionsRouter } from './routes/sessions.js';
-import { turnsRouter } from './routes/turns.js';
+import { sessionsRoutes } from './routes/sessions.js';
+import { turnsRoutes } from './routes/turns.js';
 import type { SseOptions } from './sse.js';
 
 export interface AppOptions {
@@ -50,9 +50,9 @@ export function createApp({ runtime, store, metrics, logger, bodyLimitBytes, sse
 
   const idempotent = idempotency(store, (req) => (typeof req.params.id === 'string' ? runtime.assertExists(req.params.id) : Promise.resolve()));
   const api = Router();
-  api.use(sessionsRouter(runtime, idempotent));
-  api.use(turnsRouter(runtime, idempotent));
-  api.use(eventsRouter(runtime, sse));
+  sessionsRoutes(api, runtime, idempotent);
+  turnsRoutes(api, runtime, idempotent);
+  eventsRoutes(api, runtime, sse);
   // Answered inside the router, so a failed request keeps its mount path and is labelled like a successful one.
   api.use(errorHandler);
   app.use('/api/v1', api);

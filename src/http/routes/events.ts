@@ -1,12 +1,12 @@
 /** The event log: an SSE stream for `EventSource`, a JSON page otherwise. */
-import { Router } from 'express';
+import type { Router } from 'express';
 import type { SessionRuntime } from '../../runtime/runtime.js';
 import { methodNotAllowed } from '../errors.js';
 import { type SseOptions, streamEvents } from '../sse.js';
 import { eventsQuery, lastEventId, parse } from '../validation.js';
 
-export function eventsRouter(runtime: SessionRuntime, sse: SseOptions): Router {
-  const router = Router();
+/** Registers on the API's one router: a request walks one route list, not one router per concern. */
+export function eventsRoutes(router: Router, runtime: SessionRuntime, sse: SseOptions): void {
 
   router
     .route('/sessions/:id/events')
@@ -23,5 +23,4 @@ export function eventsRouter(runtime: SessionRuntime, sse: SseOptions): Router {
     })
     .all(methodNotAllowed(['GET']));
 
-  return router;
 }

@@ -1,12 +1,12 @@
 /** Sessions: create, list, read, delete, and the message history. */
-import { Router, type RequestHandler } from 'express';
+import type { RequestHandler, Router } from 'express';
 import type { SessionRuntime } from '../../runtime/runtime.js';
 import { methodNotAllowed } from '../errors.js';
 import type { z } from 'zod';
 import { createSessionBody, listMessagesQuery, listSessionsQuery, parse, validBody } from '../validation.js';
 
-export function sessionsRouter(runtime: SessionRuntime, idempotent: RequestHandler): Router {
-  const router = Router();
+/** Registers on the API's one router: a request walks one route list, not one router per concern. */
+export function sessionsRoutes(router: Router, runtime: SessionRuntime, idempotent: RequestHandler): void {
 
   router
     .route('/sessions')
@@ -33,7 +33,6 @@ export function sessionsRouter(runtime: SessionRuntime, idempotent: RequestHandl
     })
     .all(methodNotAllowed(['GET', 'DELETE']));
 
-  return router;
 }
 
 /** `GET` of the history shares its path with the `POST` of a new turn; see turns.ts. */

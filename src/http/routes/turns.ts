@@ -1,5 +1,5 @@
 /** Turns: a new message, resume, an answer to the open question, cancel. */
-import { Router, type RequestHandler } from 'express';
+import type { RequestHandler, Router } from 'express';
 import { sessionNotFound } from '../../domain/errors.js';
 import type { SessionRuntime } from '../../runtime/runtime.js';
 import { errorBody, methodNotAllowed } from '../errors.js';
@@ -7,8 +7,8 @@ import type { z } from 'zod';
 import { appendMessageBody, emptyBody, respondBody, validBody } from '../validation.js';
 import { messagesPage } from './sessions.js';
 
-export function turnsRouter(runtime: SessionRuntime, idempotent: RequestHandler): Router {
-  const router = Router();
+/** Registers on the API's one router: a request walks one route list, not one router per concern. */
+export function turnsRoutes(router: Router, runtime: SessionRuntime, idempotent: RequestHandler): void {
   const eventsUrl = (baseUrl: string, id: string, after: number) => `${baseUrl}/sessions/${id}/events?after=${after}`;
 
   router
@@ -67,5 +67,4 @@ export function turnsRouter(runtime: SessionRuntime, idempotent: RequestHandler)
     })
     .all(methodNotAllowed(['POST']));
 
-  return router;
 }

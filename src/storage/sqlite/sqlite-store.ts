@@ -162,6 +162,12 @@ export class SqliteStore implements Store {
     const failures = new Map<number, unknown>();
     try {
       if (!this.db.open) throw new Error('The database is closed');
+      // A lone write is its own transaction; an outer one would only add a savepoint.
+      if (batch.length === 1) {
+        batch[0].write();
+        batch[0].resolve();
+        return;
+      }
       this.db.transaction(() => {
         batch.forEach(({ write }, i) => {
           try {
