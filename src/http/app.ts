@@ -46,7 +46,6 @@ export function createApp({ runtime, store, metrics, logger, bodyLimitBytes, sse
   );
   app.use(metrics.timeRequests());
   app.use(jsonBody(bodyLimitBytes));
-  app.use(serviceRouter(runtime, metrics));
 
   const idempotent = idempotency(store, (req) => (typeof req.params.id === 'string' ? runtime.assertExists(req.params.id) : Promise.resolve()));
   const api = Router();
@@ -55,7 +54,9 @@ export function createApp({ runtime, store, metrics, logger, bodyLimitBytes, sse
   eventsRoutes(api, runtime, sse);
   // Answered inside the router, so a failed request keeps its mount path and is labelled like a successful one.
   api.use(errorHandler);
+  // The API first: it carries the load; the rest is looked up only when it does not match.
   app.use('/api/v1', api);
+  app.use(serviceRouter(runtime, metrics));
 
   // Feature routers (console, diagrams) mount here.
   app.use(consoleRouter());
