@@ -15,14 +15,7 @@ function hasBody(headers: { 'content-length'?: string; 'transfer-encoding'?: str
   return headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
 }
 
-export function jsonBody(limit: number): RequestHandler[] {
-  const requireJson: RequestHandler = (req, _res, next) => {
-    if (!hasBody(req.headers)) return next();
-    if (!req.is('application/json')) {
-      return next(new SessionError('unsupported_media_type', 'body: Content-Type must be application/json'));
-    }
-    next();
-  };
+export function jsonBody(limit: number): RequestHandler {
   const parseJson = express.json({
     limit,
     strict: false,
@@ -31,5 +24,12 @@ export function jsonBody(limit: number): RequestHandler[] {
       (req as express.Request).rawBody = buf;
     },
   });
-  return [requireJson, parseJson];
+  return (req, res, next) => {
+    // Most requests (GETs, resume, cancel) carry no body: nothing to read.
+    if (!hasBody(req.headers)) return next();
+    if (!req.is('application/json')) {
+      return next(new SessionError('unsupported_media_type', 'body: Content-Type must be application/json'));
+    }
+    parseJson(req, res, next);
+  };
 }
