@@ -48,33 +48,20 @@ export function methodNotAllowed(allowed: string[]): RequestHandler {
   };
 }
 
-/** body-parser's errors carry a `type`; map them to our codes. */
-function fromBodyParser(error: { type?: string; limit?: number }): SessionError | null {
-  switch (error.type) {
-    case 'entity.parse.failed':
-      return new SessionError('invalid_request', 'body: malformed JSON');
-    case 'entity.too.large':
-      return new SessionError('payload_too_large', `body: larger than ${error.limit ?? 'the limit'} bytes`);
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-      return new SessionError('unsupported_media_type', 'body: only UTF-8 JSON is accepted');
-    case 'request.aborted':
-    case 'request.size.invalid':
-    case 'stream.encoding.set':
-      return new SessionError('invalid_request', 'body: the request body could not be read');
-    default:
-      return null;
-  }
-}
-
 /**
- * Other client errors raised by Express and body-parser carry a 4xx `status`:
- * an id that is not valid percent-encoding, a body that does not inflate.
+ * Client errors raised by Express and body-parser carry a 4xx `status` (and
+ * body-parser's a `type`): malformed JSON, a body over the limit or in another
+ * encoding, an id that is not valid percent-encoding, a body that does not inflate.
  */
-function fromClientError(error: { status?: unknown }): SessionError | null {
-  const status = error.status;
+function fromClientError(error: { type?: unknown; status?: unknown; limit?: unknown }): SessionError | null {
+  if (error.type === 'entity.parse.failed') return new SessionError('invalid_request', 'body: malformed JSON');
+  // body-parser marks this one 500, but it is still about the request's body.
+  const status = error.type === 'stream.encoding.set' ? 400 : error.status;
   if (typeof status !== 'number' || status < 400 || status > 499) return null;
-  if (status === 413) return new SessionError('payload_too_large', 'body: larger than the limit');
+  if (status === 413) {
+    const limit = typeof error.limit === 'number' ? `${error.limit} bytes` : 'the limit';
+    return new SessionError('payload_too_large', `body: larger than ${limit}`);
+  }
   if (status === 415) return new SessionError('unsupported_media_type', 'body: only UTF-8 JSON is accepted');
   if (error instanceof URIError) return new SessionError('invalid_request', 'path: not valid percent-encoding');
   return new SessionError('invalid_request', 'body: the request body could not be read');
@@ -85,7 +72,7 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _nex
     error instanceof SessionError
       ? error
       : typeof error === 'object' && error !== null
-        ? (fromBodyParser(error as { type?: string }) ?? fromClientError(error as { status?: unknown }))
+        ? fromClientError(error)
         : null;
   if (!known) req.log?.error({ err: error }, 'request failed');
   const reply = known ?? new SessionError('internal', 'Internal server error');
