@@ -3,13 +3,18 @@
  * time- or id-dependent arrives in the events, so a transition is a function of
  * (snapshot, event) alone and the model-based tests can walk it.
  *
+ * Actions get what they need as typed `params`, so none re-checks the event.
  * The machine talks back through `emit`:
- * - `record`: a domain event for the session's durable log;
- * - `resume.outcome`, `answer.replayed`, `command.rejected`: the reply to the
- *   command that was just sent.
+ * - `record`: an event for the session's durable log;
+ * - `reply`: the outcome of the command just sent;
+ * - `rejected`: why the command is refused in this state.
  */
-import { and, enqueueActions, fromPromise, setup } from 'xstate';
-import type { LastRun, Message, NewEvent, Question } from '../src/domain/types.js';
+import { emit, enqueueActions, fromPromise, setup } from 'xstate';
+import type { RejectionCode } from '../src/domain/errors.js';
+import type { LogEvent } from '../src/domain/events.js';
+import type { Decided, OutcomeOf } from '../src/domain/outcomes.js';
+import type { LastRun, Message, Question } from '../src/domain/types.js';
+import { abandoned, endRun, isAllowedAnswer, isReplayedAnswer, mismatchOrNoQuestion, type Abandonment, type Answer } from './session.rules.js';
 
 export interface SessionContext {
   sessionId: string;
@@ -26,74 +31,48 @@ export interface SessionContext {
 export interface RunInput {
   sessionId: string;
   runId: string;
+  startedAt: string;
 }
 
-/** What a run ends with, normalised by the runtime (ids and times filled in). */
-export type RunOutcome =
+/** How a run ended, normalised by the runtime (ids and times filled in). A run never rejects: a failure is an end too. */
+export type RunEnd =
   | { kind: 'completed'; message: Message }
-  | { kind: 'awaitingUser'; question: Question };
-
-/** What a failed run rejects with. */
-export interface RunFailure {
-  message: string;
-  at: string;
-}
+  | { kind: 'awaitingUser'; question: Question }
+  | { kind: 'failed'; error: string; at: string };
 
 export type SessionMachineEvent =
   | { type: 'message.append'; message: Message }
   | { type: 'resume'; runId: string; at: string }
-  | { type: 'question.answer'; questionId: string; answer: string; messageId: string; at: string }
+  | ({ type: 'question.answer' } & Answer)
   | { type: 'cancel'; at: string }
+  /** The run was cut off by a shutdown, a crash or a lost lease. */
   | { type: 'run.interrupt'; at: string }
-  /** The run died outside its own promise (the host crashed); it failed. */
+  /** The run died outside its own promise (its host broke); it failed. */
   | { type: 'run.fail'; error: string; at: string };
 
-export type ResumeOutcome = 'Started' | 'AlreadyRunning' | 'Completed';
+export type SessionReply = Decided<OutcomeOf<'Started' | 'AlreadyRunning' | 'Completed'>> & { replayed?: true };
 
-export type RejectionCode =
-  | 'session_busy'
-  | 'question_pending'
-  | 'no_pending_question'
-  | 'question_mismatch'
-  | 'invalid_answer'
-  | 'not_running';
+export interface Rejection {
+  code: RejectionCode;
+  message: string;
+  details?: Record<string, unknown>;
+}
 
 export type SessionEmitted =
-  | { type: 'record'; event: NewEvent }
-  | { type: 'resume.outcome'; outcome: ResumeOutcome; runId?: string }
-  | { type: 'answer.replayed'; outcome: 'AlreadyRunning' | 'Completed'; runId?: string }
-  | { type: 'command.rejected'; code: RejectionCode; message: string; details?: Record<string, unknown> };
+  | { type: 'record'; event: LogEvent }
+  | { type: 'reply'; reply: SessionReply }
+  | { type: 'rejected'; rejection: Rejection };
 
 export interface SessionMachineInput {
   sessionId: string;
 }
 
-type AnswerEvent = Extract<SessionMachineEvent, { type: 'question.answer' }>;
-
-function answersOpenQuestion(context: SessionContext, event: AnswerEvent): boolean {
-  return context.pendingQuestion?.id === event.questionId;
+/** A new session's context: fresh, no run, nothing pending. */
+export function initialContext(sessionId: string): SessionContext {
+  return { sessionId, runId: null, lastRun: null, pendingQuestion: null, lastAnswer: null, hasPendingWork: false };
 }
 
-function isAllowedAnswer(question: Question, answer: string): boolean {
-  return question.allow_custom || (question.options ?? []).includes(answer);
-}
-
-function isReplayedAnswer(context: SessionContext, event: AnswerEvent): boolean {
-  return context.lastAnswer?.questionId === event.questionId && context.lastAnswer.answer === event.answer;
-}
-
-/** Why an answer that does not name the open question is refused. */
-function answerRejection(context: SessionContext, event: AnswerEvent): SessionEmitted {
-  const named = context.pendingQuestion !== null || context.lastAnswer?.questionId === event.questionId;
-  return named
-    ? { type: 'command.rejected', code: 'question_mismatch', message: `Question ${event.questionId} is not the open question, or was answered differently` }
-    : { type: 'command.rejected', code: 'no_pending_question', message: 'The session has no pending question' };
-}
-
-function endRun(context: SessionContext, status: LastRun['status'], at: string, error?: string): LastRun | null {
-  if (!context.lastRun) return null;
-  return { ...context.lastRun, status, ended_at: at, ...(error === undefined ? {} : { error }) };
-}
+const record = (event: LogEvent) => ({ type: 'record', event }) as const;
 
 export const sessionMachine = setup({
   types: {
@@ -104,203 +83,169 @@ export const sessionMachine = setup({
   },
   actors: {
     // Replaced by the runtime with `machine.provide`; kept here so the machine is complete on its own.
-    agentRun: fromPromise<RunOutcome, RunInput>(async () => {
-      throw { message: 'No agent is provided to this machine', at: new Date(0).toISOString() } satisfies RunFailure;
-    }),
+    agentRun: fromPromise<RunEnd, RunInput>(async ({ input }) => ({ kind: 'failed', error: 'No agent is provided to this machine', at: input.startedAt })),
   },
   guards: {
     hasPendingWork: ({ context }) => context.hasPendingWork,
-    runCompleted: ({ event }) => (event as { output?: RunOutcome }).output?.kind === 'completed',
-    answersOpenQuestion: ({ context, event }) => event.type === 'question.answer' && answersOpenQuestion(context, event),
-    isAllowedAnswer: ({ context, event }) =>
-      event.type === 'question.answer' && context.pendingQuestion !== null && isAllowedAnswer(context.pendingQuestion, event.answer),
-    isReplayedAnswer: ({ context, event }) => event.type === 'question.answer' && isReplayedAnswer(context, event),
+    answersOpenQuestion: ({ context }, answer: Answer) => context.pendingQuestion?.id === answer.questionId,
+    /** Names the open question and is one of its options, or custom answers are allowed. */
+    isValidAnswer: ({ context }, answer: Answer) =>
+      context.pendingQuestion?.id === answer.questionId && isAllowedAnswer(context.pendingQuestion, answer.answer),
+    isReplayedAnswer: ({ context }, answer: Answer) => isReplayedAnswer(context.lastAnswer, answer),
+    runCompleted: (_, end: RunEnd) => end.kind === 'completed',
+    runAskedUser: (_, end: RunEnd) => end.kind === 'awaitingUser',
   },
   actions: {
-    appendUserMessage: enqueueActions(({ event, enqueue }) => {
-      if (event.type !== 'message.append') return;
+    appendUserMessage: enqueueActions(({ enqueue }, { message }: { message: Message }) => {
       enqueue.assign({ hasPendingWork: true });
-      enqueue.emit({ type: 'record', event: { type: 'message_appended', at: event.message.created_at, message: event.message } });
+      enqueue.emit(record({ type: 'message_appended', at: message.created_at, message }));
     }),
-    startRun: enqueueActions(({ event, enqueue }) => {
-      if (event.type !== 'resume') return;
-      enqueue.assign({
-        runId: event.runId,
-        hasPendingWork: false,
-        lastRun: { id: event.runId, status: 'running', started_at: event.at, ended_at: null },
-      });
-      enqueue.emit({ type: 'record', event: { type: 'run_started', at: event.at, run_id: event.runId } });
-      enqueue.emit({ type: 'resume.outcome', outcome: 'Started', runId: event.runId });
+    startRun: enqueueActions(({ enqueue }, { runId, at }: { runId: string; at: string }) => {
+      enqueue.assign({ runId, hasPendingWork: false, lastRun: { id: runId, status: 'running', started_at: at, ended_at: null } });
+      enqueue.emit(record({ type: 'run_started', at, run_id: runId }));
+      enqueue.emit({ type: 'reply', reply: { outcome: 'Started', run_id: runId } });
     }),
-    replyCompleted: enqueueActions(({ enqueue }) => enqueue.emit({ type: 'resume.outcome', outcome: 'Completed' })),
-    replyAlreadyRunning: enqueueActions(({ context, enqueue }) =>
-      enqueue.emit({ type: 'resume.outcome', outcome: 'AlreadyRunning', runId: context.runId ?? undefined }),
+    replyCompleted: emit({ type: 'reply', reply: { outcome: 'Completed' } }),
+    replyAlreadyRunning: emit(({ context }) => ({ type: 'reply', reply: { outcome: 'AlreadyRunning', run_id: context.runId! } }) as const),
+    replayAnswer: emit(
+      ({ context }) =>
+        ({
+          type: 'reply',
+          reply: context.runId ? { outcome: 'AlreadyRunning', run_id: context.runId, replayed: true } : { outcome: 'Completed', replayed: true },
+        }) as const,
     ),
-    replayAnswer: enqueueActions(({ context, enqueue }) =>
-      enqueue.emit(
-        context.runId
-          ? { type: 'answer.replayed', outcome: 'AlreadyRunning', runId: context.runId }
-          : { type: 'answer.replayed', outcome: 'Completed' },
-      ),
-    ),
-    rejectAnswer: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type === 'question.answer') enqueue.emit(answerRejection(context, event));
+    reject: emit((_, rejection: Rejection) => ({ type: 'rejected', rejection }) as const),
+    recordAnswer: enqueueActions(({ enqueue }, answer: Answer) => {
+      const message: Message = { id: answer.messageId, role: 'tool', content: answer.answer, created_at: answer.at, tool_call_id: answer.questionId };
+      enqueue.assign({ pendingQuestion: null, hasPendingWork: true, lastAnswer: { questionId: answer.questionId, answer: answer.answer } });
+      enqueue.emit(record({ type: 'message_appended', at: answer.at, message }));
+      enqueue.emit(record({ type: 'question_answered', at: answer.at, question_id: answer.questionId, answer: answer.answer }));
     }),
-    rejectInvalidAnswer: enqueueActions(({ context, enqueue }) =>
-      enqueue.emit({
-        type: 'command.rejected',
-        code: 'invalid_answer',
-        message: `The answer must be one of: ${(context.pendingQuestion?.options ?? []).join(', ')}`,
-        details: { options: context.pendingQuestion?.options ?? [] },
-      }),
-    ),
-    recordAnswer: enqueueActions(({ event, enqueue }) => {
-      if (event.type !== 'question.answer') return;
-      const message: Message = {
-        id: event.messageId,
-        role: 'tool',
-        content: event.answer,
-        created_at: event.at,
-        tool_call_id: event.questionId,
-      };
-      enqueue.assign({
-        pendingQuestion: null,
-        hasPendingWork: true,
-        lastAnswer: { questionId: event.questionId, answer: event.answer },
-      });
-      enqueue.emit({ type: 'record', event: { type: 'message_appended', at: event.at, message } });
-      enqueue.emit({
-        type: 'record',
-        event: { type: 'question_answered', at: event.at, question_id: event.questionId, answer: event.answer },
-      });
+    /** Ends the active run without a result: its user turn is still unanswered, so `resume` retries it. */
+    abandonRun: enqueueActions(({ context, enqueue }, { status, at, error }: Abandonment) => {
+      const { patch, event } = abandoned(context, status, at, error);
+      enqueue.assign(patch);
+      enqueue.emit(record(event));
     }),
-    rejectBusy: enqueueActions(({ context, enqueue }) =>
-      enqueue.emit({
-        type: 'command.rejected',
-        code: 'session_busy',
-        message: 'A run is active; wait for it or cancel it',
-        details: { run_id: context.runId },
-      }),
-    ),
-    rejectQuestionPending: enqueueActions(({ context, enqueue }) =>
-      enqueue.emit({
-        type: 'command.rejected',
-        code: 'question_pending',
-        message: 'The session is waiting for an answer; use /respond',
-        details: { question_id: context.pendingQuestion?.id },
-      }),
-    ),
-    rejectNotRunning: enqueueActions(({ enqueue }) =>
-      enqueue.emit({ type: 'command.rejected', code: 'not_running', message: 'No run is active' }),
-    ),
-    cancelRun: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'cancel') return;
-      enqueue.assign({ runId: null, hasPendingWork: true, lastRun: endRun(context, 'cancelled', event.at) });
-      enqueue.emit({ type: 'record', event: { type: 'run_cancelled', at: event.at, run_id: context.runId ?? undefined } });
+    failRun: enqueueActions(({ context, enqueue }, end: RunEnd) => {
+      if (end.kind !== 'failed') return;
+      const { patch, event } = abandoned(context, 'failed', end.at, end.error);
+      enqueue.assign(patch);
+      enqueue.emit(record(event));
     }),
-    completeRun: enqueueActions(({ context, event, enqueue }) => {
-      const output = (event as { output?: RunOutcome }).output;
-      if (output?.kind !== 'completed') return;
-      const { message } = output;
-      const runId = context.runId ?? undefined;
-      enqueue.assign({ runId: null, lastRun: endRun(context, 'completed', message.created_at) });
-      enqueue.emit({ type: 'record', event: { type: 'message_appended', at: message.created_at, run_id: runId, message } });
-      enqueue.emit({ type: 'record', event: { type: 'run_completed', at: message.created_at, run_id: runId } });
+    completeRun: enqueueActions(({ context, enqueue }, end: RunEnd) => {
+      if (end.kind !== 'completed') return;
+      const { message } = end;
+      const runId = context.runId!;
+      enqueue.assign({ runId: null, lastRun: endRun(context.lastRun, 'completed', message.created_at) });
+      enqueue.emit(record({ type: 'message_appended', at: message.created_at, run_id: runId, message }));
+      enqueue.emit(record({ type: 'run_completed', at: message.created_at, run_id: runId }));
     }),
-    askUser: enqueueActions(({ context, event, enqueue }) => {
-      const output = (event as { output?: RunOutcome }).output;
-      if (output?.kind !== 'awaitingUser') return;
-      const { question } = output;
-      enqueue.assign({ runId: null, pendingQuestion: question, lastRun: endRun(context, 'awaiting_user', question.asked_at) });
-      enqueue.emit({
-        type: 'record',
-        event: { type: 'question_asked', at: question.asked_at, run_id: context.runId ?? undefined, question },
-      });
-    }),
-    failRun: enqueueActions(({ context, event, enqueue }) => {
-      const failure = event.type === 'run.fail' ? { message: event.error, at: event.at } : toRunFailure((event as { error?: unknown }).error);
-      enqueue.assign({ runId: null, hasPendingWork: true, lastRun: endRun(context, 'failed', failure.at, failure.message) });
-      enqueue.emit({ type: 'record', event: { type: 'run_failed', at: failure.at, run_id: context.runId ?? undefined, error: failure.message } });
-    }),
-    interruptRun: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'run.interrupt') return;
-      enqueue.assign({ runId: null, hasPendingWork: true, lastRun: endRun(context, 'interrupted', event.at) });
-      enqueue.emit({ type: 'record', event: { type: 'run_interrupted', at: event.at, run_id: context.runId ?? undefined } });
+    askUser: enqueueActions(({ context, enqueue }, end: RunEnd) => {
+      if (end.kind !== 'awaitingUser') return;
+      const { question } = end;
+      enqueue.assign({ runId: null, pendingQuestion: question, lastRun: endRun(context.lastRun, 'awaiting_user', question.asked_at) });
+      enqueue.emit(record({ type: 'question_asked', at: question.asked_at, run_id: context.runId!, question }));
     }),
   },
 }).createMachine({
   id: 'session',
   initial: 'idle',
-  // A run's failure outside `running` is stale (leaving `running` stops the run) and changes
-  // nothing, like a stale result; unhandled, XState would put the whole actor in error.
-  // The key is XState's own event, absent from the typed event union, hence the cast.
-  on: { ['xstate.error.actor.run' as string]: {} },
-  context: ({ input }) => ({
-    sessionId: input.sessionId,
-    runId: null,
-    lastRun: null,
-    pendingQuestion: null,
-    lastAnswer: null,
-    hasPendingWork: false,
-  }),
+  context: ({ input }) => initialContext(input.sessionId),
   states: {
     idle: {
       on: {
-        'message.append': { actions: 'appendUserMessage' },
-        resume: [{ guard: 'hasPendingWork', target: 'running', actions: 'startRun' }, { actions: 'replyCompleted' }],
-        'question.answer': [{ guard: 'isReplayedAnswer', actions: 'replayAnswer' }, { actions: 'rejectAnswer' }],
-        cancel: { actions: 'rejectNotRunning' },
+        'message.append': { actions: { type: 'appendUserMessage', params: ({ event }) => event } },
+        resume: [
+          { guard: 'hasPendingWork', target: 'running', actions: { type: 'startRun', params: ({ event }) => event } },
+          { actions: 'replyCompleted' },
+        ],
+        'question.answer': [
+          { guard: { type: 'isReplayedAnswer', params: ({ event }) => event }, actions: 'replayAnswer' },
+          { actions: { type: 'reject', params: ({ context, event }) => mismatchOrNoQuestion(context, event) } },
+        ],
+        cancel: { actions: { type: 'reject', params: notRunning } },
       },
     },
     running: {
       invoke: {
         id: 'run',
         src: 'agentRun',
-        input: ({ context }) => ({ sessionId: context.sessionId, runId: context.runId! }),
+        input: ({ context }) => ({ sessionId: context.sessionId, runId: context.runId!, startedAt: context.lastRun!.started_at }),
         onDone: [
-          { guard: 'runCompleted', target: 'completed', actions: 'completeRun' },
-          { target: 'awaitingUser', actions: 'askUser' },
+          { guard: { type: 'runCompleted', params: ({ event }) => event.output }, target: 'completed', actions: { type: 'completeRun', params: ({ event }) => event.output } },
+          { guard: { type: 'runAskedUser', params: ({ event }) => event.output }, target: 'awaitingUser', actions: { type: 'askUser', params: ({ event }) => event.output } },
+          { target: 'idle', actions: { type: 'failRun', params: ({ event }) => event.output } },
         ],
-        onError: { target: 'idle', actions: 'failRun' },
       },
       on: {
-        'message.append': { actions: 'rejectBusy' },
+        'message.append': {
+          actions: {
+            type: 'reject',
+            params: ({ context }) => ({ code: 'session_busy', message: 'A run is active; wait for it or cancel it', details: { run_id: context.runId } }),
+          },
+        },
         resume: { actions: 'replyAlreadyRunning' },
-        'question.answer': [{ guard: 'isReplayedAnswer', actions: 'replayAnswer' }, { actions: 'rejectAnswer' }],
-        cancel: { target: 'idle', actions: 'cancelRun' },
-        'run.interrupt': { target: 'idle', actions: 'interruptRun' },
-        'run.fail': { target: 'idle', actions: 'failRun' },
+        'question.answer': [
+          { guard: { type: 'isReplayedAnswer', params: ({ event }) => event }, actions: 'replayAnswer' },
+          { actions: { type: 'reject', params: ({ context, event }) => mismatchOrNoQuestion(context, event) } },
+        ],
+        cancel: { target: 'idle', actions: { type: 'abandonRun', params: ({ event }) => ({ status: 'cancelled', at: event.at }) } },
+        'run.interrupt': { target: 'idle', actions: { type: 'abandonRun', params: ({ event }) => ({ status: 'interrupted', at: event.at }) } },
+        'run.fail': { target: 'idle', actions: { type: 'abandonRun', params: ({ event }) => ({ status: 'failed', at: event.at, error: event.error }) } },
       },
     },
     awaitingUser: {
       on: {
-        'message.append': { actions: 'rejectQuestionPending' },
+        'message.append': {
+          actions: {
+            type: 'reject',
+            params: ({ context }) => ({
+              code: 'question_pending',
+              message: 'The session is waiting for an answer; use /respond',
+              details: { question_id: context.pendingQuestion?.id },
+            }),
+          },
+        },
         resume: { actions: 'replyCompleted' },
         'question.answer': [
-          { guard: and(['answersOpenQuestion', 'isAllowedAnswer']), target: 'idle', actions: 'recordAnswer' },
-          { guard: 'answersOpenQuestion', actions: 'rejectInvalidAnswer' },
-          { guard: 'isReplayedAnswer', actions: 'replayAnswer' },
-          { actions: 'rejectAnswer' },
+          {
+            guard: { type: 'isValidAnswer', params: ({ event }) => event },
+            target: 'idle',
+            actions: { type: 'recordAnswer', params: ({ event }) => event },
+          },
+          {
+            guard: { type: 'answersOpenQuestion', params: ({ event }) => event },
+            actions: {
+              type: 'reject',
+              params: ({ context }) => ({
+                code: 'invalid_answer',
+                message: `The answer must be one of: ${(context.pendingQuestion?.options ?? []).join(', ')}`,
+                details: { options: context.pendingQuestion?.options ?? [] },
+              }),
+            },
+          },
+          { guard: { type: 'isReplayedAnswer', params: ({ event }) => event }, actions: 'replayAnswer' },
+          { actions: { type: 'reject', params: ({ context, event }) => mismatchOrNoQuestion(context, event) } },
         ],
-        cancel: { actions: 'rejectNotRunning' },
+        cancel: { actions: { type: 'reject', params: notRunning } },
       },
     },
     completed: {
       on: {
-        'message.append': { target: 'idle', actions: 'appendUserMessage' },
+        'message.append': { target: 'idle', actions: { type: 'appendUserMessage', params: ({ event }) => event } },
         resume: { actions: 'replyCompleted' },
-        'question.answer': [{ guard: 'isReplayedAnswer', actions: 'replayAnswer' }, { actions: 'rejectAnswer' }],
-        cancel: { actions: 'rejectNotRunning' },
+        'question.answer': [
+          { guard: { type: 'isReplayedAnswer', params: ({ event }) => event }, actions: 'replayAnswer' },
+          { actions: { type: 'reject', params: ({ context, event }) => mismatchOrNoQuestion(context, event) } },
+        ],
+        cancel: { actions: { type: 'reject', params: notRunning } },
       },
     },
   },
 });
 
-/** A run may reject with anything; the log needs a message and a time. */
-function toRunFailure(error: unknown): RunFailure {
-  if (typeof error === 'object' && error !== null && 'message' in error) {
-    const { message, at } = error as { message: unknown; at?: unknown };
-    return { message: String(message), at: typeof at === 'string' ? at : new Date(0).toISOString() };
-  }
-  return { message: String(error), at: new Date(0).toISOString() };
+function notRunning(): Rejection {
+  return { code: 'not_running', message: 'No run is active' };
 }
+

@@ -26,10 +26,9 @@ async function main(): Promise<void> {
     port: config.PORT,
     host: config.HOST,
     logger,
-    inspect: inspector?.inspect,
+    inspector,
   });
   if (inspector) {
-    inspector.watchStore('session-index', server.runtime.index);
     logger.info({ inspector: inspector.pageUrl, ws: inspector.url }, inspector.instructions);
   }
   logger.info({ url: server.url, db: config.BAMBOO_DB, agents: server.runtime.agentNames }, `Bamboo Server listening on ${server.url}`);

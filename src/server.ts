@@ -1,26 +1,30 @@
 /**
- * `createServer`: a runtime, its storage, the HTTP app and a listening server,
- * wired together with sensible defaults. The entry point for library users.
+ * `createBamboo`: storage, runtime and the Express app, wired together with
+ * sensible defaults, for mounting in an app of your own. `createServer`: the
+ * same, listening on its own port. The entry points for library users.
  */
 import type { AddressInfo } from 'node:net';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { Express } from 'express';
 import pino, { type Logger } from 'pino';
-import type { InspectionEvent, Observer } from 'xstate';
 import type { Agent } from './agents/agent.js';
 import { createDemoAgent } from './agents/demo.js';
-import { createApp } from './http/app.js';
+import { createApp, DEFAULT_SSE } from './http/app.js';
 import { IDEMPOTENCY_TTL_MS } from './http/idempotency.js';
+import { Lifecycle } from './http/lifecycle.js';
 import { Metrics } from './http/metrics.js';
-import { SessionRuntime } from './runtime/runtime.js';
+import type { EventFeed } from './runtime/ports.js';
+import { createRuntime, type RuntimeInspector, type SessionRuntime } from './runtime/runtime.js';
 import { SqliteStore } from './storage/sqlite/sqlite-store.js';
-import type { Store } from './storage/store.js';
+import type { IdempotencyStore, Store } from './storage/store.js';
 
-export interface ServerOptions {
-  /** Storage; defaults to a SQLite file at `dbPath`. */
-  store?: Store;
+export interface BambooOptions {
+  /** Storage; defaults to a SQLite file at `dbPath`. It must also keep idempotency records. */
+  store?: Store & IdempotencyStore;
   /** SQLite file (or `:memory:`) when no `store` is given. Default `./data/bamboo.db`. */
   dbPath?: string;
+  /** Other processes' news, when several share a PostgreSQL store. */
+  feed?: EventFeed;
   /** Extra agents by name, beside the built-in `demo`. */
   agents?: Record<string, Agent>;
   /** Agent for sessions that name none. Default `demo`. */
@@ -29,12 +33,12 @@ export interface ServerOptions {
   tokenDelayMs?: number;
   /** Default 10,000. */
   maxLiveActors?: number;
-  /** Resume sessions interrupted by a crash at start-up. */
+  /** How long a run's lease lasts without renewal. Default 10 s. */
+  leaseMs?: number;
+  /** This process among several sharing a store. */
+  instanceId?: string;
+  /** Resume interrupted sessions at start-up (and, with a shared store, whenever a lease expires). */
   resumeInterrupted?: boolean;
-  /** Default 3000; 0 picks a free port. */
-  port?: number;
-  /** Default 127.0.0.1. */
-  host?: string;
   logger?: Logger;
   /** SSE keep-alive comment interval. Default 15 s. */
   pingIntervalMs?: number;
@@ -42,59 +46,45 @@ export interface ServerOptions {
   sseMaxBufferedBytes?: number;
   /** Largest JSON body. Default 1 MiB. */
   bodyLimitBytes?: number;
-  /** An XState inspector for every session actor. */
-  inspect?: Observer<InspectionEvent>;
+  /** How long shutdown waits for requests in flight. Default 10 s. */
+  shutdownGraceMs?: number;
+  /** The Stately inspector, given every session actor. */
+  inspector?: RuntimeInspector;
 }
 
-export interface BambooServer {
+export interface Bamboo {
+  /** The Express app: mount it where you like (`parent.use('/bamboo', bamboo.app)`). */
+  app: Express;
+  runtime: SessionRuntime;
+  /** Sessions found interrupted at start-up. */
+  interrupted: string[];
+  /** Waits for requests in flight, records active runs as interrupted, closes storage, ends streams. Resolves with the interrupted runs' sessions. */
+  close(): Promise<string[]>;
+}
+
+export interface ServerOptions extends BambooOptions {
+  /** Default 3000; 0 picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+}
+
+export interface BambooServer extends Bamboo {
   /** `http://host:port`, the port resolved. */
   url: string;
   port: number;
-  app: Express;
-  runtime: SessionRuntime;
   http: Server;
-  /** Ids of sessions found interrupted at start-up. */
-  interrupted: string[];
-  /** Stops taking requests, ends streams, records active runs as interrupted, closes storage. */
-  close(): Promise<void>;
+}
+
+export async function createBamboo(options: BambooOptions = {}): Promise<Bamboo> {
+  return assemble(options, null);
 }
 
 export async function createServer(options: ServerOptions = {}): Promise<BambooServer> {
-  const logger = options.logger ?? pino({ level: 'silent' });
-  const store = options.store ?? new SqliteStore(options.dbPath ?? './data/bamboo.db');
-  const agents = new Map<string, Agent>([['demo', createDemoAgent({ tokenDelayMs: options.tokenDelayMs ?? 20 })]]);
-  for (const [name, agent] of Object.entries(options.agents ?? {})) agents.set(name, agent);
-
-  let metrics: Metrics | undefined;
-  const runtime = new SessionRuntime({
-    store,
-    agents,
-    defaultAgent: options.defaultAgent ?? 'demo',
-    maxLiveActors: options.maxLiveActors,
-    logger,
-    inspect: options.inspect,
-    onAppended: (events) => metrics?.observe(events),
-  });
-  metrics = new Metrics(() => runtime.counts(), () => runtime.liveActors);
-  const interrupted = await runtime.start({ resumeInterrupted: options.resumeInterrupted });
-
-  const purge = () =>
-    store.purgeIdempotency(new Date(Date.now() - IDEMPOTENCY_TTL_MS).toISOString()).catch((err: unknown) =>
-      logger.error({ err }, 'could not purge idempotency keys'),
-    );
-  await purge();
-  const purgeTimer = setInterval(purge, 60 * 60 * 1000);
-  purgeTimer.unref();
-
-  const app = createApp({
-    runtime,
-    store,
-    metrics,
-    logger,
-    bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
-    sse: { pingIntervalMs: options.pingIntervalMs ?? 15_000, maxBufferedBytes: options.sseMaxBufferedBytes ?? 4 * 1024 * 1024 },
-  });
-  const http = createHttpServer(app);
+  const listening = { http: null as Server | null };
+  const bamboo = await assemble(options, listening);
+  const http = createHttpServer(bamboo.app);
+  listening.http = http;
   // Many clients hold long SSE streams; keep-alive sockets must not pile up forever either.
   http.keepAliveTimeout = 5_000;
   try {
@@ -107,30 +97,80 @@ export async function createServer(options: ServerOptions = {}): Promise<BambooS
     });
   } catch (error) {
     // A taken port must not leave the database open behind a failed start.
-    clearInterval(purgeTimer);
-    await runtime.shutdown();
+    await bamboo.close();
     throw error;
   }
   const address = http.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return { ...bamboo, url: `http://${host}:${address.port}`, port: address.port, http };
+}
 
-  let closing: Promise<void> | undefined;
-  return {
-    url: `http://${host}:${address.port}`,
-    port: address.port,
-    app,
+async function assemble(options: BambooOptions, listening: { http: Server | null } | null): Promise<Bamboo> {
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const store = options.store ?? new SqliteStore(options.dbPath ?? './data/bamboo.db');
+  const agents = new Map<string, Agent>([['demo', createDemoAgent({ tokenDelayMs: options.tokenDelayMs ?? 20 })]]);
+  for (const [name, agent] of Object.entries(options.agents ?? {})) agents.set(name, agent);
+
+  let runtime: SessionRuntime;
+  let interrupted: string[];
+  try {
+    runtime = createRuntime({
+      store,
+      agents,
+      defaultAgent: options.defaultAgent ?? 'demo',
+      maxLiveActors: options.maxLiveActors,
+      leaseMs: options.leaseMs,
+      instanceId: options.instanceId,
+      feed: options.feed,
+      logger,
+      inspector: options.inspector,
+    });
+    interrupted = await runtime.start({ resumeInterrupted: options.resumeInterrupted });
+  } catch (error) {
+    await options.feed?.close();
+    await store.close();
+    throw error;
+  }
+
+  const purge = () =>
+    store.purgeIdempotency(new Date(Date.now() - IDEMPOTENCY_TTL_MS).toISOString()).catch((err: unknown) =>
+      logger.error({ err }, 'could not purge idempotency keys'),
+    );
+  await purge();
+  const purgeTimer = setInterval(purge, 60 * 60 * 1000);
+  purgeTimer.unref();
+
+  const lifecycle = new Lifecycle();
+  const app = createApp({
     runtime,
-    http,
-    interrupted,
-    close: () =>
-      (closing ??= (async () => {
-        clearInterval(purgeTimer);
-        const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
-        http.closeIdleConnections();
-        await runtime.shutdown();
-        // Open SSE streams would hold the server forever; their clients reconnect with Last-Event-ID.
-        http.closeAllConnections();
-        await stopped;
-      })()),
-  };
+    idempotencyStore: store,
+    metrics: new Metrics(runtime),
+    logger,
+    lifecycle,
+    bodyLimitBytes: options.bodyLimitBytes,
+    sse: {
+      pingIntervalMs: options.pingIntervalMs ?? DEFAULT_SSE.pingIntervalMs,
+      maxBufferedBytes: options.sseMaxBufferedBytes ?? DEFAULT_SSE.maxBufferedBytes,
+    },
+  });
+
+  let closing: Promise<string[]> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      clearInterval(purgeTimer);
+      const http = listening?.http;
+      const stopped = http?.listening ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve();
+      http?.closeIdleConnections();
+      const unfinished = await lifecycle.drain(options.shutdownGraceMs ?? 10_000);
+      if (unfinished > 0) logger.warn({ requests: unfinished }, 'shutting down with requests still in flight');
+      const stoppedRuns = await runtime.shutdown();
+      // Streams are ended, not cut: each has been sent its run's `run_interrupted`; clients reconnect with Last-Event-ID.
+      lifecycle.endStreams();
+      http?.closeIdleConnections();
+      setTimeout(() => http?.closeAllConnections(), 1_000).unref();
+      await stopped;
+      return stoppedRuns;
+    })());
+
+  return { app, runtime, interrupted, close };
 }

@@ -9,10 +9,10 @@ import { WebSocket } from 'ws';
 import { createDemoAgent } from '../src/agents/demo.js';
 import type { SessionState } from '../src/domain/types.js';
 import { startInspector, type RunningInspector } from '../src/runtime/inspector.js';
-import { SessionRuntime } from '../src/runtime/runtime.js';
+import { createRuntime, type SessionRuntime } from '../src/runtime/runtime.js';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
@@ -30,11 +30,11 @@ async function connect(url: string): Promise<{ received: StatelyInspectionEvent[
 }
 
 async function runtimeWith(inspector: RunningInspector): Promise<SessionRuntime> {
-  const runtime = new SessionRuntime({
+  const runtime = createRuntime({
     store: new SqliteStore(':memory:'),
     agents: new Map([['demo', createDemoAgent({ tokenDelayMs: 0 })]]),
     defaultAgent: 'demo',
-    inspect: inspector.inspect,
+    inspector,
   });
   await runtime.start();
   cleanups.push(() => runtime.shutdown());
@@ -58,8 +58,6 @@ describe('Stately inspector', () => {
 
     const { received } = await connect(inspector.url);
     const runtime = await runtimeWith(inspector);
-    const unwatch = inspector.watchStore('session-index', runtime.index);
-    cleanups.push(unwatch);
 
     const session = await runtime.createSession({ title: 'inspected' });
     await runtime.appendMessage(session.id, '/ask Pick one | red | blue');

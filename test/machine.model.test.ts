@@ -13,14 +13,14 @@ import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, type ActorLogic, type SnapshotFrom } from 'xstate';
 import {
   sessionMachine,
-  type RunFailure,
+  type RunEnd,
   type RunInput,
-  type RunOutcome,
   type SessionContext,
   type SessionEmitted,
   type SessionMachineEvent,
 } from '../machines/session.machine.js';
-import type { Message, NewEvent, Question, SessionState } from '../src/domain/types.js';
+import type { Message, Question, SessionState } from '../src/domain/types.js';
+import type { LogEvent } from '../src/domain/events.js';
 import { SESSION_STATES } from '../src/domain/types.js';
 
 const SESSION_ID = 'ses_model';
@@ -28,16 +28,15 @@ const T0 = '2025-01-01T00:00:00.000Z';
 const T1 = '2025-01-01T00:00:01.000Z';
 const T2 = '2025-01-01T00:00:02.000Z';
 
-/** The run's results reach the machine as XState's own done/error events of the `run` child. */
-type RunDone = { type: 'xstate.done.actor.run'; output: RunOutcome };
-type RunError = { type: 'xstate.error.actor.run'; error: RunFailure };
-type ModelEvent = SessionMachineEvent | RunDone | RunError;
+/** A run's end reaches the machine as XState's own done event of the `run` child; a run never rejects. */
+type RunDone = { type: 'xstate.done.actor.run'; output: RunEnd };
+type ModelEvent = SessionMachineEvent | RunDone;
 type Snapshot = SnapshotFrom<typeof sessionMachine>;
 
 const userMessage: Message = { id: 'msg_user', role: 'user', content: 'hello', created_at: T0 };
 const optionsQuestion: Question = { id: 'q_opts', text: 'Pick one', options: ['red', 'blue'], allow_custom: false, asked_at: T1 };
 const freeQuestion: Question = { id: 'q_free', text: 'Say anything', allow_custom: true, asked_at: T1 };
-const reply: Message = { id: 'msg_reply', role: 'assistant', content: 'done', created_at: T2, run_id: 'run_graph' };
+const replyMessage: Message = { id: 'msg_reply', role: 'assistant', content: 'done', created_at: T2, run_id: 'run_graph' };
 
 /** The events the graph walks with; a fixed payload each, so the graph stays finite. */
 const GRAPH_EVENTS: Record<string, ModelEvent> = {
@@ -50,10 +49,10 @@ const GRAPH_EVENTS: Record<string, ModelEvent> = {
   cancel: { type: 'cancel', at: T2 },
   'run.interrupt': { type: 'run.interrupt', at: T2 },
   'run.fail': { type: 'run.fail', error: 'the host died', at: T2 },
-  'done: completed': { type: 'xstate.done.actor.run', output: { kind: 'completed', message: reply } },
+  'done: completed': { type: 'xstate.done.actor.run', output: { kind: 'completed', message: replyMessage } },
   'done: awaitingUser (options)': { type: 'xstate.done.actor.run', output: { kind: 'awaitingUser', question: optionsQuestion } },
   'done: awaitingUser (custom)': { type: 'xstate.done.actor.run', output: { kind: 'awaitingUser', question: freeQuestion } },
-  'error: run threw': { type: 'xstate.error.actor.run', error: { message: 'boom', at: T2 } },
+  'done: failed': { type: 'xstate.done.actor.run', output: { kind: 'failed', error: 'boom', at: T2 } },
 };
 
 /**
@@ -94,20 +93,23 @@ interface Expected {
   emitted: unknown[];
 }
 
-const record = (event: NewEvent): SessionEmitted => ({ type: 'record', event });
+const record = (event: LogEvent): SessionEmitted => ({ type: 'record', event });
 
 function rejection(code: string, details?: Record<string, unknown>): unknown {
-  return expect.objectContaining({
-    type: 'command.rejected',
-    code,
-    message: expect.any(String),
-    ...(details ? { details: expect.objectContaining(details) } : {}),
-  });
+  return {
+    type: 'rejected',
+    rejection: expect.objectContaining({ code, message: expect.any(String), ...(details ? { details: expect.objectContaining(details) } : {}) }),
+  };
 }
+
+const reply = (outcome: 'Started' | 'AlreadyRunning' | 'Completed', runId?: string, replayed?: true): SessionEmitted => ({
+  type: 'reply',
+  reply: outcome === 'Completed' ? { outcome, ...(replayed ? { replayed } : {}) } : { outcome, run_id: runId!, ...(replayed ? { replayed } : {}) },
+});
 
 function expectedAfter(value: SessionState, context: SessionContext, event: ModelEvent): Expected {
   const unchanged = (...emitted: unknown[]): Expected => ({ value, context, emitted });
-  const endRun = (status: 'cancelled' | 'failed' | 'interrupted', at: string, recorded: NewEvent, error?: string): Expected => ({
+  const endRun = (status: 'cancelled' | 'failed' | 'interrupted', at: string, recorded: LogEvent, error?: string): Expected => ({
     value: 'idle',
     // The run's turn is still unanswered: pending work is kept so `resume` retries it.
     context: {
@@ -131,7 +133,7 @@ function expectedAfter(value: SessionState, context: SessionContext, event: Mode
       };
 
     case 'resume':
-      if (running) return unchanged({ type: 'resume.outcome', outcome: 'AlreadyRunning', runId: context.runId });
+      if (running) return unchanged(reply('AlreadyRunning', context.runId!));
       if (value !== 'awaitingUser' && context.hasPendingWork) {
         return {
           value: 'running',
@@ -141,13 +143,10 @@ function expectedAfter(value: SessionState, context: SessionContext, event: Mode
             hasPendingWork: false,
             lastRun: { id: event.runId, status: 'running', started_at: event.at, ended_at: null },
           },
-          emitted: [
-            record({ type: 'run_started', at: event.at, run_id: event.runId }),
-            { type: 'resume.outcome', outcome: 'Started', runId: event.runId },
-          ],
+          emitted: [record({ type: 'run_started', at: event.at, run_id: event.runId }), reply('Started', event.runId)],
         };
       }
-      return unchanged({ type: 'resume.outcome', outcome: 'Completed' });
+      return unchanged(reply('Completed'));
 
     case 'question.answer': {
       const open = context.pendingQuestion;
@@ -165,11 +164,7 @@ function expectedAfter(value: SessionState, context: SessionContext, event: Mode
         };
       }
       if (context.lastAnswer?.questionId === event.questionId && context.lastAnswer.answer === event.answer) {
-        return unchanged(
-          running
-            ? { type: 'answer.replayed', outcome: 'AlreadyRunning', runId: context.runId }
-            : { type: 'answer.replayed', outcome: 'Completed' },
-        );
+        return unchanged(running ? reply('AlreadyRunning', context.runId!, true) : reply('Completed', undefined, true));
       }
       if (open !== null || context.lastAnswer?.questionId === event.questionId) return unchanged(rejection('question_mismatch'));
       return unchanged(rejection('no_pending_question'));
@@ -187,16 +182,14 @@ function expectedAfter(value: SessionState, context: SessionContext, event: Mode
       if (!running) return unchanged();
       return endRun('failed', event.at, { type: 'run_failed', at: event.at, run_id: context.runId!, error: event.error }, event.error);
 
-    case 'xstate.error.actor.run': {
-      if (!running) return unchanged();
-      const { message, at } = event.error;
-      return endRun('failed', at, { type: 'run_failed', at, run_id: context.runId!, error: message }, message);
-    }
-
     case 'xstate.done.actor.run': {
       // A result reaching a session with no active run is stale and changes nothing.
       if (!running) return unchanged();
       const runId = context.runId!;
+      if (event.output.kind === 'failed') {
+        const { error, at } = event.output;
+        return endRun('failed', at, { type: 'run_failed', at, run_id: runId, error }, error);
+      }
       if (event.output.kind === 'completed') {
         const { message } = event.output;
         return {
@@ -240,10 +233,10 @@ function startActor(snapshot?: Snapshot): Harness {
   const signals = new Map<string, AbortSignal>();
   const machine = sessionMachine.provide({
     actors: {
-      agentRun: fromPromise<RunOutcome, RunInput>(({ input, signal }) => {
+      agentRun: fromPromise<RunEnd, RunInput>(({ input, signal }) => {
         runs.push(input);
         signals.set(input.runId, signal);
-        return new Promise<RunOutcome>(() => undefined);
+        return new Promise<RunEnd>(() => undefined);
       }),
     },
   });
@@ -345,7 +338,7 @@ describe.each(SESSION_STATES)('in %s', (value) => {
       const activeSignal = before.context.runId ? harness.signals.get(before.context.runId) : undefined;
       if (value === 'running') {
         // The run is a real child, invoked with its run id and a live signal.
-        expect(harness.runs.at(-1)).toEqual({ sessionId: SESSION_ID, runId: before.context.runId });
+        expect(harness.runs.at(-1)).toEqual({ sessionId: SESSION_ID, runId: before.context.runId, startedAt: before.context.lastRun!.started_at });
         expect(activeSignal?.aborted).toBe(false);
       }
       harness.emitted.length = 0;
@@ -364,7 +357,7 @@ describe.each(SESSION_STATES)('in %s', (value) => {
         expect(activeSignal?.aborted).toBe(expected.value !== 'running');
         expect(harness.runs.length).toBe(runsBefore);
       } else if (expected.value === 'running') {
-        expect(harness.runs.slice(runsBefore)).toEqual([{ sessionId: SESSION_ID, runId: expected.context.runId }]);
+        expect(harness.runs.slice(runsBefore)).toEqual([{ sessionId: SESSION_ID, runId: expected.context.runId, startedAt: expected.context.lastRun!.started_at }]);
         expect(harness.signals.get(expected.context.runId!)?.aborted).toBe(false);
       } else {
         expect(harness.runs.length).toBe(runsBefore);
@@ -401,53 +394,47 @@ describe('named cases from API.md', () => {
   it('message.append while running → session_busy with the run_id', () => {
     const running = at('running');
     const { replies, state } = probe(running, GRAPH_EVENTS['message.append']!);
-    expect(replies).toEqual([expect.objectContaining({ type: 'command.rejected', code: 'session_busy', details: { run_id: running.state.context.runId } })]);
+    expect(replies).toEqual([rejection('session_busy', { run_id: running.state.context.runId })]);
     expect(state.value).toBe('running');
   });
 
   it('message.append while awaitingUser → question_pending with the question_id', () => {
     const { replies } = probe(at('awaitingUser'), GRAPH_EVENTS['message.append']!);
-    expect(replies).toEqual([expect.objectContaining({ code: 'question_pending', details: { question_id: expect.stringMatching(/^q_/) } })]);
+    expect(replies).toEqual([rejection('question_pending', { question_id: expect.stringMatching(/^q_/) })]);
   });
 
   it('resume: Completed when idle without work, Started with work, AlreadyRunning when running, Completed when awaitingUser or completed', () => {
     const outcome = (path: StatePath<Snapshot, SessionMachineEvent>) => probe(path, PROBE_EVENTS.resume!).replies;
-    expect(outcome(at('idle', (c) => !c.hasPendingWork))).toEqual([{ type: 'resume.outcome', outcome: 'Completed' }]);
-    expect(outcome(at('idle', (c) => c.hasPendingWork))).toEqual([{ type: 'resume.outcome', outcome: 'Started', runId: 'run_probe' }]);
-    expect(outcome(at('running'))).toEqual([{ type: 'resume.outcome', outcome: 'AlreadyRunning', runId: 'run_graph' }]);
-    expect(outcome(at('awaitingUser'))).toEqual([{ type: 'resume.outcome', outcome: 'Completed' }]);
-    expect(outcome(at('completed'))).toEqual([{ type: 'resume.outcome', outcome: 'Completed' }]);
+    expect(outcome(at('idle', (c) => !c.hasPendingWork))).toEqual([reply('Completed')]);
+    expect(outcome(at('idle', (c) => c.hasPendingWork))).toEqual([reply('Started', 'run_probe')]);
+    expect(outcome(at('running'))).toEqual([reply('AlreadyRunning', 'run_graph')]);
+    expect(outcome(at('awaitingUser'))).toEqual([reply('Completed')]);
+    expect(outcome(at('completed'))).toEqual([reply('Completed')]);
   });
 
   it('a cancelled, failed or interrupted run keeps its work, so resume retries it', () => {
     for (const status of ['cancelled', 'failed', 'interrupted']) {
       const path = at('idle', (c) => c.lastRun?.status === status);
       const { replies, state } = probe(path, PROBE_EVENTS.resume!);
-      expect(replies, status).toEqual([{ type: 'resume.outcome', outcome: 'Started', runId: 'run_probe' }]);
+      expect(replies, status).toEqual([reply('Started', 'run_probe')]);
       expect(state.value).toBe('running');
     }
   });
 
   it('answers: invalid_answer for a non-option, question_mismatch for another id, no_pending_question when none was asked', () => {
     const asking = at('awaitingUser', (c) => c.pendingQuestion?.id === 'q_opts' && c.lastAnswer === null);
-    expect(probe(asking, GRAPH_EVENTS['question.answer q_opts=green (not an option)']!).replies).toEqual([expect.objectContaining({ code: 'invalid_answer' })]);
-    expect(probe(asking, GRAPH_EVENTS['question.answer q_other=red (unknown id)']!).replies).toEqual([expect.objectContaining({ code: 'question_mismatch' })]);
+    expect(probe(asking, GRAPH_EVENTS['question.answer q_opts=green (not an option)']!).replies).toEqual([rejection('invalid_answer')]);
+    expect(probe(asking, GRAPH_EVENTS['question.answer q_other=red (unknown id)']!).replies).toEqual([rejection('question_mismatch')]);
     const fresh = at('idle', (c) => c.lastAnswer === null && c.lastRun === null);
-    expect(probe(fresh, GRAPH_EVENTS['question.answer q_opts=red (an option)']!).replies).toEqual([expect.objectContaining({ code: 'no_pending_question' })]);
+    expect(probe(fresh, GRAPH_EVENTS['question.answer q_opts=red (an option)']!).replies).toEqual([rejection('no_pending_question')]);
   });
 
   it('a repeated answer is a replay: AlreadyRunning with the run while it runs, else Completed; another answer to it is a mismatch', () => {
     const answeredRunning = at('running', (c) => c.lastAnswer?.questionId === 'q_opts');
-    expect(probe(answeredRunning, GRAPH_EVENTS['question.answer q_opts=red (an option)']!).replies).toEqual([
-      { type: 'answer.replayed', outcome: 'AlreadyRunning', runId: 'run_graph' },
-    ]);
+    expect(probe(answeredRunning, GRAPH_EVENTS['question.answer q_opts=red (an option)']!).replies).toEqual([reply('AlreadyRunning', 'run_graph', true)]);
     const answeredIdle = at('idle', (c) => c.lastAnswer?.questionId === 'q_opts');
-    expect(probe(answeredIdle, GRAPH_EVENTS['question.answer q_opts=red (an option)']!).replies).toEqual([
-      { type: 'answer.replayed', outcome: 'Completed' },
-    ]);
-    expect(probe(answeredIdle, GRAPH_EVENTS['question.answer q_opts=green (not an option)']!).replies).toEqual([
-      expect.objectContaining({ code: 'question_mismatch' }),
-    ]);
+    expect(probe(answeredIdle, GRAPH_EVENTS['question.answer q_opts=red (an option)']!).replies).toEqual([reply('Completed', undefined, true)]);
+    expect(probe(answeredIdle, GRAPH_EVENTS['question.answer q_opts=green (not an option)']!).replies).toEqual([rejection('question_mismatch')]);
   });
 
   it('an open question with the id of an earlier one takes a new answer', () => {
@@ -460,7 +447,7 @@ describe('named cases from API.md', () => {
 
   it('cancel outside running → not_running', () => {
     for (const state of ['idle', 'awaitingUser', 'completed'] as const) {
-      expect(probe(at(state), GRAPH_EVENTS.cancel!).replies, state).toEqual([expect.objectContaining({ code: 'not_running' })]);
+      expect(probe(at(state), GRAPH_EVENTS.cancel!).replies, state).toEqual([rejection('not_running')]);
     }
   });
 });

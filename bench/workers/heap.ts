@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDemoAgent } from '../../src/agents/demo.js';
-import { SessionRuntime } from '../../src/runtime/runtime.js';
+import { createRuntime, type SessionRuntime } from '../../src/runtime/runtime.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { collectGarbage } from '../lib/gc.js';
 import { serve } from '../lib/serve.js';
@@ -34,7 +34,7 @@ const api = {
   async run({ counts }: HeapInput): Promise<HeapPoint[]> {
     dir = mkdtempSync(join(tmpdir(), 'bamboo-bench-'));
     const max = Math.max(...counts);
-    runtime = new SessionRuntime({
+    runtime = createRuntime({
       store: new SqliteStore(join(dir, 'bamboo.db')),
       agents: new Map([['demo', createDemoAgent({ tokenDelayMs: 0 })]]),
       defaultAgent: 'demo',
@@ -56,7 +56,7 @@ const api = {
       created = count;
       collectGarbage();
       const memory = process.memoryUsage();
-      if (rt.liveActors !== created + WARM_UP) throw new Error(`expected ${created + WARM_UP} live actors, found ${rt.liveActors}`);
+      if (rt.stats().liveActors !== created + WARM_UP) throw new Error(`expected ${created + WARM_UP} live actors, found ${rt.stats().liveActors}`);
       points.push({ actors: count, bytesPerActor: (memory.heapUsed - baseline) / count, heapUsedMb: memory.heapUsed / 2 ** 20, rssMb: memory.rss / 2 ** 20 });
     }
     return points;

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SessionRuntime } from '../../src/runtime/runtime.js';
+import { createRuntime, type SessionRuntime } from '../../src/runtime/runtime.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { BENCH_AGENT, createBenchAgent, tokensCommand } from '../lib/bench-agent.js';
 import { within } from '../lib/deadline.js';
@@ -45,7 +45,7 @@ function tempDb(): string {
 async function openRuntime(): Promise<SessionRuntime> {
   if (runtime) return runtime;
   const path = tempDb();
-  runtime = new SessionRuntime({ store: new SqliteStore(path), agents: new Map([[BENCH_AGENT, createBenchAgent()]]), defaultAgent: BENCH_AGENT });
+  runtime = createRuntime({ store: new SqliteStore(path), agents: new Map([[BENCH_AGENT, createBenchAgent()]]), defaultAgent: BENCH_AGENT });
   await runtime.start();
   reader = new Database(path, { readonly: true });
   return runtime;
@@ -55,18 +55,17 @@ function storedTokens(): number {
   return reader!.prepare(`SELECT COUNT(*) FROM events WHERE json_extract(data, '$.type') = 'token'`).pluck().get() as number;
 }
 
-function completion(rt: SessionRuntime, id: string): { done: Promise<void>; unsubscribe: () => void } {
-  let unsubscribe: () => void = () => undefined;
-  const done = new Promise<void>((resolve, reject) => {
-    unsubscribe = rt.subscribe(id, {
-      deliver: ({ event }) => {
-        if (event.type === 'run_completed') resolve();
-        else if (event.type === 'run_failed') reject(new Error(`run failed: ${JSON.stringify(event)}`));
-      },
-      end: () => reject(new Error('session ended')),
-    });
+async function completion(rt: SessionRuntime, id: string): Promise<{ done: Promise<void>; unsubscribe: () => void }> {
+  let settle!: { resolve: () => void; reject: (error: Error) => void };
+  const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  const { unsubscribe } = await rt.subscribe(id, {
+    deliver: ({ event }) => {
+      if (event.type === 'run_completed') settle.resolve();
+      else if (event.type === 'run_failed') settle.reject(new Error(`run failed: ${JSON.stringify(event)}`));
+    },
+    end: () => settle.reject(new Error('session ended')),
   });
-  return { done, unsubscribe: () => unsubscribe() };
+  return { done, unsubscribe };
 }
 
 const api = {
@@ -75,7 +74,7 @@ const api = {
     const ids = [];
     for (let i = 0; i < sessions; i++) ids.push((await rt.createSession()).id);
     const before = storedTokens();
-    const watches = ids.map((id) => completion(rt, id));
+    const watches = await Promise.all(ids.map((id) => completion(rt, id)));
     const start = performance.now();
     await Promise.all(ids.map((id) => rt.appendMessage(id, tokensCommand(tokensPerRun, mode))));
     await within(Promise.all(watches.map((watch) => watch.done)), 120_000, () => `runs did not all complete within 120 s`);

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { createDemoAgent } from '../../src/agents/demo.js';
 import { newSessionId } from '../../src/domain/ids.js';
-import { SessionRuntime } from '../../src/runtime/runtime.js';
+import { createRuntime, type SessionRuntime } from '../../src/runtime/runtime.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { serve } from '../lib/serve.js';
 
@@ -40,7 +40,7 @@ interface Template {
 async function template(dbPath: string): Promise<Template> {
   const file = `${dbPath}.template.json`;
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Template;
-  const runtime = new SessionRuntime({ store: new SqliteStore(dbPath), agents: new Map([['demo', createDemoAgent({ tokenDelayMs: 0 })]]), defaultAgent: 'demo' });
+  const runtime = createRuntime({ store: new SqliteStore(dbPath), agents: new Map([['demo', createDemoAgent({ tokenDelayMs: 0 })]]), defaultAgent: 'demo' });
   await runtime.start();
   const { id } = await runtime.createSession({ title: 'seeded' });
   await runtime.shutdown();

@@ -10,7 +10,7 @@
  */
 import Database from 'better-sqlite3';
 import { createDemoAgent } from '../../src/agents/demo.js';
-import { SessionRuntime } from '../../src/runtime/runtime.js';
+import { createRuntime, type SessionRuntime } from '../../src/runtime/runtime.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { STEP_TIMEOUT_MS, within } from '../lib/deadline.js';
 import { serve } from '../lib/serve.js';
@@ -42,7 +42,7 @@ let byOrdinal: Database.Statement | undefined;
 let reader: Database.Database | undefined;
 
 function openRuntime(maxLiveActors?: number): SessionRuntime {
-  return new SessionRuntime({
+  return createRuntime({
     store: new SqliteStore(dbPath),
     agents: new Map([['demo', createDemoAgent({ tokenDelayMs: 0 })]]),
     defaultAgent: 'demo',
@@ -80,10 +80,9 @@ function drawIdle(count: number): string[] {
 async function activate(rt: SessionRuntime, ids: string[]): Promise<void> {
   await Promise.all(
     ids.map(async (id) => {
-      let unsubscribe: () => void = () => undefined;
-      const asked = new Promise<void>((resolve) => {
-        unsubscribe = rt.subscribe(id, { deliver: ({ event }) => event.type === 'question_asked' && resolve(), end: () => undefined });
-      });
+      let resolveAsked!: () => void;
+      const asked = new Promise<void>((resolve) => (resolveAsked = resolve));
+      const { unsubscribe } = await rt.subscribe(id, { deliver: ({ event }) => event.type === 'question_asked' && resolveAsked(), end: () => undefined });
       await rt.appendMessage(id, '/ask Pick | a | b');
       await within(asked, STEP_TIMEOUT_MS, () => `session ${id}: no question_asked within ${STEP_TIMEOUT_MS} ms`);
       unsubscribe();

@@ -8,11 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createActor, fromPromise, waitFor } from 'xstate';
-import { type RunOutcome, type RunInput, sessionMachine } from '../../machines/session.machine.js';
+import { type RunEnd, type RunInput, sessionMachine } from '../../machines/session.machine.js';
 import { createDemoAgent } from '../../src/agents/demo.js';
 import { newId, newSessionId, now } from '../../src/domain/ids.js';
-import type { SessionEvent } from '../../src/domain/types.js';
-import { SessionRuntime } from '../../src/runtime/runtime.js';
+import type { SessionEvent } from '../../src/domain/events.js';
+import { createRuntime, type SessionRuntime } from '../../src/runtime/runtime.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { STEP_TIMEOUT_MS, within } from '../lib/deadline.js';
 import { serve } from '../lib/serve.js';
@@ -41,7 +41,7 @@ let runtime: SessionRuntime | undefined;
 async function openRuntime(): Promise<SessionRuntime> {
   dir = mkdtempSync(join(tmpdir(), 'bamboo-bench-'));
   const store = new SqliteStore(join(dir, 'bamboo.db'));
-  runtime = new SessionRuntime({ store, agents: new Map([['demo', createDemoAgent({ tokenDelayMs: 0 })]]), defaultAgent: 'demo' });
+  runtime = createRuntime({ store, agents: new Map([['demo', createDemoAgent({ tokenDelayMs: 0 })]]), defaultAgent: 'demo' });
   await runtime.start();
   return runtime;
 }
@@ -62,7 +62,7 @@ function runtimeTurn(rt: SessionRuntime): Turn {
         STEP_TIMEOUT_MS,
         () => `session ${session.id}: no ${what} within ${STEP_TIMEOUT_MS} ms; events seen: ${seen.join(', ')}`,
       );
-    const unsubscribe = rt.subscribe(session.id, {
+    const { unsubscribe } = await rt.subscribe(session.id, {
       deliver: ({ event }) => {
         seen.push(event.type === 'state_changed' ? `state_changed→${String(event.to)}` : event.type);
         if (wanted?.(event)) {
@@ -75,7 +75,9 @@ function runtimeTurn(rt: SessionRuntime): Turn {
     try {
       const asked = next('question_asked', (event) => event.type === 'question_asked');
       await rt.appendMessage(session.id, '/ask Pick | a | b');
-      const { question } = (await asked) as SessionEvent & { question: { id: string } };
+      const event = await asked;
+      if (event.type !== 'question_asked') throw new Error(`expected question_asked, got ${event.type}`);
+      const { question } = event;
       const completed = next('run_completed', (event) => event.type === 'run_completed');
       const respondAt = performance.now();
       await rt.respond(session.id, question.id, 'a');
@@ -92,7 +94,7 @@ function runtimeTurn(rt: SessionRuntime): Turn {
 // The run's id says which half of the turn it is: the first run (`ask_…`) asks, the second (`run_…`) replies.
 const bareLogic = sessionMachine.provide({
   actors: {
-    agentRun: fromPromise<RunOutcome, RunInput>(async ({ input }) => {
+    agentRun: fromPromise<RunEnd, RunInput>(async ({ input }) => {
       const at = now();
       return input.runId.startsWith('ask_')
         ? { kind: 'awaitingUser', question: { id: newId('q'), text: 'Pick', options: ['a', 'b'], allow_custom: false, asked_at: at } }

@@ -1,4 +1,9 @@
-import type { Message, SessionInfo, ToolCall } from '../domain/types.js';
+/**
+ * The agent port. An agent is one function: it gets the session, a window of
+ * its transcript, an AbortSignal and `emit`, and returns a reply or a question.
+ * Field names follow the API and the log (`tool_call_id`, `allow_custom`).
+ */
+import type { Message, Question, SessionInfo, ToolCall } from '../domain/types.js';
 
 /** What an agent may report while it runs; each becomes an event in the session's log. */
 export type RunEvent =
@@ -13,7 +18,7 @@ export type RunEvent =
 export interface RunContext {
   session: SessionInfo;
   runId: string;
-  /** The transcript, oldest first. */
+  /** The transcript's latest messages, oldest first (see `Agent.transcriptWindow`). */
   messages: readonly Message[];
   /** Aborted when the run is cancelled, the session deleted or the server stops. */
   signal: AbortSignal;
@@ -21,20 +26,21 @@ export interface RunContext {
   emit(event: RunEvent): Promise<void>;
 }
 
-export interface AskedQuestion {
-  /** Defaults to a fresh `q_…` id. */
-  id?: string;
-  text: string;
-  options?: string[];
-  /** Defaults to true when there are no options. */
-  allowCustom?: boolean;
-}
+/**
+ * A question as an agent asks it. The runtime fills in what is missing: a
+ * fresh `q_…` id, `allow_custom` (true when there are no options, else false)
+ * and the time it was asked.
+ */
+export type QuestionDraft = Pick<Question, 'text' | 'options'> & Partial<Pick<Question, 'id' | 'allow_custom'>>;
 
-export type RunResult = { kind: 'completed'; message: string } | { kind: 'awaitingUser'; question: AskedQuestion };
+/** How an agent's run ends. A thrown error fails the run. */
+export type RunResult = { kind: 'completed'; message: string } | { kind: 'awaitingUser'; question: QuestionDraft };
 
-/** The port every agent implements. A thrown error fails the run. */
+/** The port every agent implements. */
 export interface Agent {
   run(ctx: RunContext): Promise<RunResult>;
+  /** How many of the latest messages a run gets. Default 200. */
+  transcriptWindow?: number;
 }
 
 /** Resolves after `ms`, or rejects at once when `signal` aborts. */

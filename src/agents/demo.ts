@@ -34,8 +34,8 @@ export function createDemoAgent({ tokenDelayMs = 20 }: DemoAgentOptions = {}): A
           const [question = '', ...options] = (command[2] ?? '').split('|').map((part) => part.trim());
           const choices = options.filter((option) => option.length > 0);
           return choices.length > 0
-            ? { kind: 'awaitingUser', question: { text: question, options: choices, allowCustom: false } }
-            : { kind: 'awaitingUser', question: { text: question, allowCustom: true } };
+            ? { kind: 'awaitingUser', question: { text: question, options: choices, allow_custom: false } }
+            : { kind: 'awaitingUser', question: { text: question, allow_custom: true } };
         }
         case 'sleep': {
           const ms = Math.max(0, Math.floor(Number(command[2]) || 0));

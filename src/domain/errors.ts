@@ -17,6 +17,12 @@ export type ErrorCode =
   | 'unavailable'
   | 'internal';
 
+/** The codes with which a session refuses a command in its current state. */
+export type RejectionCode = Extract<
+  ErrorCode,
+  'session_busy' | 'question_pending' | 'no_pending_question' | 'question_mismatch' | 'invalid_answer' | 'not_running'
+>;
+
 /** A failure meant for the client: a code, a readable message, and optional extra fields. */
 export class SessionError extends Error {
   constructor(

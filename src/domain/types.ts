@@ -41,41 +41,11 @@ export interface Message {
   tool_calls?: ToolCall[];
 }
 
-export const EVENT_TYPES = [
-  'session_created',
-  'message_appended',
-  'state_changed',
-  'run_started',
-  'token',
-  'tool_started',
-  'tool_completed',
-  'question_asked',
-  'question_answered',
-  'run_completed',
-  'run_failed',
-  'run_cancelled',
-  'run_interrupted',
-  'session_deleted',
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
-
-/** An event before it is appended to the log: no `seq`, no `session_id` yet. */
-export interface NewEvent {
-  type: EventType;
-  at: string;
-  run_id?: string;
-  [field: string]: unknown;
-}
-
-/** An event as it stands in a session's log. */
-export interface SessionEvent extends NewEvent {
-  seq: number;
-  session_id: string;
-}
-
 /** Immutable attributes of a session, chosen at creation. */
 export interface SessionInfo {
   id: string;
+  /** Who owns the session: the tenant of the API key that created it. */
+  tenant: string;
   title: string | null;
   agent: string;
   system_prompt: string | null;
@@ -84,7 +54,7 @@ export interface SessionInfo {
 }
 
 /** The session object of the HTTP API. */
-export interface SessionView extends Omit<SessionInfo, 'system_prompt'> {
+export interface SessionView extends Omit<SessionInfo, 'system_prompt' | 'tenant'> {
   state: SessionState;
   run_id: string | null;
   last_run: LastRun | null;

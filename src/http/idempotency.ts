@@ -1,77 +1,99 @@
 /**
- * `Idempotency-Key`: the same key with the same method, path and body bytes
- * gets the first (2xx) response again without the work being redone, also
- * when the two requests race; the same key with anything else is a conflict.
- * Records are durable (the store) and kept at least 24 h.
+ * `Idempotency-Key`: the same key (per tenant) with the same method, path and
+ * body bytes gets the first (2xx) response again without the work being
+ * redone, also when the two requests race, on one instance or two; the same
+ * key with anything else is a conflict. The response is stored in the same
+ * transaction as the change it acknowledges, so no crash can keep one without
+ * the other. Records are kept at least 24 h.
  */
 import { createHash } from 'node:crypto';
-import type { Request, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { SessionError } from '../domain/errors.js';
 import { now } from '../domain/ids.js';
-import type { Store } from '../storage/store.js';
+import { IdempotencyKeyTaken, type IdempotencyRecord, type IdempotencyStore } from '../storage/store.js';
+import type { Presented } from './outcomes.js';
 import { idempotencyKey, parse } from './validation.js';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** Set on a request with an Idempotency-Key: renders the record its response is kept as. */
+    idempotency?: (response: Presented) => IdempotencyRecord;
+  }
+}
+
+interface Fingerprint {
+  tenant: string;
+  key: string;
+  method: string;
+  path: string;
+  bodyHash: string;
+}
+
+export interface Idempotency {
+  /** Before the handler: replays a stored response, or marks the request so its response is stored with its change. */
+  guard: RequestHandler;
+  /** After the handler: another request stored the key first (on another instance); answer with its response. */
+  replayOnRace: ErrorRequestHandler;
+}
 
 /**
  * `assertTarget` throws when the request's target does not exist (a missing
  * session): it runs before a conflict is reported, because 404 wins over 409.
  */
-export function idempotency(store: Store, assertTarget: (req: Request) => Promise<void> = async () => undefined): RequestHandler {
-  /** Keys whose first request is still being handled, so a racing duplicate waits for it. */
+export function idempotency(store: IdempotencyStore, assertTarget: (req: Request) => Promise<void>): Idempotency {
+  /** Keys whose first request is still being handled here, so a racing duplicate waits for it. */
   const inFlight = new Map<string, Promise<void>>();
 
-  return async (req, res, next) => {
+  async function replayStored(req: Request, res: Response, print: Fingerprint): Promise<boolean> {
+    const stored = await store.getIdempotency(print.tenant, print.key);
+    if (!stored) return false;
+    if (stored.method !== print.method || stored.path !== print.path || stored.bodyHash !== print.bodyHash) {
+      await assertTarget(req);
+      throw new SessionError('idempotency_conflict', 'Idempotency-Key was already used with another request');
+    }
+    res.status(stored.status).setHeader('Idempotent-Replayed', 'true').type('application/json').send(stored.body);
+    return true;
+  }
+
+  const guard: RequestHandler = async (req, res, next) => {
     const header = req.get('Idempotency-Key');
     if (header === undefined) return next();
-    const key = parse(idempotencyKey, header, 'Idempotency-Key');
-    const path = req.originalUrl.split('?')[0];
-    const bodyHash = createHash('sha256').update(req.rawBody ?? Buffer.alloc(0)).digest('hex');
-
-    // Waiters wake together when a first request ends; if it kept nothing (it failed), one of them claims the key and the rest wait again.
+    const print: Fingerprint = {
+      tenant: req.tenant,
+      key: parse(idempotencyKey, header, 'Idempotency-Key'),
+      method: req.method,
+      path: req.originalUrl.split('?')[0],
+      bodyHash: createHash('sha256').update(req.rawBody ?? Buffer.alloc(0)).digest('hex'),
+    };
+    const slot = `${print.tenant}\u0000${print.key}`;
+    // Waiters wake together when a first request ends; if it kept nothing (it failed), one of them claims the key.
     for (;;) {
-      while (inFlight.has(key)) await inFlight.get(key);
-      const stored = await store.getIdempotency(key);
-      if (stored) {
-        if (stored.method !== req.method || stored.path !== path || stored.bodyHash !== bodyHash) {
-          await assertTarget(req);
-          throw new SessionError('idempotency_conflict', 'Idempotency-Key was already used with another request');
-        }
-        res.status(stored.status).setHeader('Idempotent-Replayed', 'true').type('application/json').send(stored.body);
-        return;
-      }
-      if (!inFlight.has(key)) break;
+      while (inFlight.has(slot)) await inFlight.get(slot);
+      if (await replayStored(req, res, print)) return;
+      if (!inFlight.has(slot)) break;
     }
-
     let release!: () => void;
-    inFlight.set(key, new Promise<void>((resolve) => (release = resolve)));
-    captureSuccess(res, async (status, body) => {
-      await store.putIdempotency({ key, method: req.method, path, bodyHash, status, body, createdAt: now() });
-    }).finally(() => {
-      inFlight.delete(key);
+    inFlight.set(slot, new Promise<void>((resolve) => (release = resolve)));
+    res.on('close', () => {
+      inFlight.delete(slot);
       release();
     });
+    req.idempotency = ({ status, body }) => ({ ...print, status, body: JSON.stringify(body), createdAt: now() });
     next();
   };
-}
 
-/** Calls `keep` with a 2xx JSON response before it is sent; resolves once the response is done either way. */
-function captureSuccess(res: Response, keep: (status: number, body: string) => Promise<void>): Promise<void> {
-  return new Promise((resolve) => {
-    const json = res.json.bind(res);
-    res.json = (body: unknown) => {
-      if (res.statusCode < 200 || res.statusCode > 299) return json(body);
-      const text = JSON.stringify(body);
-      // Stored before it is sent: a duplicate that arrives after the client saw the answer must find it.
-      keep(res.statusCode, text).then(
-        () => json(body),
-        (error: unknown) => {
-          res.req.log?.error({ err: error }, 'could not store the idempotent response');
-          json(body);
-        },
-      );
-      return res;
-    };
-    res.on('close', () => resolve());
-  });
+  const replayOnRace: ErrorRequestHandler = async (error, req, res, next) => {
+    if (!(error instanceof IdempotencyKeyTaken)) return next(error);
+    try {
+      const print = { tenant: error.tenant, key: error.key, method: req.method, path: req.originalUrl.split('?')[0] };
+      const bodyHash = createHash('sha256').update(req.rawBody ?? Buffer.alloc(0)).digest('hex');
+      if (!(await replayStored(req, res, { ...print, bodyHash }))) next(new SessionError('unavailable', 'The request raced another with the same Idempotency-Key; retry it'));
+    } catch (replayError) {
+      next(replayError);
+    }
+  };
+
+  return { guard, replayOnRace };
 }

@@ -1,10 +1,10 @@
 /** Prometheus metrics, on a registry of their own so several servers can share a process. */
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { SessionEvent } from '../domain/types.js';
-import type { StateCounts } from '../runtime/session-index.js';
+import type { EventType, SessionEvent } from '../domain/events.js';
+import type { SessionRuntime } from '../runtime/runtime.js';
 
-const RUN_ENDINGS: Partial<Record<SessionEvent['type'], string>> = {
+const RUN_ENDINGS: Partial<Record<EventType, string>> = {
   run_completed: 'completed',
   question_asked: 'awaiting_user',
   run_failed: 'failed',
@@ -34,29 +34,42 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(counts: () => StateCounts, liveActors: () => number) {
+  /** Observes `runtime` from now on. */
+  constructor(runtime: SessionRuntime) {
     collectDefaultMetrics({ register: this.registry });
-    new Gauge({
-      name: 'bamboo_sessions',
-      help: 'Stored sessions, by state',
-      labelNames: ['state'],
+    new Gauge({ name: 'bamboo_instance_info', help: 'This instance, by id', labelNames: ['instance_id'], registers: [this.registry] }).set(
+      { instance_id: runtime.instanceId },
+      1,
+    );
+    const gauge = (name: string, help: string, read: (set: (value: number, labels?: Record<string, string>) => void) => void, labelNames: string[] = []) =>
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        collect() {
+          read((value, labels) => (labels ? this.set(labels, value) : this.set(value)));
+        },
+      });
+    gauge('bamboo_sessions', 'Stored sessions, by state', (set) => {
+      for (const [state, n] of Object.entries(runtime.stats().counts)) set(n, { state });
+    }, ['state']);
+    gauge('bamboo_live_actors', 'Session actors in memory', (set) => set(runtime.stats().liveActors));
+    new Counter({
+      name: 'bamboo_hydrations_total',
+      help: 'Sessions brought back from storage into memory',
       registers: [this.registry],
       collect() {
-        for (const [state, n] of Object.entries(counts())) this.set({ state }, n);
+        this.reset();
+        this.inc(runtime.stats().hydrations);
       },
     });
-    new Gauge({
-      name: 'bamboo_live_actors',
-      help: 'Session actors in memory',
-      registers: [this.registry],
-      collect() {
-        this.set(liveActors());
-      },
-    });
+    gauge('bamboo_runs_here', 'Runs executing in this instance', (set) => set(runtime.stats().runsHere));
+    gauge('bamboo_event_subscribers', 'Open event subscriptions (SSE streams) in this instance', (set) => set(runtime.stats().subscribers));
+    runtime.observe((events) => this.observe(events));
   }
 
-  /** Fed with every batch of events made durable. */
-  observe(events: readonly SessionEvent[]): void {
+  private observe(events: readonly SessionEvent[]): void {
     this.appends.inc(events.length);
     for (const event of events) {
       if (event.type === 'run_started') this.runsStarted.inc();

@@ -7,8 +7,9 @@
  * hold memory; it reconnects with `Last-Event-ID` and misses nothing.
  */
 import type { Request, Response } from 'express';
-import type { Delivery } from '../runtime/event-bus.js';
-import type { SessionRuntime } from '../runtime/runtime.js';
+import { Delivery } from '../runtime/event-bus.js';
+import type { TenantSessions } from '../runtime/runtime.js';
+import type { Lifecycle } from './lifecycle.js';
 
 export interface SseOptions {
   pingIntervalMs: number;
@@ -16,18 +17,16 @@ export interface SseOptions {
   maxBufferedBytes: number;
 }
 
+export interface StreamContext {
+  sessions: TenantSessions;
+  lifecycle: Lifecycle;
+  options: SseOptions;
+}
+
 const REPLAY_PAGE = 1000;
+const PING = Buffer.from(': ping\n\n');
 
-export async function streamEvents(
-  runtime: SessionRuntime,
-  sessionId: string,
-  after: number | null,
-  req: Request,
-  res: Response,
-  options: SseOptions,
-): Promise<void> {
-  await runtime.assertExists(sessionId);
-
+export async function streamEvents({ sessions, lifecycle, options }: StreamContext, sessionId: string, after: number | null, req: Request, res: Response): Promise<void> {
   // Live-only streams start below every seq.
   let lastSent = after ?? -1;
   let replaying = after !== null;
@@ -35,29 +34,33 @@ export async function streamEvents(
   let ended = false;
   const held: Delivery[] = [];
   let heldBytes = 0;
+  let unsubscribe = () => {};
+  let forget = () => {};
+  let ping: NodeJS.Timeout | undefined;
 
   const finish = () => {
     if (ended) return;
     ended = true;
     clearInterval(ping);
     unsubscribe();
+    forget();
     res.end();
   };
   const drop = (buffered: number) => {
-    req.log?.warn({ session_id: sessionId, buffered }, 'SSE client too slow; disconnecting');
+    req.log.warn({ session_id: sessionId, buffered }, 'SSE client too slow; disconnecting');
     res.destroy();
     finish();
   };
-  /** Writes a frame unless already sent; false when the client should be let drain first. */
   // Frames written in one tick (a commit's events arrive together) leave in one system call.
   let corked = false;
   const uncork = () => {
     corked = false;
     res.uncork();
   };
+  /** Writes a frame unless already sent; false when the client should be let drain first. */
   const send = (delivery: Delivery): boolean => {
     if (ended) return true;
-    const { seq, type } = delivery.event;
+    const { seq } = delivery.event;
     if (seq <= lastSent) return true;
     lastSent = seq;
     if (!corked) {
@@ -65,7 +68,7 @@ export async function streamEvents(
       res.cork();
       process.nextTick(uncork);
     }
-    return res.write(`id: ${seq}\nevent: ${type}\ndata: ${delivery.json}\n\n`);
+    return res.write(delivery.frame);
   };
   const write = (delivery: Delivery) => {
     send(delivery);
@@ -74,7 +77,7 @@ export async function streamEvents(
   /** Live events that arrive while the replay waits for the client count against the same bound. */
   const hold = (delivery: Delivery) => {
     held.push(delivery);
-    heldBytes += delivery.json.length;
+    heldBytes += delivery.frame.length;
     if (!ended && heldBytes > options.maxBufferedBytes) drop(heldBytes);
   };
   const drained = () =>
@@ -88,16 +91,17 @@ export async function streamEvents(
       res.on('close', done);
     });
 
-  const unsubscribe = runtime.subscribe(sessionId, {
+  const subscription = await sessions.subscribe(sessionId, {
     deliver: (delivery) => (replaying ? hold(delivery) : write(delivery)),
     end: () => {
       sessionGone = true;
       if (!replaying) finish();
     },
   });
-  const ping = setInterval(() => res.write(': ping\n\n'), options.pingIntervalMs);
-  ping.unref();
+  unsubscribe = subscription.unsubscribe;
+  forget = lifecycle.streaming(res, finish);
   req.on('close', finish);
+  if (req.destroyed) return finish();
 
   res.writeHead(200, {
     'Content-Type': 'text/event-stream; charset=utf-8',
@@ -106,25 +110,22 @@ export async function streamEvents(
     'X-Accel-Buffering': 'no',
   });
   res.flushHeaders();
+  ping = setInterval(() => res.write(PING), options.pingIntervalMs);
+  ping.unref();
 
-  // Deleted after the first check but before the subscription: its `session_deleted` went to nobody.
-  if (!(await runtime.exists(sessionId).catch(() => false))) {
-    finish();
-    return;
-  }
   if (after === null) return;
   try {
     for (;;) {
-      const page = await runtime.readEvents(sessionId, lastSent, REPLAY_PAGE);
+      const page = await sessions.readEvents(sessionId, lastSent, REPLAY_PAGE);
       for (const event of page.events) {
         if (ended) break;
-        if (!send({ event, json: JSON.stringify(event) })) await drained();
+        if (!send(new Delivery(event))) await drained();
       }
       if (page.events.length < REPLAY_PAGE || ended) break;
     }
   } catch (error) {
     // The session may have been deleted mid-replay; its `session_deleted` is held.
-    req.log?.debug({ err: error, session_id: sessionId }, 'SSE replay stopped');
+    req.log.debug({ err: error, session_id: sessionId }, 'SSE replay stopped');
   }
   replaying = false;
   for (const delivery of held.splice(0)) write(delivery);

@@ -1,14 +1,28 @@
 /**
- * In-process fan-out of events that are already durable. Keyed by session, so
- * a subscriber needs no live actor: a passivated session's stream stays open
- * and resumes when the session is rehydrated.
+ * Fan-out of durable events to this process's subscribers, per session, in
+ * `seq` order with no gap and no duplicate. Events come from two sides: this
+ * process's own commits (`publish`, delivered at once) and the event feed's
+ * word that another process committed up to some `seq` (`announce`), which is
+ * read from the log, once per session however many subscribers it has. A gap
+ * in either is filled from the log before anything later is delivered.
  */
-import type { SessionEvent } from '../domain/types.js';
+import type { SessionEvent } from '../domain/events.js';
 
-export interface Delivery {
-  event: SessionEvent;
-  /** The event serialised once, shared by every subscriber. */
-  json: string;
+/** One event, serialised at most once for all subscribers. */
+export class Delivery {
+  private encoded?: string;
+  private sseFrame?: Buffer;
+
+  constructor(readonly event: SessionEvent) {}
+
+  get json(): string {
+    return (this.encoded ??= JSON.stringify(this.event));
+  }
+
+  /** The Server-Sent Events frame, one shared buffer for every stream. */
+  get frame(): Buffer {
+    return (this.sseFrame ??= Buffer.from(`id: ${this.event.seq}\nevent: ${this.event.type}\ndata: ${this.json}\n\n`));
+  }
 }
 
 export interface Subscriber {
@@ -17,35 +31,78 @@ export interface Subscriber {
   end(): void;
 }
 
-export class EventBus {
-  private readonly subscribers = new Map<string, Set<Subscriber>>();
+export type ReadLog = (sessionId: string, after: number, limit: number) => Promise<SessionEvent[]>;
 
-  subscribe(sessionId: string, subscriber: Subscriber): () => void {
-    let set = this.subscribers.get(sessionId);
-    if (!set) this.subscribers.set(sessionId, (set = new Set()));
-    set.add(subscriber);
+interface Topic {
+  subscribers: Set<Subscriber>;
+  /** Everything up to here was delivered. */
+  lastSeq: number;
+  /** The highest `seq` known to be durable; above `lastSeq` while catching up. */
+  wanted: number;
+  catchingUp: boolean;
+}
+
+const CATCH_UP_PAGE = 500;
+
+export class EventBus {
+  private readonly topics = new Map<string, Topic>();
+
+  constructor(
+    private readonly readLog: ReadLog,
+    private readonly onError: (error: unknown, sessionId: string) => void,
+  ) {}
+
+  /** `lastSeq`: the session's last durable `seq` as the subscriber knows it; delivery starts after it. */
+  subscribe(sessionId: string, lastSeq: number, subscriber: Subscriber): () => void {
+    let topic = this.topics.get(sessionId);
+    if (!topic) {
+      topic = { subscribers: new Set(), lastSeq, wanted: lastSeq, catchingUp: false };
+      this.topics.set(sessionId, topic);
+    }
+    const current = topic;
+    current.subscribers.add(subscriber);
     return () => {
-      set.delete(subscriber);
-      if (set.size === 0 && this.subscribers.get(sessionId) === set) this.subscribers.delete(sessionId);
+      current.subscribers.delete(subscriber);
+      if (current.subscribers.size === 0 && this.topics.get(sessionId) === current) this.topics.delete(sessionId);
     };
   }
 
+  /** Events this process just made durable, in order. */
   publish(sessionId: string, events: readonly SessionEvent[]): void {
-    const set = this.subscribers.get(sessionId);
-    if (!set) return;
-    for (const event of events) {
-      const delivery = { event, json: JSON.stringify(event) };
-      for (const subscriber of [...set]) subscriber.deliver(delivery);
+    const topic = this.topics.get(sessionId);
+    const last = events.at(-1);
+    if (!topic || !last || last.seq <= topic.lastSeq) return;
+    if (!topic.catchingUp && events[0].seq <= topic.lastSeq + 1) {
+      for (const event of events) if (event.seq > topic.lastSeq) this.deliver(topic, new Delivery(event));
+      topic.wanted = Math.max(topic.wanted, topic.lastSeq);
+      return;
     }
+    this.announce(sessionId, last.seq);
+  }
+
+  /** Events up to `seq` are durable (committed by any process): deliver what this process has not. */
+  announce(sessionId: string, seq: number): void {
+    const topic = this.topics.get(sessionId);
+    if (!topic || seq <= topic.wanted) return;
+    topic.wanted = seq;
+    if (!topic.catchingUp) void this.catchUp(sessionId, topic);
+  }
+
+  /** Reads the log for anything committed since the last delivery: for a topic whose news may have been missed. */
+  refresh(sessionId: string): void {
+    const topic = this.topics.get(sessionId);
+    if (!topic) return;
+    topic.wanted = Number.MAX_SAFE_INTEGER;
+    if (!topic.catchingUp) void this.catchUp(sessionId, topic);
   }
 
   /** Sends a last event to the session's subscribers, then ends their subscriptions. */
   close(sessionId: string, last: SessionEvent): void {
-    const set = this.subscribers.get(sessionId);
-    if (!set) return;
-    this.subscribers.delete(sessionId);
-    const delivery = { event: last, json: JSON.stringify(last) };
-    for (const subscriber of set) {
+    const topic = this.topics.get(sessionId);
+    if (!topic) return;
+    this.topics.delete(sessionId);
+    const delivery = new Delivery(last);
+    for (const subscriber of topic.subscribers) {
       subscriber.deliver(delivery);
       subscriber.end();
     }
@@ -53,7 +110,30 @@ export class EventBus {
 
   subscriberCount(): number {
     let n = 0;
-    for (const set of this.subscribers.values()) n += set.size;
+    for (const topic of this.topics.values()) n += topic.subscribers.size;
     return n;
+  }
+
+  private deliver(topic: Topic, delivery: Delivery): void {
+    topic.lastSeq = delivery.event.seq;
+    for (const subscriber of [...topic.subscribers]) subscriber.deliver(delivery);
+  }
+
+  private async catchUp(sessionId: string, topic: Topic): Promise<void> {
+    topic.catchingUp = true;
+    try {
+      while (topic.lastSeq < topic.wanted && this.topics.get(sessionId) === topic) {
+        const events = await this.readLog(sessionId, topic.lastSeq, CATCH_UP_PAGE);
+        const before = topic.lastSeq;
+        for (const event of events) if (event.seq === topic.lastSeq + 1) this.deliver(topic, new Delivery(event));
+        if (topic.lastSeq === before) break;
+      }
+      // Read to the end: nothing more is known to be wanted.
+      topic.wanted = topic.lastSeq;
+    } catch (error) {
+      this.onError(error, sessionId);
+    } finally {
+      topic.catchingUp = false;
+    }
   }
 }

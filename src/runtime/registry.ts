@@ -6,8 +6,9 @@
  */
 import type { Logger } from 'pino';
 import { now } from '../domain/ids.js';
-import type { SessionInfo } from '../domain/types.js';
-import type { Store } from '../storage/store.js';
+import type { SessionInfo, SessionView } from '../domain/types.js';
+import type { IdempotencyRecord, Store } from '../storage/store.js';
+import { VersionConflict } from '../storage/store.js';
 import type { HostDeps } from './session-host.js';
 import { SessionHost } from './session-host.js';
 
@@ -26,22 +27,23 @@ export class SessionRegistry {
   private readonly deleting = new Set<string>();
   private readonly repairing = new Set<string>();
   private sweepScheduled = false;
+  private hydrated = 0;
   private readonly deps: HostDeps;
 
   constructor(private readonly options: RegistryOptions) {
     this.deps = {
       ...options.hostDeps,
       onBroken: (host, error) => this.onBroken(host, error),
-      onMoved: (from, to) => {
-        options.hostDeps.onMoved(from, to);
+      onDurable: (host, changes) => {
+        options.hostDeps.onDurable(host, changes);
         // A finished run may leave more live actors than the cap; without this they stay until the next hydration.
-        if (from === 'running') this.schedulePassivation();
+        if (changes.some((change) => change.lease && 'release' in change.lease)) this.schedulePassivation();
       },
     };
   }
 
-  async create(info: SessionInfo): Promise<SessionHost> {
-    const host = await SessionHost.create(info, this.deps);
+  async create(info: SessionInfo, acknowledge?: (view: SessionView) => IdempotencyRecord): Promise<SessionHost> {
+    const host = await SessionHost.create(info, this.deps, acknowledge);
     this.admit(host);
     return host;
   }
@@ -63,11 +65,6 @@ export class SessionRegistry {
     return loading;
   }
 
-  async exists(id: string): Promise<boolean> {
-    if (this.deleting.has(id)) return false;
-    return this.live.has(id) || (await this.options.store.loadSession(id)) !== null;
-  }
-
   /** The live host, without hydrating. */
   peek(id: string): SessionHost | undefined {
     return this.live.get(id);
@@ -77,15 +74,30 @@ export class SessionRegistry {
     return [...this.live.values()];
   }
 
+  /** Hosts whose run executes in this process. */
+  runningHere(): SessionHost[] {
+    return this.hosts().filter((host) => host.hasLiveRun);
+  }
+
   get liveCount(): number {
     return this.live.size;
+  }
+
+  /** Sessions brought back from storage so far. */
+  get hydrations(): number {
+    return this.hydrated;
+  }
+
+  /** Drops a host whose state may be stale (another process wrote the session); the next `get` reloads it. */
+  evict(host: SessionHost): void {
+    if (this.live.get(host.id) === host) this.live.delete(host.id);
+    host.stop();
   }
 
   /** Drops a host for good; `get` answers null until `forget`. */
   retire(host: SessionHost): void {
     this.deleting.add(host.id);
-    if (this.live.get(host.id) === host) this.live.delete(host.id);
-    host.stop();
+    this.evict(host);
   }
 
   forget(id: string): void {
@@ -97,17 +109,14 @@ export class SessionRegistry {
     this.live.clear();
   }
 
-  private async hydrate(id: string, deadRunError?: string): Promise<SessionHost | null> {
+  private async hydrate(id: string): Promise<SessionHost | null> {
     const row = await this.options.store.loadSession(id);
     if (!row || this.deleting.has(id)) return null;
     const current = this.live.get(id);
     if (current) return current;
     const host = SessionHost.hydrate(row, this.deps);
+    this.hydrated++;
     this.admit(host);
-    // A stored `running` session has no live run in this process: the run died with the process that held it.
-    if (host.currentState === 'running') {
-      host.send(deadRunError === undefined ? { type: 'run.interrupt', at: now() } : { type: 'run.fail', error: deadRunError, at: now() });
-    }
     return host;
   }
 
@@ -143,19 +152,26 @@ export class SessionRegistry {
 
   /**
    * A host whose write failed or whose actor crashed is dropped; storage holds
-   * the last good state. If that state is `running`, its run is marked failed.
+   * the last good state. A lost race (another process wrote first) needs no
+   * more: the next command reloads. Otherwise, if this process was running the
+   * session's run, that run is over and is recorded failed.
    */
   private onBroken(host: SessionHost, error: unknown): void {
+    if (this.live.get(host.id) === host) this.live.delete(host.id);
+    if (error instanceof VersionConflict) return;
     const { logger } = this.options;
     logger.error({ err: error, session_id: host.id }, 'session actor failed; dropping it');
-    if (this.live.get(host.id) === host) this.live.delete(host.id);
     // One repair at a time: if storage itself is failing, the repair breaks too and must not loop.
     if (this.deleting.has(host.id) || this.repairing.has(host.id)) return;
     this.repairing.add(host.id);
     const reason = `The session's actor failed: ${error instanceof Error ? error.message : String(error)}`;
     void (async () => {
       try {
-        await (await this.hydrate(host.id, reason))?.settled();
+        const repaired = await this.get(host.id);
+        if (repaired?.state === 'running' && repaired.durable.leaseOwner === this.deps.instanceId) {
+          repaired.send({ type: 'run.fail', error: reason, at: now() });
+        }
+        await repaired?.settled();
       } catch (repairError) {
         logger.error({ err: repairError, session_id: host.id }, 'could not repair session');
       } finally {

@@ -1,43 +1,58 @@
 /**
  * Runs an agent for one run of a session: the implementation of the machine's
- * `agentRun` actor. It turns the agent's reports into log events (fenced by
- * run id) and its result into the machine's normalised `RunOutcome`; any
- * throw becomes a `RunFailure`, which the machine records as a failed run.
+ * `agentRun` actor. The agent starts only once the run's start (and its lease)
+ * is durable. Its reports become log events (fenced by run id), its result the
+ * machine's normalised `RunEnd`; a throw becomes a failed `RunEnd`, never a
+ * rejection, so every failure carries a real time.
  */
+import type { Logger } from 'pino';
 import { fromPromise } from 'xstate';
-import type { RunFailure, RunInput, RunOutcome } from '../../machines/session.machine.js';
+import type { RunEnd, RunInput } from '../../machines/session.machine.js';
 import type { Agent, RunEvent, RunResult } from '../agents/agent.js';
+import type { LogEvent } from '../domain/events.js';
 import { newId, now } from '../domain/ids.js';
-import type { Message, NewEvent } from '../domain/types.js';
+import type { Message } from '../domain/types.js';
 import type { Store } from '../storage/store.js';
 import type { SessionHost } from './session-host.js';
+
+export const DEFAULT_TRANSCRIPT_WINDOW = 200;
 
 export interface RunExecutorDeps {
   store: Store;
   agents: ReadonlyMap<string, Agent>;
+  /** The live host of a session in this process. */
   host(sessionId: string): SessionHost | undefined;
+  logger: Logger;
 }
 
 export function createRunActor(deps: RunExecutorDeps) {
-  return fromPromise<RunOutcome, RunInput>(async ({ input, signal }) => {
+  return fromPromise<RunEnd, RunInput>(async ({ input, signal }) => {
     // The actor starts inside the transition into `running`: yield once so that
     // transition is queued for storage before anything the run reports.
     await Promise.resolve();
     try {
       return await execute(deps, input, signal);
     } catch (error) {
-      throw { message: errorMessage(error), at: now() } satisfies RunFailure;
+      const end: RunEnd = { kind: 'failed', error: errorMessage(error), at: now() };
+      // An aborted run's end is dropped by the machine; only real failures are worth a log line.
+      if (!signal.aborted) {
+        const agent = deps.host(input.sessionId)?.info.agent;
+        deps.logger.warn({ session_id: input.sessionId, run_id: input.runId, agent, error: end.error }, 'run failed');
+      }
+      return end;
     }
   });
 }
 
-async function execute(deps: RunExecutorDeps, { sessionId, runId }: RunInput, signal: AbortSignal): Promise<RunOutcome> {
+async function execute(deps: RunExecutorDeps, { sessionId, runId }: RunInput, signal: AbortSignal): Promise<RunEnd> {
   const host = deps.host(sessionId);
-  if (!host) throw new Error('The session is no longer hosted');
+  if (!host || host.runId !== runId) throw new Error('The session is no longer hosted');
   const agent = deps.agents.get(host.info.agent);
   if (!agent) throw new Error(`No agent named "${host.info.agent}" is registered`);
+  // The run's start and lease must be durable before any agent code runs.
   await host.settled();
-  const messages = await readTranscript(deps.store, sessionId);
+  signal.throwIfAborted();
+  const messages = await deps.store.readRecentMessages(sessionId, agent.transcriptWindow ?? DEFAULT_TRANSCRIPT_WINDOW);
   const result = await agent.run({
     session: host.info,
     runId,
@@ -46,35 +61,24 @@ async function execute(deps: RunExecutorDeps, { sessionId, runId }: RunInput, si
     emit: (event) => host.appendRunEvents(runId, [toLogEvent(event, runId)]),
   });
   signal.throwIfAborted();
-  return toOutcome(result, runId);
+  return toRunEnd(result, runId);
 }
 
-async function readTranscript(store: Store, sessionId: string): Promise<Message[]> {
-  const messages: Message[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.readMessages(sessionId, { limit: 1000, cursor });
-    messages.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return messages;
-}
-
-function toLogEvent(event: RunEvent, runId: string): NewEvent {
+function toLogEvent(event: RunEvent, run_id: string): LogEvent {
   const at = now();
-  if (event.type !== 'message_appended') return { ...event, at, run_id: runId };
-  const message: Message = { id: newId('msg'), ...event.message, created_at: at, run_id: runId };
-  return { type: 'message_appended', at, run_id: runId, message };
+  if (event.type !== 'message_appended') return { ...event, at, run_id };
+  const message: Message = { id: newId('msg'), ...event.message, created_at: at, run_id };
+  return { type: 'message_appended', at, run_id, message };
 }
 
 /** Agents are user code: check what they return before the machine sees it. */
-function toOutcome(result: RunResult, runId: string): RunOutcome {
+function toRunEnd(result: RunResult, runId: string): RunEnd {
   const at = now();
   if (result?.kind === 'completed' && typeof result.message === 'string') {
     return { kind: 'completed', message: { id: newId('msg'), role: 'assistant', content: result.message, created_at: at, run_id: runId } };
   }
   if (result?.kind === 'awaitingUser' && typeof result.question?.text === 'string') {
-    const { id, text, options, allowCustom } = result.question;
+    const { id, text, options, allow_custom } = result.question;
     const choices = options?.filter((option) => typeof option === 'string');
     const hasChoices = choices !== undefined && choices.length > 0;
     return {
@@ -84,7 +88,7 @@ function toOutcome(result: RunResult, runId: string): RunOutcome {
         text,
         ...(hasChoices ? { options: choices } : {}),
         // Without options only a custom answer is possible.
-        allow_custom: hasChoices ? (allowCustom ?? false) : true,
+        allow_custom: hasChoices ? (allow_custom ?? false) : true,
         asked_at: at,
       },
     };

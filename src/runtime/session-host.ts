@@ -1,115 +1,124 @@
 /**
  * Hosts one session actor. Every transition's recorded events, plus the new
- * snapshot, go to storage together (see SessionWriter), in order, and are
- * broadcast only once durable. Callers `await settled()` before they answer a
+ * machine state, go to storage together (see SessionWriter), in order, and are
+ * published only once durable. Callers `await settled()` before they answer a
  * client, so nobody hears of a change before it is stored.
+ *
+ * The state lives in two places only: the actor (what happens next) and the
+ * writer's durable view (what storage holds, which views show).
  */
 import type { Actor, InspectionEvent, Observer } from 'xstate';
 import { createActor } from 'xstate';
-import type { SessionContext, SessionMachineEvent, SessionEmitted, sessionMachine } from '../../machines/session.machine.js';
-import type { Message, NewEvent, SessionEvent, SessionInfo, SessionState, SessionView } from '../domain/types.js';
-import { now } from '../domain/ids.js';
-import type { SessionRow, Store } from '../storage/store.js';
-import type { EventBus } from './event-bus.js';
-import { type Change, SessionWriter } from './session-writer.js';
+import { initialContext, type SessionEmitted, type SessionMachineEvent, type sessionMachine } from '../../machines/session.machine.js';
+import type { LogEvent, SessionEvent } from '../domain/events.js';
+import { numbered } from '../domain/events.js';
+import type { Message, SessionInfo, SessionState, SessionView } from '../domain/types.js';
+import type { IdempotencyRecord, LeaseChange, SessionRow, Store } from '../storage/store.js';
+import { type Change, type Durable, SessionWriter } from './session-writer.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
 import { sessionView } from './view.js';
 
 export type SessionLogic = typeof sessionMachine;
 
-/** The reply a command drew from the machine, if any. */
+/** The machine's answer to the command just sent, if any. */
 export type Reply = Exclude<SessionEmitted, { type: 'record' }>;
 
 export interface HostDeps {
   store: Store;
-  bus: EventBus;
   logic: SessionLogic;
+  /** This process, as the owner of the runs it starts. */
+  instanceId: string;
+  leaseMs: number;
   inspect?: Observer<InspectionEvent>;
-  /** A durable state change, for the session index. */
-  onMoved(from: SessionState | undefined, to: SessionState): void;
-  /** Events just made durable, for metrics. */
-  onAppended(events: readonly SessionEvent[]): void;
+  /** Changes just made durable, in order. */
+  onDurable(host: SessionHost, changes: readonly Change[]): void;
   /** A write failed or the actor crashed: the host is unusable and must be dropped. */
   onBroken(host: SessionHost, error: unknown): void;
-}
-
-interface Stored {
-  state: SessionState;
-  /** The encoded snapshot; absent for a new session. */
-  data?: string;
-  version: number;
-  lastSeq: number;
-  messageCount: number;
-  updatedAt: string;
 }
 
 export class SessionHost {
   readonly id: string;
   private readonly actor: Actor<SessionLogic>;
   private readonly writer: SessionWriter;
-  private state: SessionState;
   /** Assigned as events are recorded, so order is fixed before they are written. */
   private lastSeqAssigned: number;
-  private records: NewEvent[] = [];
+  private leaseEpoch: number;
+  private records: LogEvent[] = [];
+  /** Set while recovery sends `run.interrupt`: its commit holds only if the lease has expired. */
+  private fenced = false;
   private reply: Reply | null = null;
   private failure: unknown = null;
   private stopped = false;
-  /** What storage holds, for views: nobody is shown a change before it is durable. */
-  private durable: { state: SessionState; context: SessionContext; lastSeq: number; messageCount: number };
 
   private constructor(
     readonly info: SessionInfo,
     private readonly deps: HostDeps,
-    persisted: Stored,
+    durable: Durable,
+    leaseEpoch: number,
   ) {
     this.id = info.id;
-    this.state = persisted.state;
-    this.lastSeqAssigned = persisted.lastSeq;
-    this.writer = new SessionWriter(info.id, deps.store, persisted.version, persisted.updatedAt, (changes) => this.published(changes));
+    this.lastSeqAssigned = durable.lastSeq;
+    this.leaseEpoch = leaseEpoch;
+    this.writer = new SessionWriter(info.id, deps.store, durable, (changes) => deps.onDurable(this, changes));
     const { logic, inspect } = deps;
-    const snapshot = persisted.data
-      ? logic.resolveState({ value: persisted.state, context: decodeSnapshot(persisted.data).context })
-      : undefined;
+    const snapshot = logic.resolveState({ value: durable.state, context: durable.context });
     this.actor = createActor(logic, { input: { sessionId: info.id }, snapshot, inspect, id: info.id });
     this.actor.on('*', (emitted) => {
       if (emitted.type === 'record') this.records.push(emitted.event);
       else this.reply = emitted;
     });
+    let seen = durable.state;
     this.actor.subscribe({
-      next: () => this.afterTransition(),
+      next: (next) => {
+        const to = next.value;
+        this.afterTransition(seen, to);
+        seen = to;
+      },
       error: (error) => this.break(error),
     });
     this.actor.start();
-    this.durable = { state: this.state, context: this.actor.getSnapshot().context, lastSeq: persisted.lastSeq, messageCount: persisted.messageCount };
   }
 
-  /** A brand-new session: stores it (version 1) with its `session_created` event. */
-  static async create(info: SessionInfo, deps: HostDeps): Promise<SessionHost> {
-    const stored = { state: 'idle', version: 1, lastSeq: 1, messageCount: 0, updatedAt: info.created_at } as const;
-    const host = new SessionHost(info, deps, stored);
-    const event: SessionEvent = { seq: 1, type: 'session_created', session_id: info.id, at: info.created_at };
-    await deps.store.createSession(
-      { info, state: stored.state, snapshot: host.encode(), version: 1, last_event_seq: 1, message_count: 0, updated_at: info.created_at },
-      [event],
-    );
-    host.published([{ events: [event], messages: [], move: { from: undefined, to: stored.state } }]);
+  /**
+   * A brand-new session: stores it (version 1) with its `session_created` event,
+   * and with the response `acknowledge` renders from its view, if given.
+   */
+  static async create(info: SessionInfo, deps: HostDeps, acknowledge?: (view: SessionView) => IdempotencyRecord): Promise<SessionHost> {
+    const durable: Durable = { state: 'idle', context: initialContext(info.id), version: 1, lastSeq: 1, messageCount: 0, updatedAt: info.created_at, leaseOwner: null };
+    const event = numbered({ type: 'session_created', at: info.created_at }, 1, info.id);
+    const row: SessionRow = {
+      info,
+      state: 'idle',
+      snapshot: encodeSnapshot('idle', durable.context),
+      version: 1,
+      last_event_seq: 1,
+      message_count: 0,
+      updated_at: info.created_at,
+      lease_owner: null,
+      lease_epoch: 0,
+    };
+    await deps.store.createSession(row, [event], acknowledge?.(sessionView(info, durable)));
+    const host = new SessionHost(info, deps, durable, 0);
+    deps.onDurable(host, [{ events: [event], messages: [], machine: { state: 'idle', context: durable.context } }]);
     return host;
   }
 
-  /** Rebuilds a host from its stored row. No run is started: a stored `running` session has no live run here. */
+  /** Rebuilds a host from its stored row. No run is started: a stored `running` session's run lives elsewhere, or died. */
   static hydrate(row: SessionRow, deps: HostDeps): SessionHost {
-    return new SessionHost(row.info, deps, {
+    const durable: Durable = {
       state: row.state,
-      data: row.snapshot,
+      context: decodeSnapshot(row.snapshot).context,
       version: row.version,
       lastSeq: row.last_event_seq,
       messageCount: row.message_count,
       updatedAt: row.updated_at,
-    });
+      leaseOwner: row.lease_owner,
+    };
+    return new SessionHost(row.info, deps, durable, row.lease_epoch);
   }
 
-  get currentState(): SessionState {
-    return this.state;
+  get state(): SessionState {
+    return this.actor.getSnapshot().value;
   }
 
   get runId(): string | null {
@@ -120,13 +129,22 @@ export class SessionHost {
     return this.lastSeqAssigned;
   }
 
+  get durable(): Durable {
+    return this.writer.durable;
+  }
+
   get isStopped(): boolean {
     return this.stopped;
   }
 
-  /** True while the host may not be passivated: a run is active or writes are in flight. */
+  /** True while this process runs the session's agent. A hydrated `running` session has no run here. */
+  get hasLiveRun(): boolean {
+    return this.actor.getSnapshot().children.run !== undefined;
+  }
+
+  /** True while the host may not be passivated: a run is active here or writes are in flight. */
   get isBusy(): boolean {
-    return this.state === 'running' || !this.writer.isIdle;
+    return this.hasLiveRun || !this.writer.isIdle;
   }
 
   /** Sends an event and returns the machine's reply to it, synchronously. */
@@ -138,12 +156,39 @@ export class SessionHost {
   }
 
   /**
+   * Records the session's run as interrupted, but only if its lease has expired
+   * when the commit lands: an owner that renewed meanwhile keeps its run.
+   */
+  interruptExpiredRun(at: string): void {
+    this.fenced = true;
+    try {
+      this.send({ type: 'run.interrupt', at });
+    } finally {
+      this.fenced = false;
+    }
+  }
+
+  /** Stores `record` with the change the last command queued, in its transaction. False when that command wrote nothing. */
+  acknowledge(record: IdempotencyRecord): boolean {
+    const change = this.writer.lastPending();
+    if (!change) return false;
+    (change.idempotency ??= []).push(record);
+    return true;
+  }
+
+  /** True when the last command queued a write. */
+  get hasPendingWrite(): boolean {
+    return this.writer.lastPending() !== undefined;
+  }
+
+  /**
    * Appends events reported by a run. Fenced by run id: a superseded or
    * cancelled run's late reports are dropped. Never rejects.
    */
-  appendRunEvents(runId: string, events: NewEvent[]): Promise<void> {
+  appendRunEvents(runId: string, events: LogEvent[]): Promise<void> {
     if (this.stopped || this.runId !== runId) return Promise.resolve();
-    return this.enqueue(events);
+    this.enqueue(events);
+    return this.writer.settled().catch(() => undefined);
   }
 
   /** Resolves once every change so far is durable; rejects if the host broke. */
@@ -154,13 +199,7 @@ export class SessionHost {
 
   /** The session as stored: a change still being written is not shown. */
   view(): SessionView {
-    const { state, context, lastSeq, messageCount } = this.durable;
-    return sessionView(this.info, state, context, {
-      version: this.writer.version,
-      last_event_seq: lastSeq,
-      message_count: messageCount,
-      updated_at: this.writer.updatedAt,
-    });
+    return sessionView(this.info, this.writer.durable);
   }
 
   /** Stops the actor; a running child is stopped too, which aborts its signal. */
@@ -170,49 +209,34 @@ export class SessionHost {
     this.actor.stop();
   }
 
-  private encode(): string {
-    return encodeSnapshot(this.state, this.actor.getSnapshot().context);
-  }
-
-  private afterTransition(): void {
+  private afterTransition(from: SessionState, to: SessionState): void {
     if (this.stopped) return;
-    try {
-      const to = this.actor.getSnapshot().value as SessionState;
-      const events = this.records;
-      this.records = [];
-      if (to !== this.state) {
-        events.push({ type: 'state_changed', at: events.at(-1)?.at ?? now(), from: this.state, to });
-      }
-      if (events.length === 0) return;
-      const from = this.state;
-      this.state = to;
-      void this.enqueue(events, { state: to, data: this.encode() }, from);
-    } catch (error) {
-      this.break(error);
-    }
+    const events = this.records;
+    this.records = [];
+    if (to !== from) events.push({ type: 'state_changed', at: events.at(-1)?.at ?? new Date().toISOString(), from, to });
+    if (events.length === 0) return;
+    this.enqueue(events, { state: to, context: this.actor.getSnapshot().context }, this.leaseChange(from, to));
   }
 
-  private enqueue(newEvents: NewEvent[], snapshot?: { state: SessionState; data: string }, from?: SessionState): Promise<void> {
-    const events: SessionEvent[] = newEvents.map(({ type, ...fields }) => ({ seq: ++this.lastSeqAssigned, type, session_id: this.id, ...fields }));
-    const messages = newEvents.flatMap((event) => (event.type === 'message_appended' ? [event.message as Message] : []));
-    const move = snapshot && from !== undefined && from !== snapshot.state ? { from, to: snapshot.state } : undefined;
-    const machine = snapshot ? { state: snapshot.state, context: this.actor.getSnapshot().context } : undefined;
-    this.writer.add({ events, messages, snapshot, machine, move });
-    return this.writer.settled().catch((error: unknown) => this.break(error));
+  /** Entering `running` takes the run's lease in the same commit; leaving it gives the lease back. */
+  private leaseChange(from: SessionState, to: SessionState): LeaseChange | undefined {
+    if (to === 'running' && from !== 'running') return { owner: this.deps.instanceId, epoch: ++this.leaseEpoch, ttlMs: this.deps.leaseMs };
+    if (from === 'running' && to !== 'running') return { release: true };
+    return undefined;
   }
 
-  private published(changes: readonly Change[]): void {
-    for (const { events, messages, machine, move } of changes) {
-      this.durable = {
-        ...this.durable,
-        ...machine,
-        lastSeq: events.at(-1)?.seq ?? this.durable.lastSeq,
-        messageCount: this.durable.messageCount + messages.length,
-      };
-      if (move) this.deps.onMoved(move.from, move.to);
-      this.deps.onAppended(events);
-      this.deps.bus.publish(this.id, events);
-    }
+  private enqueue(newEvents: LogEvent[], machine?: Change['machine'], lease?: LeaseChange): void {
+    const events: SessionEvent[] = newEvents.map((event) => numbered(event, ++this.lastSeqAssigned, this.id));
+    const messages: Message[] = [];
+    for (const event of newEvents) if (event.type === 'message_appended') messages.push(event.message);
+    this.writer.add({
+      events,
+      messages,
+      ...(machine ? { machine } : {}),
+      ...(lease ? { lease } : {}),
+      ...(this.fenced ? { onlyIfLeaseExpired: true } : {}),
+    });
+    this.writer.settled().catch((error: unknown) => this.break(error));
   }
 
   private break(error: unknown): void {

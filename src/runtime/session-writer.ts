@@ -4,44 +4,51 @@
  * costs one commit, not one each. A change is acknowledged only once durable.
  */
 import type { SessionContext } from '../../machines/session.machine.js';
-import type { Message, SessionEvent, SessionState } from '../domain/types.js';
+import type { SessionEvent } from '../domain/events.js';
 import { now } from '../domain/ids.js';
-import type { Commit, Store } from '../storage/store.js';
+import type { Message, SessionState } from '../domain/types.js';
+import type { Commit, IdempotencyRecord, LeaseChange, Store } from '../storage/store.js';
+import { encodeSnapshot } from './snapshot.js';
+
+/** Where the machine stands after a transition. */
+export interface MachineState {
+  state: SessionState;
+  context: SessionContext;
+}
 
 export interface Change {
   events: SessionEvent[];
   messages: Message[];
-  /** The machine's new snapshot, when it moved, encoded for storage… */
-  snapshot?: { state: SessionState; data: string };
-  /** …and as it is, for views once it is durable. */
-  machine?: { state: SessionState; context: SessionContext };
-  /** A state change, for the session index; no `from` for a new session. */
-  move?: { from?: SessionState; to: SessionState };
+  /** The machine's new state, when it moved. */
+  machine?: MachineState;
+  lease?: LeaseChange;
+  onlyIfLeaseExpired?: boolean;
+  idempotency?: IdempotencyRecord[];
+}
+
+/** What storage holds; views show only this, so nobody hears of a change before it is durable. */
+export interface Durable extends MachineState {
+  version: number;
+  lastSeq: number;
+  messageCount: number;
+  updatedAt: string;
+  /** The instance running the session's active run. */
+  leaseOwner: string | null;
 }
 
 export class SessionWriter {
   private pending: Change[] = [];
   private flushing: Promise<void> | null = null;
-  private durableVersion: number;
-  private durableAt: string;
 
   constructor(
     private readonly sessionId: string,
     private readonly store: Store,
-    version: number,
-    updatedAt: string,
+    private durableState: Durable,
     private readonly onDurable: (changes: readonly Change[]) => void,
-  ) {
-    this.durableVersion = version;
-    this.durableAt = updatedAt;
-  }
+  ) {}
 
-  get version(): number {
-    return this.durableVersion;
-  }
-
-  get updatedAt(): string {
-    return this.durableAt;
+  get durable(): Durable {
+    return this.durableState;
   }
 
   get isIdle(): boolean {
@@ -51,6 +58,11 @@ export class SessionWriter {
   add(change: Change): void {
     this.pending.push(change);
     this.flushing ??= this.flush();
+  }
+
+  /** The change queued last and not yet being written, to attach an acknowledgement to. */
+  lastPending(): Change | undefined {
+    return this.pending.at(-1);
   }
 
   /** Resolves once every change added so far is durable; rejects if a write failed. */
@@ -67,8 +79,7 @@ export class SessionWriter {
         this.pending = [];
         const commit = this.merge(batch);
         await this.store.commit(commit);
-        this.durableVersion += 1;
-        this.durableAt = commit.updatedAt;
+        this.durableState = this.advance(batch, commit);
         this.onDurable(batch);
       }
     } finally {
@@ -77,14 +88,34 @@ export class SessionWriter {
   }
 
   private merge(batch: readonly Change[]): Commit {
-    const snapshot = batch.findLast((change) => change.snapshot)?.snapshot;
+    const machine = batch.findLast((change) => change.machine)?.machine;
+    const lease = batch.findLast((change) => change.lease)?.lease;
+    const idempotency = batch.flatMap((change) => change.idempotency ?? []);
     return {
       sessionId: this.sessionId,
-      expectedVersion: this.durableVersion,
+      expectedVersion: this.durableState.version,
       updatedAt: now(),
-      ...(snapshot ? { snapshot } : {}),
+      ...(machine
+        ? { snapshot: { state: machine.state, data: encodeSnapshot(machine.state, machine.context), lastRunStatus: machine.context.lastRun?.status ?? null } }
+        : {}),
       events: batch.flatMap((change) => change.events),
       messages: batch.flatMap((change) => change.messages),
+      ...(lease ? { lease } : {}),
+      ...(batch.some((change) => change.onlyIfLeaseExpired) ? { onlyIfLeaseExpired: true } : {}),
+      ...(idempotency.length > 0 ? { idempotency } : {}),
+    };
+  }
+
+  private advance(batch: readonly Change[], commit: Commit): Durable {
+    const machine = batch.findLast((change) => change.machine)?.machine;
+    return {
+      ...this.durableState,
+      ...machine,
+      version: this.durableState.version + 1,
+      lastSeq: commit.events.at(-1)?.seq ?? this.durableState.lastSeq,
+      messageCount: this.durableState.messageCount + commit.messages.length,
+      updatedAt: commit.updatedAt,
+      leaseOwner: commit.lease ? ('release' in commit.lease ? null : commit.lease.owner) : this.durableState.leaseOwner,
     };
   }
 }

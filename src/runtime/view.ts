@@ -1,16 +1,13 @@
-import type { SessionContext } from '../../machines/session.machine.js';
-import type { SessionInfo, SessionState, SessionView } from '../domain/types.js';
+/** The API's session object, from a host's durable state or a stored row. */
+import type { SessionInfo, SessionView } from '../domain/types.js';
+import type { SessionRow } from '../storage/store.js';
+import type { Durable } from './session-writer.js';
+import { decodeSnapshot } from './snapshot.js';
 
-export interface ViewCounters {
-  version: number;
-  last_event_seq: number;
-  message_count: number;
-  updated_at: string;
-}
-
-/** The API's session object; the system prompt stays server-side. */
-export function sessionView(info: SessionInfo, state: SessionState, context: SessionContext, counters: ViewCounters): SessionView {
-  const { system_prompt: _systemPrompt, ...visible } = info;
+/** The system prompt and the tenant stay server-side. */
+export function sessionView(info: SessionInfo, durable: Omit<Durable, 'leaseOwner'>): SessionView {
+  const { system_prompt: _systemPrompt, tenant: _tenant, ...visible } = info;
+  const { state, context } = durable;
   return {
     ...visible,
     state,
@@ -18,9 +15,20 @@ export function sessionView(info: SessionInfo, state: SessionState, context: Ses
     last_run: context.lastRun,
     pending_question: context.pendingQuestion,
     has_pending_work: context.hasPendingWork,
-    message_count: counters.message_count,
-    last_event_seq: counters.last_event_seq,
-    version: counters.version,
-    updated_at: counters.updated_at,
+    message_count: durable.messageCount,
+    last_event_seq: durable.lastSeq,
+    version: durable.version,
+    updated_at: durable.updatedAt,
   };
+}
+
+export function viewOfRow(row: SessionRow): SessionView {
+  return sessionView(row.info, {
+    state: row.state,
+    context: decodeSnapshot(row.snapshot).context,
+    version: row.version,
+    lastSeq: row.last_event_seq,
+    messageCount: row.message_count,
+    updatedAt: row.updated_at,
+  });
 }

@@ -1,10 +1,11 @@
 /**
  * The storage port. Every adapter (SQLite, PostgreSQL) passes the contract
  * suite in test/contract. Writes are compare-and-set on the session's
- * `version`, and a commit's events and messages land in the same transaction
- * as its state change.
+ * `version`, and a commit's events, messages, lease and idempotency record
+ * land in the same transaction as its state change.
  */
-import type { Message, SessionEvent, SessionInfo, SessionState } from '../domain/types.js';
+import type { SessionEvent } from '../domain/events.js';
+import type { Message, RunStatus, SessionInfo, SessionState } from '../domain/types.js';
 
 export interface SessionRow {
   info: SessionInfo;
@@ -15,7 +16,14 @@ export interface SessionRow {
   last_event_seq: number;
   message_count: number;
   updated_at: string;
+  /** The instance whose process runs the active run; null when no run is active. */
+  lease_owner: string | null;
+  /** Raised by one at every run start: the fencing token of the latest run. */
+  lease_epoch: number;
 }
+
+/** A lease on the session's new run (expiring `ttlMs` from now by the store's clock), or its release. */
+export type LeaseChange = { owner: string; epoch: number; ttlMs: number } | { release: true };
 
 export interface Commit {
   sessionId: string;
@@ -23,10 +31,15 @@ export interface Commit {
   expectedVersion: number;
   updatedAt: string;
   /** Present when the session's state machine moved. */
-  snapshot?: { state: SessionState; data: string };
+  snapshot?: { state: SessionState; data: string; lastRunStatus: RunStatus | null };
   /** Continue the log: the first `seq` is the stored `last_event_seq + 1`, without gaps. */
   events: SessionEvent[];
   messages: Message[];
+  lease?: LeaseChange;
+  /** Commit only if the session's lease has expired: recovery's fence against an owner that is still alive. */
+  onlyIfLeaseExpired?: boolean;
+  /** The responses that acknowledge this change, kept for `Idempotency-Key` replays. */
+  idempotency?: IdempotencyRecord[];
 }
 
 export interface Page<T> {
@@ -35,6 +48,7 @@ export interface Page<T> {
 }
 
 export interface IdempotencyRecord {
+  tenant: string;
   key: string;
   method: string;
   path: string;
@@ -44,6 +58,7 @@ export interface IdempotencyRecord {
   createdAt: string;
 }
 
+/** The commit lost a race: someone else wrote the session first. Reload and re-evaluate. */
 export class VersionConflict extends Error {
   constructor(sessionId: string, expected: number) {
     super(`Session ${sessionId} is not at version ${expected}`);
@@ -51,26 +66,63 @@ export class VersionConflict extends Error {
   }
 }
 
+/** The commit's `Idempotency-Key` was stored by another request first: answer with that one's response. */
+export class IdempotencyKeyTaken extends Error {
+  constructor(readonly tenant: string, readonly key: string) {
+    super(`Idempotency-Key ${key} is already stored`);
+    this.name = 'IdempotencyKeyTaken';
+  }
+}
+
+export interface ListQuery {
+  tenant: string;
+  limit: number;
+  cursor?: string;
+  state?: SessionState;
+}
+
+/** Stored responses for `Idempotency-Key`; written by `Commit.idempotency`, in the change's own transaction. */
+export interface IdempotencyStore {
+  getIdempotency(tenant: string, key: string): Promise<IdempotencyRecord | null>;
+  /** Forgets records created before `before`. */
+  purgeIdempotency(before: string): Promise<number>;
+}
+
 export interface Store {
+  /** `sqlite` is one process's file; `postgres` is shared by many instances. */
+  readonly kind: 'sqlite' | 'postgres';
+  /** True when other processes may write: cached state must then be checked against `sessionVersion`. */
+  readonly shared: boolean;
+  /** A human-readable location for logs (a file path, or a URL without its password). */
+  readonly location: string;
+
   /** Inserts a new session (version 1) with its first events. */
-  createSession(row: SessionRow, events: SessionEvent[]): Promise<void>;
+  createSession(row: SessionRow, events: SessionEvent[], idempotency?: IdempotencyRecord): Promise<void>;
   loadSession(id: string): Promise<SessionRow | null>;
+  /** The stored version, or null when the session does not exist. */
+  sessionVersion(id: string): Promise<number | null>;
   commit(commit: Commit): Promise<void>;
   /** Removes the session with its messages and events. */
   deleteSession(id: string): Promise<boolean>;
-  /** Newest first. */
-  listSessions(query: { limit: number; cursor?: string; state?: SessionState }): Promise<Page<SessionRow>>;
-  sessionIdsInState(state: SessionState): Promise<string[]>;
+  /** Newest first, the tenant's sessions only. */
+  listSessions(query: ListQuery): Promise<Page<SessionRow>>;
   countByState(): Promise<Record<SessionState, number>>;
   /** Events with `seq > after`, in order. */
   readEvents(sessionId: string, after: number, limit: number): Promise<SessionEvent[]>;
   /** Oldest first; `cursor` is a previous page's `nextCursor`. */
   readMessages(sessionId: string, query: { limit: number; cursor?: string }): Promise<Page<Message>>;
-  getIdempotency(key: string): Promise<IdempotencyRecord | null>;
-  /** Keeps the first record for a key. */
-  putIdempotency(record: IdempotencyRecord): Promise<void>;
-  /** Forgets idempotency records created before `before`. */
-  purgeIdempotency(before: string): Promise<number>;
+  /** The last `limit` messages, oldest first: a run's window of the transcript. */
+  readRecentMessages(sessionId: string, limit: number): Promise<Message[]>;
+
+  /** Sessions stored `running` whose lease has expired (or that have none). */
+  expiredRuns(): Promise<string[]>;
+  /** Every session stored `running`, whoever holds its lease. Only for a store no other process uses. */
+  runningSessions(): Promise<string[]>;
+  /** Idle sessions whose last run was interrupted, oldest first. */
+  interruptedSessions(): Promise<string[]>;
+  /** Extends `owner`'s leases on these sessions by `ttlMs`; returns the ids it still holds. */
+  renewLeases(owner: string, sessionIds: readonly string[], ttlMs: number): Promise<string[]>;
+
   /** Resolves when the store answers; for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -2,8 +2,9 @@
 import { expect, vi } from 'vitest';
 import type { Agent } from '../../src/agents/agent.js';
 import { createOpenAIAgent, type OpenAIAgentOptions } from '../../src/agents/openai/index.js';
-import type { Message, SessionEvent, SessionView } from '../../src/domain/types.js';
-import { SessionRuntime } from '../../src/runtime/runtime.js';
+import type { Message, SessionView } from '../../src/domain/types.js';
+import { runIdOf, type SessionEvent } from '../../src/domain/events.js';
+import { createRuntime, type SessionRuntime } from '../../src/runtime/runtime.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { startModelServer, type ModelServer } from './openai-server.js';
 
@@ -31,7 +32,7 @@ export async function startHarness(options: Partial<OpenAIAgentOptions> = {}): P
 }
 
 export async function startRuntime(agent: Agent): Promise<SessionRuntime> {
-  const runtime = new SessionRuntime({ store: new SqliteStore(':memory:'), agents: new Map([['openai', agent]]), defaultAgent: 'openai' });
+  const runtime = createRuntime({ store: new SqliteStore(':memory:'), agents: new Map([['openai', agent]]), defaultAgent: 'openai' });
   await runtime.start();
   return runtime;
 }
@@ -49,17 +50,21 @@ export async function waitForRunEnd(runtime: SessionRuntime, id: string, timeout
 }
 
 /** Resolves with the first live event of `type` the session appends. */
-export function nextEvent(runtime: SessionRuntime, id: string, type: string): Promise<SessionEvent> {
-  return new Promise((resolve) => {
-    const unsubscribe = runtime.subscribe(id, {
-      deliver: ({ event }) => {
-        if (event.type !== type) return;
-        unsubscribe();
-        resolve(event);
-      },
-      end: () => undefined,
-    });
+export async function nextEvent(runtime: SessionRuntime, id: string, type: string): Promise<SessionEvent> {
+  let unsubscribe = () => {};
+  const next = new Promise<SessionEvent>((resolve) => {
+    void runtime
+      .subscribe(id, {
+        deliver: ({ event }) => {
+          if (event.type !== type) return;
+          unsubscribe();
+          resolve(event);
+        },
+        end: () => undefined,
+      })
+      .then((subscription) => (unsubscribe = subscription.unsubscribe));
   });
+  return next;
 }
 
 export async function allEvents(runtime: SessionRuntime, id: string): Promise<SessionEvent[]> {
@@ -71,7 +76,7 @@ export async function allMessages(runtime: SessionRuntime, id: string): Promise<
 }
 
 export function eventsOfRun(events: SessionEvent[], runId: string, type?: string): SessionEvent[] {
-  return events.filter((event) => event.run_id === runId && (type === undefined || event.type === type));
+  return events.filter((event) => runIdOf(event) === runId && (type === undefined || event.type === type));
 }
 
 /**

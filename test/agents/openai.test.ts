@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createToolRegistry, defineTool } from '../../src/agents/openai/index.js';
-import type { AppendResult } from '../../src/runtime/runtime.js';
+import type { AppendOutcome } from '../../src/domain/outcomes.js';
+import type { Message } from '../../src/domain/types.js';
 import {
   API_KEY,
   allEvents,
@@ -27,7 +28,7 @@ afterEach(async () => {
   h = undefined;
 });
 
-function runIdOf(result: AppendResult): string {
+function startedRun(result: AppendOutcome<Message>): string {
   if (result.outcome !== 'Started') throw new Error('the message started no run');
   return result.run_id;
 }
@@ -56,13 +57,13 @@ describe('streaming', () => {
         stream.done();
       }),
     );
-    const runId = runIdOf(await h.runtime.appendMessage(session.id, 'Say hello'));
+    const runId = startedRun(await h.runtime.appendMessage(session.id, 'Say hello'));
 
     const view = await waitForRunEnd(h.runtime, session.id);
     expect(view.state).toBe('completed');
     expect(view.last_run?.status).toBe('completed');
     const events = await allEvents(h.runtime, session.id);
-    expect(eventsOfRun(events, runId, 'token').map((event) => event.text)).toEqual(['Hel', 'lo, ', 'world']);
+    expect(eventsOfRun(events, runId, 'token').map((event) => (event.type === 'token' ? event.text : '')) ).toEqual(['Hel', 'lo, ', 'world']);
     const messages = await allMessages(h.runtime, session.id);
     expect(messages.map(({ role, content }) => ({ role, content }))).toEqual([
       { role: 'user', content: 'Say hello' },
@@ -125,7 +126,7 @@ describe('tools', () => {
       ),
       textReply(['The sum ', 'is 5']),
     );
-    const runId = runIdOf(await h.runtime.appendMessage(session.id, 'What is 2+3?'));
+    const runId = startedRun(await h.runtime.appendMessage(session.id, 'What is 2+3?'));
 
     const view = await waitForRunEnd(h.runtime, session.id);
     expect(view.state).toBe('completed');
@@ -199,7 +200,7 @@ describe('tools', () => {
     h = await startHarness({ tools: [broken] });
     const session = await h.runtime.createSession({ agent: 'openai' });
     h.server.reply(toolCallsReply([{ id: 'call_1', name: 'broken', args: ['{}'] }]), textReply(['Sorry']));
-    const runId = runIdOf(await h.runtime.appendMessage(session.id, 'go'));
+    const runId = startedRun(await h.runtime.appendMessage(session.id, 'go'));
     expect((await waitForRunEnd(h.runtime, session.id)).state).toBe('completed');
     expect(eventsOfRun(await allEvents(h.runtime, session.id), runId, 'tool_completed')[0]).toMatchObject({ result: 'Error: disk on fire' });
     expect(h.server.requests[1]!.body.messages.at(-1)).toEqual({ role: 'tool', tool_call_id: 'call_1', content: 'Error: disk on fire' });

@@ -1,12 +1,19 @@
 /** The SQLite adapter: the shared storage contract, plus what only a file database can show. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { VersionConflict } from '../../src/storage/store.js';
-import { describeStoreContract, event, message, sessionRow, tick } from './store.contract.js';
+import { DatabaseInUse } from '../../src/storage/sqlite/single-instance.js';
+import { describeStoreContract, event, message, sessionRow, snap, tick } from './store.contract.js';
+
+/** The first migration's SQL, as released: a database made by the first version of the server. */
+function readFirstMigration(): string {
+  const source = readFileSync(new URL('../../src/storage/sqlite/migrations.ts', import.meta.url), 'utf8');
+  return source.split('`')[1];
+}
 
 const dirs: string[] = [];
 function tempFile(): string {
@@ -37,9 +44,8 @@ describe('SQLite file database', () => {
     const reply = message(2, { run_id: 'run_1' });
     const events = [event('ses_durable', 2, 'message_appended', { message: reply }), event('ses_durable', 3, 'run_completed', { run_id: 'run_1' })];
     const updatedAt = tick();
-    await first.commit({ sessionId: 'ses_durable', expectedVersion: 1, updatedAt, snapshot: { state: 'completed', data: '{"done":1}' }, events, messages: [reply] });
-    const key = { key: 'k1', method: 'POST', path: '/api/v1/sessions', bodyHash: 'h', status: 201, body: '{}', createdAt: tick() };
-    await first.putIdempotency(key);
+    const key = { tenant: 'default', key: 'k1', method: 'POST', path: '/api/v1/sessions', bodyHash: 'h', status: 201, body: '{}', createdAt: tick() };
+    await first.commit({ sessionId: 'ses_durable', expectedVersion: 1, updatedAt, snapshot: snap('completed', '{"done":1}'), events, messages: [reply], idempotency: [key] });
     await first.close();
 
     const second = new SqliteStore(file);
@@ -55,26 +61,58 @@ describe('SQLite file database', () => {
     });
     expect((await second.readEvents('ses_durable', 0, 10)).slice(1)).toEqual(events);
     expect((await second.readMessages('ses_durable', { limit: 10 })).items).toEqual([reply]);
-    expect(await second.getIdempotency('k1')).toEqual(key);
+    expect(await second.getIdempotency('default', 'k1')).toEqual(key);
     expect(await second.countByState()).toMatchObject({ completed: 1 });
     // Compare-and-set continues from the stored version.
     await expect(second.commit({ sessionId: 'ses_durable', expectedVersion: 1, updatedAt: tick(), events: [], messages: [] })).rejects.toBeInstanceOf(VersionConflict);
     await second.commit({ sessionId: 'ses_durable', expectedVersion: 2, updatedAt: tick(), events: [event('ses_durable', 4)], messages: [] });
   });
 
-  it('sees what another connection to the same file committed', async () => {
+  it('is held by one store at a time: a second is refused, naming the holder, and the first goes on unaffected', async () => {
     const file = tempFile();
-    const writer = new SqliteStore(file);
-    const reader = new SqliteStore(file);
-    open.push(writer, reader);
-    await writer.createSession(sessionRow('ses_shared'), [event('ses_shared', 1, 'session_created')]);
-    expect((await reader.loadSession('ses_shared'))?.version).toBe(1);
-    await writer.commit({ sessionId: 'ses_shared', expectedVersion: 1, updatedAt: tick(), events: [event('ses_shared', 2)], messages: [] });
-    expect((await reader.loadSession('ses_shared'))?.version).toBe(2);
-    // The reader's stale write is refused.
-    await expect(reader.commit({ sessionId: 'ses_shared', expectedVersion: 1, updatedAt: tick(), events: [event('ses_shared', 2)], messages: [] })).rejects.toBeInstanceOf(
-      VersionConflict,
+    const first = new SqliteStore(file);
+    open.push(first);
+    await first.createSession(sessionRow('ses_held'), [event('ses_held', 1, 'session_created')]);
+    let refusal: unknown;
+    try {
+      open.push(new SqliteStore(file));
+    } catch (error) {
+      refusal = error;
+    }
+    expect(refusal).toBeInstanceOf(DatabaseInUse);
+    expect((refusal as Error).message).toContain(`process ${process.pid}`);
+    expect((refusal as Error).message).toContain('PostgreSQL');
+    await first.commit({ sessionId: 'ses_held', expectedVersion: 1, updatedAt: tick(), events: [event('ses_held', 2)], messages: [] });
+    expect((await first.loadSession('ses_held'))?.version).toBe(2);
+    await first.close();
+    open.splice(open.indexOf(first), 1);
+    // Closed, the file is free again.
+    const next = new SqliteStore(file);
+    open.push(next);
+    expect((await next.loadSession('ses_held'))?.version).toBe(2);
+  });
+
+  it('migrates a database of the first schema: its sessions belong to the default tenant, its idempotency keys are kept', async () => {
+    const file = tempFile();
+    mkdirSync(dirname(file), { recursive: true });
+    const old = new Database(file);
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    old.exec(readFirstMigration());
+    old.prepare('INSERT INTO schema_migrations VALUES (1, ?)').run(tick());
+    const row = sessionRow('ses_old');
+    old.prepare(`INSERT INTO sessions (id, title, agent, system_prompt, metadata, state, snapshot, version, last_event_seq, message_count, created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, 'idle', '{"schema_version":1,"state":"idle","context":{"lastRun":{"status":"interrupted"}}}', 3, 1, 0, ?, ?)`).run(
+      row.info.id, row.info.title, row.info.agent, row.info.system_prompt, JSON.stringify(row.info.metadata), row.info.created_at, row.updated_at,
     );
+    old.prepare("INSERT INTO idempotency_keys VALUES ('k-old', 'POST', '/api/v1/sessions', 'h', 201, '{}', ?)").run(tick());
+    old.close();
+
+    const store = new SqliteStore(file);
+    open.push(store);
+    expect(await store.loadSession('ses_old')).toMatchObject({ info: { tenant: 'default' }, version: 3, lease_owner: null, lease_epoch: 0 });
+    expect((await store.listSessions({ tenant: 'default', limit: 10 })).items).toHaveLength(1);
+    expect(await store.interruptedSessions()).toEqual(['ses_old']);
+    expect(await store.getIdempotency('default', 'k-old')).toMatchObject({ status: 201 });
   });
 
   it('uses WAL and records its schema version once', async () => {

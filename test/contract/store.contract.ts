@@ -4,12 +4,13 @@
  * that returns a fresh, empty store each time.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Message, SessionEvent, SessionState } from '../../src/domain/types.js';
+import type { SessionEvent } from '../../src/domain/events.js';
+import type { Message, RunStatus, SessionState } from '../../src/domain/types.js';
 import { SESSION_STATES } from '../../src/domain/types.js';
-import type { Commit, IdempotencyRecord, SessionRow, Store } from '../../src/storage/store.js';
-import { VersionConflict } from '../../src/storage/store.js';
+import type { Commit, IdempotencyRecord, IdempotencyStore, SessionRow, Store } from '../../src/storage/store.js';
+import { IdempotencyKeyTaken, VersionConflict } from '../../src/storage/store.js';
 
-export type StoreFactory = () => Store | Promise<Store>;
+export type StoreFactory = () => (Store & IdempotencyStore) | Promise<Store & IdempotencyStore>;
 
 let clock = Date.parse('2025-03-01T00:00:00.000Z');
 /** Increasing ISO times, so rows and records have distinct, ordered timestamps. */
@@ -23,6 +24,7 @@ export function sessionRow(id: string, overrides: Partial<SessionRow> = {}): Ses
   return {
     info: {
       id,
+      tenant: 'default',
       title: `title of ${id}`,
       agent: 'demo',
       system_prompt: 'Be brief.',
@@ -35,12 +37,20 @@ export function sessionRow(id: string, overrides: Partial<SessionRow> = {}): Ses
     last_event_seq: 1,
     message_count: 0,
     updated_at: createdAt,
+    lease_owner: null,
+    lease_epoch: 0,
     ...overrides,
   };
 }
 
+/** A snapshot for a commit: the state, opaque data, and the last run's status. */
+export function snap(state: SessionState, data = '{}', lastRunStatus: RunStatus | null = null): NonNullable<Commit['snapshot']> {
+  return { state, data, lastRunStatus };
+}
+
 export function event(sessionId: string, seq: number, type: SessionEvent['type'] = 'token', fields: Record<string, unknown> = {}): SessionEvent {
-  return { seq, type, session_id: sessionId, at: tick(), ...fields };
+  // Payloads are opaque to the store: any fields do.
+  return { seq, type, session_id: sessionId, at: tick(), ...fields } as SessionEvent;
 }
 
 export function message(n: number, fields: Partial<Message> = {}): Message {
@@ -49,7 +59,7 @@ export function message(n: number, fields: Partial<Message> = {}): Message {
 
 export function describeStoreContract(name: string, makeStore: StoreFactory): void {
   describe(`Store contract: ${name}`, () => {
-    let store: Store;
+    let store: Store & IdempotencyStore;
 
     beforeEach(async () => {
       store = await makeStore();
@@ -108,7 +118,7 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
           sessionId: 'ses_a',
           expectedVersion: 1,
           updatedAt: tick(),
-          snapshot: { state: 'running', data: '{"next":true}' },
+          snapshot: snap('running', '{"next":true}'),
           events: [event('ses_a', 2, 'message_appended', { message: reply }), event('ses_a', 3, 'run_started', { run_id: 'run_1' })],
           messages: [reply],
         };
@@ -144,7 +154,7 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
           sessionId: 'ses_a',
           expectedVersion,
           updatedAt: tick(),
-          snapshot: { state: 'completed', data: '{}' },
+          snapshot: snap('completed', '{}'),
           events: [event('ses_a', 2)],
           messages: [message(1)],
         };
@@ -171,7 +181,7 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
           sessionId: 'ses_a',
           expectedVersion: 1,
           updatedAt: tick(),
-          snapshot: { state, data: JSON.stringify({ state }) },
+          snapshot: snap(state, JSON.stringify({ state })),
           events: [event('ses_a', 2, 'token', { text })],
           messages: [message(1, { content: text })],
         });
@@ -186,7 +196,7 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         const row = (await store.loadSession('ses_a'))!;
         expect(row).toMatchObject({ version: 2, last_event_seq: 2, message_count: 1, state: winner === 'first' ? 'running' : 'completed' });
         const events = await store.readEvents('ses_a', 0, 10);
-        expect(events.map((e) => e.text ?? e.type)).toEqual(['session_created', winner]);
+        expect(events.map((e) => (e.type === 'token' ? e.text : e.type))).toEqual(['session_created', winner]);
         expect((await store.readMessages('ses_a', { limit: 10 })).items.map((m) => m.content)).toEqual([winner]);
       });
 
@@ -197,7 +207,7 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
             sessionId: 'ses_a',
             expectedVersion: 1,
             updatedAt: tick(),
-            snapshot: { state: 'running', data: '{"half":true}' },
+            snapshot: snap('running', '{"half":true}'),
             // seq 1 is taken: this event cannot be appended.
             events: [event('ses_a', 1, 'run_started')],
             messages: [message(1)],
@@ -302,16 +312,16 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         for (const id of ids) await create(id);
         // Moving a session does not change its place: the order is by creation.
         for (const id of ['ses_1', 'ses_4', 'ses_5']) {
-          await store.commit({ sessionId: id, expectedVersion: 1, updatedAt: tick(), snapshot: { state: 'completed', data: '{}' }, events: [event(id, 2)], messages: [] });
+          await store.commit({ sessionId: id, expectedVersion: 1, updatedAt: tick(), snapshot: snap('completed', '{}'), events: [event(id, 2)], messages: [] });
         }
-        await store.commit({ sessionId: 'ses_2', expectedVersion: 1, updatedAt: tick(), snapshot: { state: 'running', data: '{}' }, events: [event('ses_2', 2)], messages: [] });
+        await store.commit({ sessionId: 'ses_2', expectedVersion: 1, updatedAt: tick(), snapshot: snap('running', '{}'), events: [event('ses_2', 2)], messages: [] });
       }
 
       async function listAll(limit: number, state?: SessionState): Promise<string[][]> {
         const pages: string[][] = [];
         let cursor: string | undefined;
         for (;;) {
-          const page = await store.listSessions({ limit, cursor, state });
+          const page = await store.listSessions({ tenant: 'default', limit, cursor, state });
           pages.push(page.items.map((row) => row.info.id));
           if (page.nextCursor === null) return pages;
           cursor = page.nextCursor;
@@ -323,7 +333,7 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         const pages = await listAll(3);
         expect(pages.map((page) => page.length)).toEqual([3, 3, 1]);
         expect(pages.flat()).toEqual([...ids].reverse());
-        const first = await store.listSessions({ limit: 1 });
+        const first = await store.listSessions({ tenant: 'default', limit: 1 });
         expect(first.items[0]).toEqual(await store.loadSession('ses_6'));
       });
 
@@ -336,14 +346,23 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
       });
 
       it('lists nothing when there is nothing', async () => {
-        expect(await store.listSessions({ limit: 10 })).toEqual({ items: [], nextCursor: null });
+        expect(await store.listSessions({ tenant: 'default', limit: 10 })).toEqual({ items: [], nextCursor: null });
       });
 
-      it('names the sessions in a state', async () => {
+      it('names the running sessions', async () => {
         await createAll();
-        expect((await store.sessionIdsInState('completed')).sort()).toEqual(['ses_1', 'ses_4', 'ses_5']);
-        expect(await store.sessionIdsInState('running')).toEqual(['ses_2']);
-        expect(await store.sessionIdsInState('awaitingUser')).toEqual([]);
+        expect(await store.runningSessions()).toEqual(['ses_2']);
+      });
+
+      it("lists a tenant's sessions only", async () => {
+        await createAll();
+        await create('ses_acme_1', { info: { ...sessionRow('x').info, id: 'ses_acme_1', tenant: 'acme' } });
+        await create('ses_acme_2', { info: { ...sessionRow('x').info, id: 'ses_acme_2', tenant: 'acme' } });
+        const acme = await store.listSessions({ tenant: 'acme', limit: 10 });
+        expect(acme.items.map((row) => row.info.id)).toEqual(['ses_acme_2', 'ses_acme_1']);
+        expect(acme.items.every((row) => row.info.tenant === 'acme')).toBe(true);
+        expect((await listAll(100)).flat()).not.toContain('ses_acme_1');
+        expect(await store.listSessions({ tenant: 'nobody', limit: 10 })).toEqual({ items: [], nextCursor: null });
       });
 
       it('counts sessions by state, every state present', async () => {
@@ -365,7 +384,7 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         expect(await store.loadSession('ses_a')).toBeNull();
         expect(await store.readEvents('ses_a', 0, 100)).toEqual([]);
         expect(await store.readMessages('ses_a', { limit: 100 })).toEqual({ items: [], nextCursor: null });
-        expect((await store.listSessions({ limit: 10 })).items.map((row) => row.info.id)).toEqual(['ses_b']);
+        expect((await store.listSessions({ tenant: 'default', limit: 10 })).items.map((row) => row.info.id)).toEqual(['ses_b']);
         expect(await store.countByState()).toMatchObject({ idle: 1 });
 
         expect((await store.loadSession('ses_b'))!.version).toBe(keep.version + 1);
@@ -388,8 +407,9 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
       });
     });
 
-    describe('idempotency keys', () => {
+    describe('idempotency records', () => {
       const record = (key: string, fields: Partial<IdempotencyRecord> = {}): IdempotencyRecord => ({
+        tenant: 'default',
         key,
         method: 'POST',
         path: '/api/v1/sessions',
@@ -400,34 +420,156 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         ...fields,
       });
 
-      it('stores and returns a record', async () => {
-        const stored = record('key-1');
-        await store.putIdempotency(stored);
-        expect(await store.getIdempotency('key-1')).toEqual(stored);
+      it('are stored with the session they acknowledge, and with a commit', async () => {
+        const created = record('create-1');
+        await store.createSession(sessionRow('ses_a'), [event('ses_a', 1, 'session_created')], created);
+        const appended = record('append-1', { path: '/api/v1/sessions/ses_a/messages', status: 202 });
+        const other = record('append-2', { path: '/api/v1/sessions/ses_a/messages', status: 202 });
+        await continueLog('ses_a', 1, { idempotency: [appended, other] });
+        expect(await store.getIdempotency('default', 'create-1')).toEqual(created);
+        expect(await store.getIdempotency('default', 'append-1')).toEqual(appended);
+        expect(await store.getIdempotency('default', 'append-2')).toEqual(other);
       });
 
-      it('answers null for an unknown key', async () => {
-        expect(await store.getIdempotency('nope')).toBeNull();
+      it('answer null for an unknown key, or another tenant\'s', async () => {
+        await store.createSession(sessionRow('ses_a'), [event('ses_a', 1, 'session_created')], record('key-1'));
+        expect(await store.getIdempotency('default', 'nope')).toBeNull();
+        expect(await store.getIdempotency('acme', 'key-1')).toBeNull();
       });
 
-      it('keeps the first record for a key', async () => {
+      it('a key stored before fails the whole commit with IdempotencyKeyTaken, writing nothing, and keeps the first record', async () => {
         const first = record('key-1');
-        await store.putIdempotency(first);
-        await store.putIdempotency(record('key-1', { bodyHash: 'sha256:other', status: 202, body: '{}' }));
-        expect(await store.getIdempotency('key-1')).toEqual(first);
+        await create('ses_a');
+        await continueLog('ses_a', 1, { idempotency: [first] });
+        const before = (await store.loadSession('ses_a'))!;
+        const failure = await continueLog('ses_a', 2, { idempotency: [record('key-1', { status: 202, body: '{}' })], messages: [message(1)] }).then(
+          () => null,
+          (error: unknown) => error,
+        );
+        expect(failure).toBeInstanceOf(IdempotencyKeyTaken);
+        expect(failure).toMatchObject({ tenant: 'default', key: 'key-1' });
+        expect(await store.loadSession('ses_a')).toEqual(before);
+        expect((await store.readMessages('ses_a', { limit: 10 })).items).toEqual([]);
+        expect(await store.getIdempotency('default', 'key-1')).toEqual(first);
+      });
+
+      it('a key stored before fails a creation too, which creates nothing', async () => {
+        await store.createSession(sessionRow('ses_a'), [event('ses_a', 1, 'session_created')], record('key-1'));
+        await expect(store.createSession(sessionRow('ses_b'), [event('ses_b', 1, 'session_created')], record('key-1'))).rejects.toBeInstanceOf(
+          IdempotencyKeyTaken,
+        );
+        expect(await store.loadSession('ses_b')).toBeNull();
+      });
+
+      it('the same key from two tenants is two records', async () => {
+        await create('ses_a');
+        await continueLog('ses_a', 1, { idempotency: [record('shared')] });
+        await continueLog('ses_a', 1, { idempotency: [record('shared', { tenant: 'acme', status: 202 })] });
+        expect((await store.getIdempotency('default', 'shared'))!.status).toBe(201);
+        expect((await store.getIdempotency('acme', 'shared'))!.status).toBe(202);
       });
 
       it('purges records created before a time, and only those', async () => {
+        await create('ses_a');
         const old1 = record('old-1');
         const old2 = record('old-2');
         const cutoff = tick();
         const fresh = record('fresh');
-        for (const r of [old1, old2, fresh]) await store.putIdempotency(r);
+        await continueLog('ses_a', 1, { idempotency: [old1, old2, fresh] });
         expect(await store.purgeIdempotency(cutoff)).toBe(2);
-        expect(await store.getIdempotency('old-1')).toBeNull();
-        expect(await store.getIdempotency('old-2')).toBeNull();
-        expect(await store.getIdempotency('fresh')).toEqual(fresh);
+        expect(await store.getIdempotency('default', 'old-1')).toBeNull();
+        expect(await store.getIdempotency('default', 'old-2')).toBeNull();
+        expect(await store.getIdempotency('default', 'fresh')).toEqual(fresh);
         expect(await store.purgeIdempotency(cutoff)).toBe(0);
+      });
+    });
+
+    describe('run leases', () => {
+      /** Moves the session into `running` with a lease of `ttlMs` for `owner`, as a run start does. */
+      async function startRun(id: string, owner: string, ttlMs: number, epoch = 1): Promise<void> {
+        await continueLog(id, 1, { snapshot: snap('running', '{"run":1}', 'running'), lease: { owner, epoch, ttlMs } });
+      }
+
+      it('a run start takes the lease in its commit; the run end gives it back', async () => {
+        await create('ses_a');
+        await startRun('ses_a', 'instance-a', 60_000, 7);
+        expect(await store.loadSession('ses_a')).toMatchObject({ state: 'running', lease_owner: 'instance-a', lease_epoch: 7 });
+        await continueLog('ses_a', 1, { snapshot: snap('completed', '{}', 'completed'), lease: { release: true } });
+        expect(await store.loadSession('ses_a')).toMatchObject({ state: 'completed', lease_owner: null, lease_epoch: 7 });
+      });
+
+      it('expired leases are found; live ones are not', async () => {
+        for (const id of ['ses_live', 'ses_dead', 'ses_idle']) await create(id);
+        await startRun('ses_live', 'instance-a', 60_000);
+        await startRun('ses_dead', 'instance-b', -1_000);
+        expect(await store.expiredRuns()).toEqual(['ses_dead']);
+        expect((await store.runningSessions()).sort()).toEqual(['ses_dead', 'ses_live']);
+      });
+
+      it('a running session without a lease counts as expired', async () => {
+        await create('ses_a');
+        await continueLog('ses_a', 1, { snapshot: snap('running') });
+        expect(await store.expiredRuns()).toEqual(['ses_a']);
+      });
+
+      it("renewal extends the owner's leases only, of running sessions only, without changing the version", async () => {
+        for (const id of ['ses_a', 'ses_b', 'ses_c']) await create(id);
+        await startRun('ses_a', 'instance-a', -1_000);
+        await startRun('ses_b', 'instance-b', -1_000);
+        const version = (await store.loadSession('ses_a'))!.version;
+        expect(await store.renewLeases('instance-a', ['ses_a', 'ses_b', 'ses_c', 'ses_missing'], 60_000)).toEqual(['ses_a']);
+        expect(await store.expiredRuns()).toEqual(['ses_b']);
+        expect((await store.loadSession('ses_a'))!.version).toBe(version);
+        expect(await store.renewLeases('instance-a', [], 60_000)).toEqual([]);
+      });
+
+      it('a released lease cannot be renewed', async () => {
+        await create('ses_a');
+        await startRun('ses_a', 'instance-a', 60_000);
+        await continueLog('ses_a', 1, { snapshot: snap('idle', '{}', 'interrupted'), lease: { release: true } });
+        expect(await store.renewLeases('instance-a', ['ses_a'], 60_000)).toEqual([]);
+      });
+
+      it('a commit fenced on an expired lease fails with VersionConflict while the lease is live, and lands once it has expired', async () => {
+        await create('ses_a');
+        await startRun('ses_a', 'instance-a', 60_000);
+        const before = (await store.loadSession('ses_a'))!;
+        const fenced = { snapshot: snap('idle', '{}', 'interrupted'), lease: { release: true } as const, onlyIfLeaseExpired: true };
+        await expect(continueLog('ses_a', 1, fenced)).rejects.toBeInstanceOf(VersionConflict);
+        expect(await store.loadSession('ses_a')).toEqual(before);
+
+        await create('ses_b');
+        await startRun('ses_b', 'instance-a', -1_000);
+        await continueLog('ses_b', 1, fenced);
+        expect(await store.loadSession('ses_b')).toMatchObject({ state: 'idle', lease_owner: null });
+      });
+
+      it('names idle sessions whose last run was interrupted', async () => {
+        for (const id of ['ses_a', 'ses_b', 'ses_c']) await create(id);
+        await continueLog('ses_a', 1, { snapshot: snap('idle', '{}', 'interrupted') });
+        await continueLog('ses_b', 1, { snapshot: snap('idle', '{}', 'cancelled') });
+        await continueLog('ses_c', 1, { snapshot: snap('running', '{}', 'interrupted') });
+        expect(await store.interruptedSessions()).toEqual(['ses_a']);
+      });
+    });
+
+    describe('versions and windows', () => {
+      it('answers the stored version, or null', async () => {
+        await create('ses_a');
+        expect(await store.sessionVersion('ses_a')).toBe(1);
+        await continueLog('ses_a', 1);
+        expect(await store.sessionVersion('ses_a')).toBe(2);
+        expect(await store.sessionVersion('ses_missing')).toBeNull();
+      });
+
+      it('reads the latest messages, oldest first', async () => {
+        await create('ses_a');
+        const written = Array.from({ length: 7 }, (_, i) => message(i + 1));
+        await continueLog('ses_a', 1, { messages: written.slice(0, 4) });
+        await continueLog('ses_a', 1, { messages: written.slice(4) });
+        expect(await store.readRecentMessages('ses_a', 3)).toEqual(written.slice(4));
+        expect(await store.readRecentMessages('ses_a', 100)).toEqual(written);
+        expect(await store.readRecentMessages('ses_missing', 3)).toEqual([]);
       });
     });
 

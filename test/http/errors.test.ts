@@ -123,7 +123,7 @@ describe('error codes', () => {
     const server = await startServer({ store });
     const ready = await server.call('GET', '/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.body).toEqual({ ok: true });
+    expect(ready.body).toEqual({ ok: true, instance: server.server.runtime.instanceId });
 
     await store.close();
     expectError(await server.call('GET', '/readyz'), 503, 'unavailable');

@@ -18,7 +18,7 @@ describe('service endpoints', () => {
     expect(health.body).toEqual({ ok: true });
     const ready = await server.call('GET', '/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.body).toEqual({ ok: true });
+    expect(ready.body).toEqual({ ok: true, instance: server.server.runtime.instanceId });
   });
 
   it('GET /metrics: sessions by state, runs started and ended, request durations, event-log appends', async () => {

@@ -1,7 +1,7 @@
 /** A client that stops reading its stream must not hold up runs or other clients; it is cut off and can catch up later. */
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SessionEvent } from '../../src/domain/types.js';
+import type { SessionEvent } from '../../src/domain/events.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { API, cleanup, createSession, getSession, startServer, tempDb, waitForState } from './helpers.js';
 import { EventLog } from './sse-client.js';
@@ -91,7 +91,7 @@ describe('a slow SSE client', () => {
     const fastOtherSession = new EventLog(`${server.url}${API}/sessions/${other.id}/events?after=0`);
     logs.push(fastOtherSession);
     await fastOtherSession.waitForOpen();
-    expect(server.server.runtime.bus.subscriberCount()).toBe(2);
+    expect(server.server.runtime.stats().subscribers).toBe(2);
 
     // About 8,000 token events, megabytes of frames: far beyond 128 KiB plus what the kernel buffers.
     const t0 = Date.now();
@@ -115,7 +115,7 @@ describe('a slow SSE client', () => {
     expect(frames.length).toBeGreaterThan(0);
     expect(frames).toEqual(range(1, frames.length));
     expect(frames.length).toBeLessThan(last);
-    expect(server.server.runtime.bus.subscriberCount()).toBe(1);
+    expect(server.server.runtime.stats().subscribers).toBe(1);
 
     // It reconnects from the last complete frame it has and gets exactly the rest.
     const caughtUp = new EventLog(`${server.url}${API}/sessions/${busy.id}/events`, { lastEventId: String(frames.length) });
@@ -159,7 +159,7 @@ describe('a slow SSE client', () => {
       // Dropped while its replay is still waiting, not after.
       const text = await readToEnd(stream, 5_000);
       expect(text).not.toContain('id: ');
-      expect(server.server.runtime.bus.subscriberCount()).toBe(0);
+      expect(server.server.runtime.stats().subscribers).toBe(0);
     } finally {
       release();
       controller.abort();

@@ -1,7 +1,7 @@
 /** A real `EventSource` (the `eventsource` package) that records what it receives, per connection. */
 import { EventSource, type FetchLike } from 'eventsource';
 import { vi } from 'vitest';
-import { EVENT_TYPES } from '../../src/domain/types.js';
+import { EVENT_TYPES } from '../../src/domain/events.js';
 import type { Json } from './helpers.js';
 
 export interface Received {

@@ -155,6 +155,8 @@ describe('SSE with EventSource', () => {
     await log.waitFor((received) => tokensOf(received, interruptedRun).length >= 3);
 
     await first.close();
+    // Shutdown ends the stream only after the run's end: the client saw its run interrupted.
+    await log.waitFor(hasType('run_interrupted', interruptedRun));
     const lastBeforeStop = log.lastSeq!;
     // The same port, so the EventSource's own reconnect (same URL, Last-Event-ID) reaches the new server.
     const second = await startServer({ dbPath, port, tokenDelayMs: 0 });

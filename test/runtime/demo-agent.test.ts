@@ -4,7 +4,7 @@ import type { RunContext, RunEvent, RunResult } from '../../src/agents/agent.js'
 import { createDemoAgent } from '../../src/agents/demo.js';
 import type { Message } from '../../src/domain/types.js';
 import type { SessionRuntime } from '../../src/runtime/runtime.js';
-import { allEvents, allMessages, checkLog, createRuntime, waitForState } from './helpers.js';
+import { allEvents, allMessages, checkLog, testRuntime, waitForState } from './helpers.js';
 
 function transcript(...turns: [Message['role'], string][]): Message[] {
   return turns.map(([role, content], i) => ({ id: `msg_${i}`, role, content, created_at: new Date(0).toISOString() }));
@@ -13,7 +13,7 @@ function transcript(...turns: [Message['role'], string][]): Message[] {
 async function runDemo(messages: Message[], options: { tokenDelayMs?: number; signal?: AbortSignal } = {}) {
   const emitted: RunEvent[] = [];
   const ctx: RunContext = {
-    session: { id: 'ses_demo', title: null, agent: 'demo', system_prompt: null, metadata: {}, created_at: new Date(0).toISOString() },
+    session: { id: 'ses_demo', tenant: 'default', title: null, agent: 'demo', system_prompt: null, metadata: {}, created_at: new Date(0).toISOString() },
     runId: 'run_demo',
     messages,
     signal: options.signal ?? new AbortController().signal,
@@ -47,13 +47,13 @@ describe('the demo agent', () => {
 
   it('/ask QUESTION | A | B asks with those options and no custom answer', async () => {
     const { result, emitted } = await runDemo(transcript(['user', '/ask Pick a colour | red | dark blue ']));
-    expect(result).toEqual({ kind: 'awaitingUser', question: { text: 'Pick a colour', options: ['red', 'dark blue'], allowCustom: false } });
+    expect(result).toEqual({ kind: 'awaitingUser', question: { text: 'Pick a colour', options: ['red', 'dark blue'], allow_custom: false } });
     expect(emitted).toEqual([]);
   });
 
   it('/ask QUESTION without options allows a custom answer', async () => {
     const { result } = await runDemo(transcript(['user', '/ask What is your name?']));
-    expect(result).toEqual({ kind: 'awaitingUser', question: { text: 'What is your name?', allowCustom: true } });
+    expect(result).toEqual({ kind: 'awaitingUser', question: { text: 'What is your name?', allow_custom: true } });
   });
 
   it('after an answer, replies "You answered: ANSWER"', async () => {
@@ -98,7 +98,7 @@ describe('the demo agent through the runtime', () => {
   });
 
   it('echo: tokens in the log, the reply stored', async () => {
-    ({ runtime } = createRuntime());
+    ({ runtime } = testRuntime());
     await runtime.start();
     const session = await runtime.createSession();
     await runtime.appendMessage(session.id, 'hello world');
@@ -113,7 +113,7 @@ describe('the demo agent through the runtime', () => {
   });
 
   it('/ask with options: only an option is accepted, then "You answered"', async () => {
-    ({ runtime } = createRuntime());
+    ({ runtime } = testRuntime());
     await runtime.start();
     const session = await runtime.createSession();
     await runtime.appendMessage(session.id, '/ask Pick one | red | blue');
@@ -146,7 +146,7 @@ describe('the demo agent through the runtime', () => {
   });
 
   it('/ask without options takes any answer', async () => {
-    ({ runtime } = createRuntime());
+    ({ runtime } = testRuntime());
     await runtime.start();
     const session = await runtime.createSession();
     await runtime.appendMessage(session.id, '/ask Your name?');
@@ -159,7 +159,7 @@ describe('the demo agent through the runtime', () => {
   });
 
   it('a repeated answer while the next run is active is AlreadyRunning with that run', async () => {
-    ({ runtime } = createRuntime());
+    ({ runtime } = testRuntime());
     await runtime.start();
     const session = await runtime.createSession();
     await runtime.appendMessage(session.id, '/ask Go? | yes | no');

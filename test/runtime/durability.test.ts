@@ -4,11 +4,11 @@
  * between "the actor moved" and "storage has it" as wide as needed.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { SessionEvent } from '../../src/domain/types.js';
+import type { SessionEvent } from '../../src/domain/events.js';
 import type { SessionRuntime } from '../../src/runtime/runtime.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import type { Commit, Store } from '../../src/storage/store.js';
-import { createRuntime, sleep } from './helpers.js';
+import { testRuntime, sleep, waitForState } from './helpers.js';
 
 /** Holds back every commit that `holds` picks until `release()`. */
 function gatedStore(holds: (commit: Commit) => boolean) {
@@ -45,7 +45,7 @@ afterEach(async () => {
 describe('durable before told', () => {
   it('a command answers only once its change is stored', async () => {
     const gated = gatedStore(hasEvent('message_appended'));
-    ({ runtime } = createRuntime({ store: gated.store }));
+    ({ runtime } = testRuntime({ store: gated.store }));
     await runtime.start();
     const session = await runtime.createSession();
 
@@ -63,11 +63,11 @@ describe('durable before told', () => {
 
   it('views and subscribers do not see a state change before it is stored', async () => {
     const gated = gatedStore(hasEvent('question_asked'));
-    ({ runtime } = createRuntime({ store: gated.store }));
+    ({ runtime } = testRuntime({ store: gated.store }));
     await runtime.start();
     const session = await runtime.createSession();
     const delivered: SessionEvent[] = [];
-    runtime.subscribe(session.id, { deliver: ({ event }) => delivered.push(event), end: () => undefined });
+    await runtime.subscribe(session.id, { deliver: ({ event }) => delivered.push(event), end: () => undefined });
 
     const started = await runtime.appendMessage(session.id, '/ask Ready? | yes | no');
     if (started.outcome !== 'Started') throw new Error('expected a run');
@@ -78,13 +78,10 @@ describe('durable before told', () => {
     const listed = (await runtime.listSessions({ limit: 10 })).sessions.find((view) => view.id === session.id)!;
     expect(listed).toMatchObject({ state: 'running', run_id: started.run_id, pending_question: null });
     expect(delivered.some((event) => event.type === 'question_asked')).toBe(false);
-    let viewed = false;
-    const viewing = runtime.getSession(session.id).then((view) => ((viewed = true), view));
-    await sleep(20);
-    expect(viewed).toBe(false);
+    expect(await runtime.getSession(session.id)).toMatchObject({ state: 'running', run_id: started.run_id, pending_question: null });
 
     gated.release();
-    const view = await viewing;
+    const view = await waitForState(runtime, session.id, 'awaitingUser');
     expect(view).toMatchObject({ state: 'awaitingUser', pending_question: { text: 'Ready?', options: ['yes', 'no'] } });
     const row = (await gated.inner.loadSession(session.id))!;
     expect(row).toMatchObject({ state: 'awaitingUser', version: view.version, last_event_seq: view.last_event_seq });

@@ -6,11 +6,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Agent, RunContext, RunResult } from '../../src/agents/agent.js';
 import { createDemoAgent } from '../../src/agents/demo.js';
-import type { SessionEvent } from '../../src/domain/types.js';
+import { runIdOf, type SessionEvent } from '../../src/domain/events.js';
 import type { SessionRuntime } from '../../src/runtime/runtime.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import type { Commit, Store } from '../../src/storage/store.js';
-import { allEvents, allMessages, checkLog, createRuntime, sleep, trackUnhandledRejections, waitForState } from './helpers.js';
+import { allEvents, allMessages, checkLog, testRuntime, sleep, trackUnhandledRejections, waitForState } from './helpers.js';
 
 let runtime: SessionRuntime;
 let stopTracking: () => unknown[];
@@ -64,7 +64,7 @@ const BROKEN_AGENTS: [string, () => Agent & { calls: RunContext[] }, string][] =
 describe('a broken agent fails only its own run', () => {
   it.each(BROKEN_AGENTS)('when it %s', async (_name, makeAgent, error) => {
     const broken = makeAgent();
-    ({ runtime } = createRuntime({ agents: { broken }, tokenDelayMs: 1 }));
+    ({ runtime } = testRuntime({ agents: { broken }, tokenDelayMs: 1 }));
     await runtime.start();
     const victim = await runtime.createSession({ agent: 'broken' });
     const bystanders = await Promise.all(Array.from({ length: 10 }, () => runtime.createSession()));
@@ -105,11 +105,11 @@ describe('a broken agent fails only its own run', () => {
     const later = await runtime.createSession();
     await runtime.appendMessage(later.id, 'still alive');
     await waitForState(runtime, later.id, 'completed');
-    expect(runtime.counts()).toEqual({ idle: 1, running: 0, awaitingUser: 0, completed: 11 });
+    expect(runtime.stats().counts).toEqual({ idle: 1, running: 0, awaitingUser: 0, completed: 11 });
   });
 
   it('/fail TEXT with the demo agent fails with TEXT and keeps the work', async () => {
-    ({ runtime } = createRuntime());
+    ({ runtime } = testRuntime());
     await runtime.start();
     const session = await runtime.createSession();
     const started = await runtime.appendMessage(session.id, '/fail boom');
@@ -146,13 +146,13 @@ function stubbornAgent(lateDelayMs: number) {
 }
 
 function ghostEvents(events: SessionEvent[]): SessionEvent[] {
-  return events.filter((event) => event.text === 'after abort' || JSON.stringify(event).includes('ghost'));
+  return events.filter((event) => (event.type === 'token' && event.text === 'after abort') || JSON.stringify(event).includes('ghost'));
 }
 
 describe('cancel', () => {
   it('aborts the run: idle, cancelled, work kept, and the run’s late emits are dropped', async () => {
     const stubborn = stubbornAgent(0);
-    ({ runtime } = createRuntime({ agents: { stubborn: stubborn.agent } }));
+    ({ runtime } = testRuntime({ agents: { stubborn: stubborn.agent } }));
     await runtime.start();
     const session = await runtime.createSession({ agent: 'stubborn' });
     const started = await runtime.appendMessage(session.id, 'go');
@@ -182,7 +182,7 @@ describe('cancel', () => {
 
   it('a cancelled run’s late emits do not leak into the next run', async () => {
     const stubborn = stubbornAgent(30);
-    ({ runtime } = createRuntime({ agents: { stubborn: stubborn.agent } }));
+    ({ runtime } = testRuntime({ agents: { stubborn: stubborn.agent } }));
     await runtime.start();
     const session = await runtime.createSession({ agent: 'stubborn' });
     const first = await runtime.appendMessage(session.id, 'go');
@@ -201,13 +201,13 @@ describe('cancel', () => {
     expect(view).toMatchObject({ state: 'running', run_id: second.run_id });
     const events = await allEvents(runtime, session.id);
     expect(ghostEvents(events)).toEqual([]);
-    expect(events.filter((event) => event.run_id === first.run_id).map((event) => event.type)).toEqual(['run_started', 'token', 'run_cancelled']);
+    expect(events.filter((event) => runIdOf(event) === first.run_id).map((event) => event.type)).toEqual(['run_started', 'token', 'run_cancelled']);
   });
 
   it('/sleep 10000 with the demo agent is aborted at once', async () => {
     const demo = createDemoAgent({ tokenDelayMs: 0 });
     const signals: AbortSignal[] = [];
-    ({ runtime } = createRuntime({ agents: { sleepy: { run: (ctx) => (signals.push(ctx.signal), demo.run(ctx)) } } }));
+    ({ runtime } = testRuntime({ agents: { sleepy: { run: (ctx) => (signals.push(ctx.signal), demo.run(ctx)) } } }));
     await runtime.start();
     const session = await runtime.createSession({ agent: 'sleepy' });
     const started = await runtime.appendMessage(session.id, '/sleep 10000');
@@ -231,7 +231,7 @@ describe('delete', () => {
   it('deleting a running session aborts its run and removes it, its messages and its events', async () => {
     const store = new SqliteStore(':memory:');
     const stubborn = stubbornAgent(10);
-    ({ runtime } = createRuntime({ store, agents: { stubborn: stubborn.agent } }));
+    ({ runtime } = testRuntime({ store, agents: { stubborn: stubborn.agent } }));
     await runtime.start();
     const session = await runtime.createSession({ agent: 'stubborn' });
     const bystander = await runtime.createSession();
@@ -259,7 +259,7 @@ describe('delete', () => {
     expect(await store.loadSession(session.id)).toBeNull();
     expect(await store.readEvents(session.id, 0, 100)).toEqual([]);
     expect((await store.readMessages(session.id, { limit: 100 })).items).toEqual([]);
-    expect(runtime.counts()).toEqual({ idle: 1, running: 0, awaitingUser: 0, completed: 0 });
+    expect(runtime.stats().counts).toEqual({ idle: 1, running: 0, awaitingUser: 0, completed: 0 });
     expect((await runtime.listSessions({ limit: 10 })).sessions.map((view) => view.id)).toEqual([bystander.id]);
   });
 });
@@ -284,7 +284,7 @@ describe('a failed write', () => {
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },
     });
-    ({ runtime } = createRuntime({ store, tokenDelayMs: 1 }));
+    ({ runtime } = testRuntime({ store, tokenDelayMs: 1 }));
     await runtime.start();
     const victim = await runtime.createSession();
     const bystanders = await Promise.all(Array.from({ length: 5 }, () => runtime.createSession()));

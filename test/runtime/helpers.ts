@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { expect, vi } from 'vitest';
 import type { Agent } from '../../src/agents/agent.js';
 import { createDemoAgent } from '../../src/agents/demo.js';
-import type { Message, SessionEvent, SessionState, SessionView } from '../../src/domain/types.js';
-import { SessionRuntime } from '../../src/runtime/runtime.js';
+import type { Message, SessionState, SessionView } from '../../src/domain/types.js';
+import { runIdOf, type SessionEvent } from '../../src/domain/events.js';
+import { createRuntime, type SessionRuntime } from '../../src/runtime/runtime.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import type { Store } from '../../src/storage/store.js';
 
@@ -18,11 +19,11 @@ export interface TestRuntimeOptions {
   tokenDelayMs?: number;
 }
 
-export function createRuntime(options: TestRuntimeOptions = {}): { runtime: SessionRuntime; store: Store } {
+export function testRuntime(options: TestRuntimeOptions = {}): { runtime: SessionRuntime; store: Store } {
   const store = options.store ?? new SqliteStore(':memory:');
   const agents = new Map<string, Agent>([['demo', createDemoAgent({ tokenDelayMs: options.tokenDelayMs ?? 0 })]]);
   for (const [name, agent] of Object.entries(options.agents ?? {})) agents.set(name, agent);
-  const runtime = new SessionRuntime({ store, agents, defaultAgent: 'demo', maxLiveActors: options.maxLiveActors });
+  const runtime = createRuntime({ store, agents, defaultAgent: 'demo', maxLiveActors: options.maxLiveActors });
   return { runtime, store };
 }
 
@@ -83,12 +84,13 @@ export function checkLog(events: SessionEvent[], sessionId: string): { runId: st
     if (event.type === 'run_started') {
       expect(open, `run ${event.run_id} starts while ${open?.runId} is open`).toBeNull();
       expect(event.run_id).toMatch(/^run_/);
-      open = { runId: event.run_id!, events: [event] };
+      open = { runId: event.run_id, events: [event] };
       runs.push(open);
       continue;
     }
-    if (event.run_id === undefined) continue;
-    expect(open?.runId, `${event.type} (seq ${event.seq}) belongs to no open run`).toBe(event.run_id);
+    const runId = runIdOf(event);
+    if (runId === undefined) continue;
+    expect(open?.runId, `${event.type} (seq ${event.seq}) belongs to no open run`).toBe(runId);
     open!.events.push(event);
     if (TERMINAL_EVENTS.includes(event.type)) open = null;
   }

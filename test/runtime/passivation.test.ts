@@ -7,11 +7,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SessionView } from '../../src/domain/types.js';
 import type { SessionRuntime } from '../../src/runtime/runtime.js';
-import { decodeSnapshot } from '../../src/runtime/snapshot.js';
-import { sessionView } from '../../src/runtime/view.js';
+import { viewOfRow } from '../../src/runtime/view.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import type { Store } from '../../src/storage/store.js';
-import { allEvents, allMessages, checkLog, createRuntime, nextTurn, waitForState } from './helpers.js';
+import { allEvents, allMessages, checkLog, testRuntime, nextTurn, waitForState } from './helpers.js';
 
 /**
  * Counts `loadSession` calls per id: a passivated session can only come back
@@ -46,8 +45,7 @@ afterEach(async () => {
 
 /** The view the stored row alone gives: what a rehydrated actor starts from. */
 async function storedView(store: Store, id: string): Promise<SessionView> {
-  const row = (await store.loadSession(id))!;
-  return sessionView(row.info, row.state, decodeSnapshot(row.snapshot).context, row);
+  return viewOfRow((await store.loadSession(id))!);
 }
 
 type Setup = (runtime: SessionRuntime, id: string) => Promise<void>;
@@ -98,7 +96,7 @@ const STATES: [string, Setup][] = [
 describe('passivate → rehydrate', () => {
   it.each(STATES)('gives back the same session in %s', async (_name, setup) => {
     const { store, loads } = countingLoads(new SqliteStore(':memory:'));
-    ({ runtime } = createRuntime({ store, maxLiveActors: 1 }));
+    ({ runtime } = testRuntime({ store, maxLiveActors: 1 }));
     await runtime.start();
     const session = await runtime.createSession({ title: 'passivated', metadata: { k: [1, 2] } });
     await setup(runtime, session.id);
@@ -110,14 +108,14 @@ describe('passivate → rehydrate', () => {
     const other = await runtime.createSession();
     await runtime.getSession(other.id);
     await nextTurn();
-    expect(runtime.liveActors).toBe(1);
+    expect(runtime.stats().liveActors).toBe(1);
     const loadsBefore = loads.get(session.id) ?? 0;
 
     const after = await runtime.getSession(session.id);
     expect(loads.get(session.id)).toBe(loadsBefore + 1);
     expect(after).toEqual(before);
     await nextTurn();
-    expect(runtime.liveActors).toBe(1);
+    expect(runtime.stats().liveActors).toBe(1);
 
     // A rehydrated actor carries on where the old one stopped.
     if (after.state === 'awaitingUser') {
@@ -138,7 +136,7 @@ describe('passivate → rehydrate', () => {
 
   it('a running session is never passivated, and its stored state matches the live one', async () => {
     const { store, loads } = countingLoads(new SqliteStore(':memory:'));
-    ({ runtime } = createRuntime({ store, maxLiveActors: 1 }));
+    ({ runtime } = testRuntime({ store, maxLiveActors: 1 }));
     await runtime.start();
     const session = await runtime.createSession();
     const started = await runtime.appendMessage(session.id, '/sleep 150');
@@ -148,7 +146,7 @@ describe('passivate → rehydrate', () => {
 
     for (let i = 0; i < 3; i++) await runtime.createSession();
     await nextTurn();
-    expect(runtime.liveActors).toBe(1);
+    expect(runtime.stats().liveActors).toBe(1);
     const loadsBefore = loads.get(session.id) ?? 0;
     expect(await runtime.getSession(session.id)).toEqual(before);
     expect(loads.get(session.id) ?? 0).toBe(loadsBefore);
@@ -160,24 +158,24 @@ describe('passivate → rehydrate', () => {
 
   it('keeps live actors within the cap while sessions come and go', async () => {
     const cap = 5;
-    ({ runtime } = createRuntime({ maxLiveActors: cap }));
+    ({ runtime } = testRuntime({ maxLiveActors: cap }));
     await runtime.start();
     const ids: string[] = [];
     for (let i = 0; i < 40; i++) {
       ids.push((await runtime.createSession()).id);
       await nextTurn();
-      expect(runtime.liveActors).toBeLessThanOrEqual(cap);
+      expect(runtime.stats().liveActors).toBeLessThanOrEqual(cap);
     }
     for (const id of ids) {
       await runtime.appendMessage(id, `turn of ${id}`);
       await waitForState(runtime, id, 'completed');
       await nextTurn();
-      expect(runtime.liveActors).toBeLessThanOrEqual(cap);
+      expect(runtime.stats().liveActors).toBeLessThanOrEqual(cap);
     }
     const listed = await runtime.listSessions({ limit: 200 });
     expect(listed.sessions).toHaveLength(40);
     expect(listed.sessions.every((view) => view.state === 'completed' && view.message_count === 2)).toBe(true);
-    expect(runtime.counts()).toEqual({ idle: 0, running: 0, awaitingUser: 0, completed: 40 });
+    expect(runtime.stats().counts).toEqual({ idle: 0, running: 0, awaitingUser: 0, completed: 40 });
   });
 });
 
@@ -186,12 +184,12 @@ describe.each([
   { tokenDelayMs: 2, cap: 10 },
 ])('100 sessions running at once (tokenDelayMs $tokenDelayMs, cap $cap)', ({ tokenDelayMs, cap }) => {
   it('every log is gap-free, every run opens and closes once, and tokens add up to the reply', async () => {
-    const { store, loads } = countingLoads(new SqliteStore(':memory:'), 2_000);
-    ({ runtime } = createRuntime({ store, tokenDelayMs, maxLiveActors: cap }));
+    const { store } = countingLoads(new SqliteStore(':memory:'), 20_000);
+    ({ runtime } = testRuntime({ store, tokenDelayMs, maxLiveActors: cap }));
     await runtime.start();
     const sessions = await Promise.all(Array.from({ length: 100 }, (_, i) => runtime.createSession({ title: `s${i}` })));
     await nextTurn();
-    expect(runtime.liveActors).toBeLessThanOrEqual(cap);
+    expect(runtime.stats().liveActors).toBeLessThanOrEqual(cap);
 
     const text = (i: number, round: number) => `round ${round} of session ${i}: the  quick brown\tfox jumps`;
     for (const round of [1, 2]) {
@@ -199,10 +197,9 @@ describe.each([
       expect(results.every((result) => result.outcome === 'Started')).toBe(true);
       await Promise.all(sessions.map((session) => waitForState(runtime, session.id, 'completed', 10_000)));
     }
-    expect(runtime.counts()).toEqual({ idle: 0, running: 0, awaitingUser: 0, completed: 100 });
-    // Running sessions filled the cap while passivated ones were asked for: each came back with about one load per turn.
-    const totalLoads = [...loads.values()].reduce((a, b) => a + b, 0);
-    expect(totalLoads).toBeLessThan(400);
+    expect(runtime.stats().counts).toEqual({ idle: 0, running: 0, awaitingUser: 0, completed: 100 });
+    // Running sessions filled the cap while passivated ones were asked for: each came back about once per turn.
+    expect(runtime.stats().hydrations).toBeLessThan(400);
 
     for (const [i, session] of sessions.entries()) {
       const events = await allEvents(runtime, session.id);
@@ -226,6 +223,6 @@ describe.each([
     }
     // Once the runs are over, memory goes back under the cap by itself.
     await nextTurn();
-    expect(runtime.liveActors).toBeLessThanOrEqual(cap);
+    expect(runtime.stats().liveActors).toBeLessThanOrEqual(cap);
   });
 });

@@ -6,11 +6,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/agents/agent.js';
 import { createDemoAgent } from '../../src/agents/demo.js';
-import { SessionRuntime } from '../../src/runtime/runtime.js';
+import { runIdOf } from '../../src/domain/events.js';
+import { createRuntime, type SessionRuntime } from '../../src/runtime/runtime.js';
 import { decodeSnapshot } from '../../src/runtime/snapshot.js';
+import { DatabaseInUse } from '../../src/storage/sqlite/single-instance.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import type { Store } from '../../src/storage/store.js';
-import { allEvents, allMessages, checkLog, createRuntime, sleep, tempDir, waitForState } from './helpers.js';
+import { allEvents, allMessages, checkLog, testRuntime, sleep, tempDir, waitForState } from './helpers.js';
 
 /**
  * A store that can "die": after `crash()` every call hangs forever, as if the
@@ -25,7 +27,8 @@ function crashable(inner: Store): { store: Store; crash: () => void } {
       return (...args: unknown[]) => (crashed ? new Promise(() => undefined) : (value as (...a: unknown[]) => unknown).apply(target, args));
     },
   });
-  return { store, crash: () => (crashed = true) };
+  // A dead process's file lock goes with it.
+  return { store, crash: () => ((crashed = true), void inner.close()) };
 }
 
 /** The demo agent, plus a switch that aborts its runs from outside: the dead process's timers must not outlive the test. */
@@ -46,7 +49,7 @@ function killableDemo(): { agent: Agent; kill: () => void; signals: AbortSignal[
 }
 
 let dir: ReturnType<typeof tempDir>;
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 
 beforeEach(() => {
   dir = tempDir();
@@ -60,7 +63,7 @@ afterEach(async () => {
 function openRuntime(options: { agent?: Agent; store?: Store } = {}): SessionRuntime {
   const store = options.store ?? new SqliteStore(dir.file);
   const agents = new Map<string, Agent>([['demo', options.agent ?? createDemoAgent({ tokenDelayMs: 0 })]]);
-  return new SessionRuntime({ store, agents, defaultAgent: 'demo' });
+  return createRuntime({ store, agents, defaultAgent: 'demo' });
 }
 
 /** Starts a run in a first process, then "kills" that process without shutdown. */
@@ -108,7 +111,7 @@ describe('recovery after a crash', () => {
       title: 'survives a crash',
     });
     expect(view.last_run!.ended_at).not.toBeNull();
-    expect(second.counts()).toMatchObject({ idle: 1, running: 0 });
+    expect(second.stats().counts).toMatchObject({ idle: 1, running: 0 });
 
     expect(await allMessages(second, crashed.session.id)).toEqual(crashed.messagesBefore);
     const events = await allEvents(second, crashed.session.id);
@@ -136,9 +139,9 @@ describe('recovery after a crash', () => {
   it('the state survives the crash exactly as stored: a reopened store agrees with the runtime', async () => {
     const crashed = await crashMidRun('/sleep 300');
     const second = openRuntime();
-    cleanups.push(() => second.shutdown());
     await second.start();
     const view = await second.getSession(crashed.session.id);
+    await second.shutdown();
 
     const reader = new SqliteStore(dir.file);
     cleanups.push(() => reader.close());
@@ -179,35 +182,21 @@ describe('recovery after a crash', () => {
     cleanups.push(() => second.shutdown());
     expect(await second.start({ resumeInterrupted: true })).toEqual([]);
     expect(await Promise.all(views.map((view) => second.getSession(view.id)))).toEqual(views);
-    expect(second.counts()).toEqual({ idle: 2, running: 0, awaitingUser: 1, completed: 0 });
+    expect(second.stats().counts).toEqual({ idle: 2, running: 0, awaitingUser: 1, completed: 0 });
   });
 
-  it('a process that did not die cannot write over the session another process recovered', async () => {
-    // No crash: the first process keeps going, and its run ends after the second took over.
-    const demo = killableDemo();
-    const first = openRuntime({ agent: demo.agent });
-    cleanups.push(async () => {
-      demo.kill();
-      await first.shutdown();
-    });
+  it('a second process on the same file is refused while the first lives, and the first is unaffected', async () => {
+    const first = openRuntime();
+    cleanups.push(() => first.shutdown());
     await first.start();
     const session = await first.createSession();
     const started = await first.appendMessage(session.id, '/sleep 100');
     if (started.outcome !== 'Started') throw new Error('expected a run');
 
-    const second = openRuntime();
-    cleanups.push(() => second.shutdown());
-    await second.start();
-    const recovered = await second.getSession(session.id);
-    expect(recovered.last_run).toMatchObject({ id: started.run_id, status: 'interrupted' });
-
-    await sleep(250);
-    const reader = new SqliteStore(dir.file);
-    cleanups.push(() => reader.close());
-    const events = await reader.readEvents(session.id, 0, 1000);
-    checkLog(events, session.id);
-    expect(events.filter((event) => event.run_id === started.run_id).map((event) => event.type)).toEqual(['run_started', 'run_interrupted']);
-    expect((await reader.loadSession(session.id))!).toMatchObject({ state: 'idle', version: recovered.version });
+    expect(() => openRuntime()).toThrow(DatabaseInUse);
+    const done = await waitForState(first, session.id, 'completed');
+    expect(done.last_run).toMatchObject({ id: started.run_id, status: 'completed' });
+    checkLog(await allEvents(first, session.id), session.id);
   });
 });
 
@@ -236,6 +225,7 @@ describe('graceful shutdown', () => {
     const events = await reader.readEvents(session.id, 0, 1000);
     checkLog(events, session.id);
     expect(events.at(-2)).toMatchObject({ type: 'run_interrupted', run_id: started.run_id });
+    await reader.close();
 
     // Nothing is left for the next process to recover.
     const next = openRuntime();
@@ -245,9 +235,9 @@ describe('graceful shutdown', () => {
   });
 
   it('shutdown twice is harmless', async () => {
-    const { runtime } = createRuntime();
+    const { runtime } = testRuntime();
     await runtime.start();
     await runtime.shutdown();
-    await expect(runtime.shutdown()).resolves.toBeUndefined();
+    await expect(runtime.shutdown()).resolves.toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 /** The resume outcome table of DESIGN.md, through the runtime, and its at-most-one-run guarantee under concurrency. */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SessionRuntime } from '../../src/runtime/runtime.js';
-import { allEvents, checkLog, createRuntime, nextTurn, waitForState } from './helpers.js';
+import { allEvents, checkLog, testRuntime, nextTurn, waitForState } from './helpers.js';
 
 let runtime: SessionRuntime;
 
@@ -11,13 +11,13 @@ afterEach(async () => {
 
 describe('resume outcomes by state', () => {
   it('NotFound for an id that names no session', async () => {
-    ({ runtime } = createRuntime());
+    ({ runtime } = testRuntime());
     await runtime.start();
     expect(await runtime.resume('ses_nope')).toEqual({ outcome: 'NotFound' });
   });
 
   it('NotFound for a deleted session', async () => {
-    ({ runtime } = createRuntime());
+    ({ runtime } = testRuntime());
     await runtime.start();
     const session = await runtime.createSession();
     await runtime.deleteSession(session.id);
@@ -25,7 +25,7 @@ describe('resume outcomes by state', () => {
   });
 
   it('Completed for a fresh idle session: nothing to do, nothing changes', async () => {
-    ({ runtime } = createRuntime());
+    ({ runtime } = testRuntime());
     await runtime.start();
     const session = await runtime.createSession();
     expect(await runtime.resume(session.id)).toEqual({ outcome: 'Completed' });
@@ -34,7 +34,7 @@ describe('resume outcomes by state', () => {
   });
 
   it('Completed for a completed session', async () => {
-    ({ runtime } = createRuntime());
+    ({ runtime } = testRuntime());
     await runtime.start();
     const session = await runtime.createSession();
     await runtime.appendMessage(session.id, 'hello');
@@ -44,7 +44,7 @@ describe('resume outcomes by state', () => {
   });
 
   it('Completed for a session awaiting the user: nothing runs until respond', async () => {
-    ({ runtime } = createRuntime());
+    ({ runtime } = testRuntime());
     await runtime.start();
     const session = await runtime.createSession();
     await runtime.appendMessage(session.id, '/ask Which? | a | b');
@@ -54,7 +54,7 @@ describe('resume outcomes by state', () => {
   });
 
   it('AlreadyRunning with the active run_id while running', async () => {
-    ({ runtime } = createRuntime());
+    ({ runtime } = testRuntime());
     await runtime.start();
     const session = await runtime.createSession();
     const started = await runtime.appendMessage(session.id, '/sleep 10000');
@@ -66,7 +66,7 @@ describe('resume outcomes by state', () => {
   });
 
   it('Started with pending work: a new run_id, the work consumed, the run in the background', async () => {
-    ({ runtime } = createRuntime());
+    ({ runtime } = testRuntime());
     await runtime.start();
     const session = await runtime.createSession();
     const appended = await runtime.appendMessage(session.id, 'hello world', { resume: false });
@@ -90,7 +90,7 @@ describe('resume outcomes by state', () => {
   });
 
   it('Started again after a failed run, whose work was kept', async () => {
-    ({ runtime } = createRuntime());
+    ({ runtime } = testRuntime());
     await runtime.start();
     const session = await runtime.createSession();
     await runtime.appendMessage(session.id, '/fail nope');
@@ -110,7 +110,7 @@ describe('concurrent resumes', () => {
   }
 
   it('500 concurrent resumes of a session with pending work: exactly one Started, 499 AlreadyRunning with its run_id', async () => {
-    ({ runtime } = createRuntime());
+    ({ runtime } = testRuntime());
     await runtime.start();
     const session = await runtime.createSession();
     await runtime.appendMessage(session.id, '/sleep 200', { resume: false });
@@ -130,7 +130,7 @@ describe('concurrent resumes', () => {
   });
 
   it('the same when the session is passivated at the start: hydration happens once', async () => {
-    ({ runtime } = createRuntime({ maxLiveActors: 1 }));
+    ({ runtime } = testRuntime({ maxLiveActors: 1 }));
     await runtime.start();
     const session = await runtime.createSession();
     await runtime.appendMessage(session.id, '/sleep 200', { resume: false });
@@ -138,7 +138,7 @@ describe('concurrent resumes', () => {
     const other = await runtime.createSession();
     await runtime.getSession(other.id);
     await nextTurn();
-    expect(runtime.liveActors).toBe(1);
+    expect(runtime.stats().liveActors).toBe(1);
 
     const { started, already } = await concurrentResumes(session.id, 500);
 
@@ -148,7 +148,7 @@ describe('concurrent resumes', () => {
     expect(already.every((result) => result.outcome === 'AlreadyRunning' && result.run_id === runId)).toBe(true);
     // The running session is the one live actor; the other was passivated to make room.
     await nextTurn();
-    expect(runtime.liveActors).toBe(1);
+    expect(runtime.stats().liveActors).toBe(1);
 
     const done = await waitForState(runtime, session.id, 'completed');
     expect(done.last_run).toMatchObject({ id: runId, status: 'completed' });
@@ -157,7 +157,7 @@ describe('concurrent resumes', () => {
   });
 
   it('concurrent appends with resume and resumes of one idle session start one run', async () => {
-    ({ runtime } = createRuntime());
+    ({ runtime } = testRuntime());
     await runtime.start();
     const session = await runtime.createSession();
     await runtime.appendMessage(session.id, '/sleep 100', { resume: false });

@@ -4,7 +4,7 @@
  * stores the user's answer as that call's tool result.
  */
 import { z } from 'zod';
-import type { AskedQuestion } from '../agent.js';
+import type { QuestionDraft } from '../agent.js';
 import { ASK_USER, parametersSchema } from './tools.js';
 
 export const askUserParameters = z.object({
@@ -24,12 +24,12 @@ export const askUserTool = {
   jsonSchema: parametersSchema(ASK_USER, askUserParameters),
 };
 
-export function toQuestion(toolCallId: string, args: z.output<typeof askUserParameters>): AskedQuestion {
+export function toQuestion(toolCallId: string, args: z.output<typeof askUserParameters>): QuestionDraft {
   const options = args.options && args.options.length > 0 ? args.options : undefined;
   return {
     id: toolCallId,
     text: args.question,
     ...(options ? { options } : {}),
-    ...(args.allow_custom === undefined ? {} : { allowCustom: args.allow_custom }),
+    ...(args.allow_custom === undefined ? {} : { allow_custom: args.allow_custom }),
   };
 }

@@ -5,14 +5,14 @@
  */
 import type { z } from 'zod';
 import type { ToolCall } from '../../domain/types.js';
-import type { AskedQuestion, RunContext } from '../agent.js';
+import type { QuestionDraft, RunContext } from '../agent.js';
 import { abortable, abortReason } from './abort.js';
 import { askUserParameters, toQuestion } from './ask-user.js';
 import { RunError } from './errors.js';
 import { ASK_USER, type Tool, type ToolRegistry } from './tools.js';
 
 export type PreparedCall =
-  | { kind: 'ask'; call: ToolCall; question: AskedQuestion }
+  | { kind: 'ask'; call: ToolCall; question: QuestionDraft }
   | { kind: 'tool'; call: ToolCall; tool: Tool; args: unknown };
 
 /** The result stored for a second `ask_user` in one turn: only one question can be open. */
@@ -42,7 +42,7 @@ export async function executeToolCalls(
   prepared: readonly PreparedCall[],
   ctx: RunContext,
   onResult: (toolCallId: string, content: string) => void,
-): Promise<AskedQuestion | undefined> {
+): Promise<QuestionDraft | undefined> {
   const store = async (toolCallId: string, content: string) => {
     await ctx.emit({ type: 'message_appended', message: { role: 'tool', content, tool_call_id: toolCallId } });
     onResult(toolCallId, content);

@@ -5,8 +5,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import express, { Router, type Response } from 'express';
+import express, { type Response } from 'express';
 import { methodNotAllowed } from '../errors.js';
+import type { RegisterRoutes } from './deps.js';
 
 // Next to this module when run from source; the compiled build (dist/src/…) copies no assets, so it reads the shipped src/.
 const ASSETS = ['../console/', '../../../../src/http/console/']
@@ -20,8 +21,7 @@ function secure(res: Response): void {
   res.setHeader('Referrer-Policy', 'same-origin');
 }
 
-export function consoleRouter(): Router {
-  const router = Router();
+export const consoleRoutes: RegisterRoutes = (router) => {
   const page = readFileSync(`${ASSETS}index.html`, 'utf8');
 
   router
@@ -44,6 +44,4 @@ export function consoleRouter(): Router {
       },
     }),
   );
-
-  return router;
-}
+};

@@ -1,34 +1,32 @@
-/** Liveness, readiness and metrics. */
-import { Router } from 'express';
+/** Liveness, readiness and metrics, beside the API. */
 import { SessionError } from '../../domain/errors.js';
-import type { SessionRuntime } from '../../runtime/runtime.js';
 import { methodNotAllowed } from '../errors.js';
-import type { Metrics } from '../metrics.js';
+import type { RegisterRoutes } from './deps.js';
 
-export function serviceRouter(runtime: SessionRuntime, metrics: Metrics): Router {
-  const router = Router();
+export const serviceRoutes: RegisterRoutes = (router, { runtime, metrics }) => {
   router
     .route('/healthz')
     .get((_req, res) => {
       res.json({ ok: true });
     })
     .all(methodNotAllowed(['GET']));
+
   router
     .route('/readyz')
     .get(async (_req, res) => {
       try {
         await runtime.ping();
       } catch {
-        throw new SessionError('unavailable', 'Storage does not answer');
+        throw new SessionError('unavailable', 'Storage does not answer', { instance: runtime.instanceId });
       }
-      res.json({ ok: true });
+      res.json({ ok: true, instance: runtime.instanceId });
     })
     .all(methodNotAllowed(['GET']));
+
   router
     .route('/metrics')
     .get(async (_req, res) => {
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     })
     .all(methodNotAllowed(['GET']));
-  return router;
-}
+};

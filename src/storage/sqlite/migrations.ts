@@ -42,6 +42,31 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
   `,
+  // Tenants, run leases, the last run's status (to find interrupted runs), idempotency keys per tenant.
+  `
+  ALTER TABLE sessions ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+  ALTER TABLE sessions ADD COLUMN lease_owner TEXT;
+  ALTER TABLE sessions ADD COLUMN lease_epoch INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE sessions ADD COLUMN lease_expires_at INTEGER;
+  ALTER TABLE sessions ADD COLUMN last_run_status TEXT;
+  UPDATE sessions SET last_run_status = json_extract(snapshot, '$.context.lastRun.status');
+  CREATE INDEX sessions_by_tenant ON sessions (tenant, ordinal);
+  CREATE INDEX sessions_by_tenant_state ON sessions (tenant, state, ordinal);
+  CREATE TABLE idempotency_records (
+    tenant     TEXT    NOT NULL,
+    key        TEXT    NOT NULL,
+    method     TEXT    NOT NULL,
+    path       TEXT    NOT NULL,
+    body_hash  TEXT    NOT NULL,
+    status     INTEGER NOT NULL,
+    body       TEXT    NOT NULL,
+    created_at TEXT    NOT NULL,
+    PRIMARY KEY (tenant, key)
+  ) WITHOUT ROWID;
+  INSERT INTO idempotency_records SELECT 'default', key, method, path, body_hash, status, body, created_at FROM idempotency_keys;
+  DROP TABLE idempotency_keys;
+  CREATE INDEX idempotency_records_by_age ON idempotency_records (created_at);
+  `,
 ];
 
 export function migrate(db: Database): number {

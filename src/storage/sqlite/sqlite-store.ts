@@ -1,53 +1,26 @@
 /**
- * The embedded store: one SQLite file in WAL mode. better-sqlite3 is
- * synchronous, so each method runs its transaction to completion before it
- * returns; the Promise-shaped port is what lets PostgreSQL share the contract.
+ * The embedded store: one SQLite file in WAL mode, held by one process.
+ * better-sqlite3 is synchronous, so each method runs its transaction to
+ * completion before it returns; the Promise-shaped port is what lets
+ * PostgreSQL share the contract.
  */
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Message, SessionEvent, SessionState } from '../../domain/types.js';
+import type { SessionEvent } from '../../domain/events.js';
+import type { Message, SessionState } from '../../domain/types.js';
 import { SESSION_STATES } from '../../domain/types.js';
-import type { Commit, IdempotencyRecord, Page, SessionRow, Store } from '../store.js';
-import { VersionConflict } from '../store.js';
+import type { Commit, IdempotencyRecord, IdempotencyStore, ListQuery, Page, SessionRow, Store } from '../store.js';
+import { IdempotencyKeyTaken, VersionConflict } from '../store.js';
 import { migrate } from './migrations.js';
+import { type IdempotencyRecordRow, type SessionRecord, toIdempotencyRecord, toRow } from './records.js';
+import { lockDatabase, unlockDatabase } from './single-instance.js';
+import { prepareStatements } from './statements.js';
 
-interface SessionRecord {
-  ordinal: number;
-  id: string;
-  title: string | null;
-  agent: string;
-  system_prompt: string | null;
-  metadata: string;
-  state: SessionState;
-  snapshot: string;
-  version: number;
-  last_event_seq: number;
-  message_count: number;
-  created_at: string;
-  updated_at: string;
-}
-
-function toRow(record: SessionRecord): SessionRow {
-  return {
-    info: {
-      id: record.id,
-      title: record.title,
-      agent: record.agent,
-      system_prompt: record.system_prompt,
-      metadata: JSON.parse(record.metadata) as Record<string, unknown>,
-      created_at: record.created_at,
-    },
-    state: record.state,
-    snapshot: record.snapshot,
-    version: record.version,
-    last_event_seq: record.last_event_seq,
-    message_count: record.message_count,
-    updated_at: record.updated_at,
-  };
-}
-
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, IdempotencyStore {
+  readonly kind = 'sqlite';
+  readonly shared = false;
+  readonly location: string;
   private readonly db: Database.Database;
   private readonly sql;
   private readonly commitTx;
@@ -56,47 +29,26 @@ export class SqliteStore implements Store {
   /** Commits waiting for the next group transaction. */
   private queued: { write: () => void; resolve: () => void; reject: (error: unknown) => void }[] = [];
 
-  /** `path` is a file (its folder is created) or `:memory:`. */
+  /** `path` is a file (its folder is created) or `:memory:`. Throws `DatabaseInUse` when another process holds the file. */
   constructor(path: string) {
+    this.location = path === ':memory:' ? path : resolve(path);
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    // With WAL, NORMAL loses no committed transaction on a process crash; only an OS crash can drop the last ones.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    migrate(this.db);
-    const db = this.db;
-    this.sql = {
-      insertSession: db.prepare(`INSERT INTO sessions
-        (id, title, agent, system_prompt, metadata, state, snapshot, version, last_event_seq, message_count, created_at, updated_at)
-        VALUES (@id, @title, @agent, @system_prompt, @metadata, @state, @snapshot, @version, @last_event_seq, @message_count, @created_at, @updated_at)`),
-      loadSession: db.prepare('SELECT * FROM sessions WHERE id = ?'),
-      updateWithSnapshot: db.prepare(`UPDATE sessions SET state = ?, snapshot = ?, version = version + 1,
-        last_event_seq = COALESCE(?, last_event_seq), message_count = message_count + ?, updated_at = ? WHERE id = ? AND version = ?`),
-      updateLog: db.prepare(`UPDATE sessions SET version = version + 1,
-        last_event_seq = COALESCE(?, last_event_seq), message_count = message_count + ?, updated_at = ? WHERE id = ? AND version = ?`),
-      messagePosition: db.prepare('SELECT message_count FROM sessions WHERE id = ?').pluck(),
-      insertEvent: db.prepare('INSERT INTO events (session_id, seq, data) VALUES (?, ?, ?)'),
-      insertMessage: db.prepare('INSERT INTO messages (session_id, position, data) VALUES (?, ?, ?)'),
-      deleteSession: db.prepare('DELETE FROM sessions WHERE id = ?'),
-      deleteEvents: db.prepare('DELETE FROM events WHERE session_id = ?'),
-      deleteMessages: db.prepare('DELETE FROM messages WHERE session_id = ?'),
-      listAll: db.prepare('SELECT * FROM sessions WHERE ordinal < ? ORDER BY ordinal DESC LIMIT ?'),
-      listByState: db.prepare('SELECT * FROM sessions WHERE state = ? AND ordinal < ? ORDER BY ordinal DESC LIMIT ?'),
-      idsInState: db.prepare('SELECT id FROM sessions WHERE state = ? ORDER BY ordinal').pluck(),
-      countByState: db.prepare('SELECT state, COUNT(*) AS n FROM sessions GROUP BY state'),
-      readEvents: db.prepare('SELECT data FROM events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?').pluck(),
-      readMessages: db.prepare(
-        'SELECT position, data FROM messages WHERE session_id = ? AND position > ? ORDER BY position LIMIT ?',
-      ),
-      getIdempotency: db.prepare('SELECT * FROM idempotency_keys WHERE key = ?'),
-      putIdempotency: db.prepare(`INSERT OR IGNORE INTO idempotency_keys (key, method, path, body_hash, status, body, created_at)
-        VALUES (@key, @method, @path, @bodyHash, @status, @body, @createdAt)`),
-      purgeIdempotency: db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?'),
-      ping: db.prepare('SELECT 1').pluck(),
-    };
+    // No waiting for a lock: a held file means another process, which `lockDatabase` reports.
+    this.db = new Database(path, { timeout: 0 });
+    try {
+      if (path !== ':memory:') lockDatabase(this.db, this.location);
+      this.db.pragma('journal_mode = WAL');
+      // With WAL, NORMAL loses no committed transaction on a process crash; only an OS crash can drop the last ones.
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('busy_timeout = 5000');
+      migrate(this.db);
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
+    this.sql = prepareStatements(this.db);
 
-    this.createTx = db.transaction((row: SessionRow, events: SessionEvent[]) => {
+    this.createTx = this.db.transaction((row: SessionRow, events: SessionEvent[], idempotency?: IdempotencyRecord) => {
       this.sql.insertSession.run({
         ...row.info,
         metadata: JSON.stringify(row.info.metadata),
@@ -108,21 +60,26 @@ export class SqliteStore implements Store {
         updated_at: row.updated_at,
       });
       for (const event of events) this.sql.insertEvent.run(row.info.id, event.seq, JSON.stringify(event));
+      if (idempotency) this.putIdempotency(idempotency);
     });
 
-    this.commitTx = db.transaction((commit: Commit) => {
-      const { sessionId, expectedVersion, updatedAt, events, messages } = commit;
-      const position = messages.length > 0 ? (this.sql.messagePosition.get(sessionId) as number | undefined) ?? 0 : 0;
+    this.commitTx = this.db.transaction((commit: Commit) => {
+      const { sessionId, expectedVersion, updatedAt, events, messages, snapshot, lease } = commit;
+      if (commit.onlyIfLeaseExpired && this.sql.leaseLive.get(sessionId, Date.now()) !== undefined) throw new VersionConflict(sessionId, expectedVersion);
+      const position = messages.length > 0 ? ((this.sql.messagePosition.get(sessionId) as number | undefined) ?? 0) : 0;
       const lastSeq = events.at(-1)?.seq ?? null;
-      const update = commit.snapshot
-        ? this.sql.updateWithSnapshot.run(commit.snapshot.state, commit.snapshot.data, lastSeq, messages.length, updatedAt, sessionId, expectedVersion)
+      const update = snapshot
+        ? this.sql.updateWithSnapshot.run(snapshot.state, snapshot.data, snapshot.lastRunStatus, lastSeq, messages.length, updatedAt, sessionId, expectedVersion)
         : this.sql.updateLog.run(lastSeq, messages.length, updatedAt, sessionId, expectedVersion);
       if (update.changes !== 1) throw new VersionConflict(sessionId, expectedVersion);
+      if (lease && 'release' in lease) this.sql.releaseLease.run(sessionId);
+      else if (lease) this.sql.takeLease.run(lease.owner, lease.epoch, Date.now() + lease.ttlMs, sessionId);
       for (const event of events) this.sql.insertEvent.run(sessionId, event.seq, JSON.stringify(event));
       messages.forEach((message, i) => this.sql.insertMessage.run(sessionId, position + i + 1, JSON.stringify(message)));
+      for (const record of commit.idempotency ?? []) this.putIdempotency(record);
     });
 
-    this.deleteTx = db.transaction((id: string) => {
+    this.deleteTx = this.db.transaction((id: string) => {
       const removed = this.sql.deleteSession.run(id).changes === 1;
       this.sql.deleteEvents.run(id);
       this.sql.deleteMessages.run(id);
@@ -130,13 +87,17 @@ export class SqliteStore implements Store {
     });
   }
 
-  createSession(row: SessionRow, events: SessionEvent[]): Promise<void> {
-    return this.grouped(() => this.createTx(row, events));
+  createSession(row: SessionRow, events: SessionEvent[], idempotency?: IdempotencyRecord): Promise<void> {
+    return this.grouped(() => this.createTx(row, events, idempotency));
   }
 
   async loadSession(id: string): Promise<SessionRow | null> {
     const record = this.sql.loadSession.get(id) as SessionRecord | undefined;
     return record ? toRow(record) : null;
+  }
+
+  async sessionVersion(id: string): Promise<number | null> {
+    return (this.sql.sessionVersion.get(id) as number | undefined) ?? null;
   }
 
   commit(commit: Commit): Promise<void> {
@@ -188,20 +149,16 @@ export class SqliteStore implements Store {
     return this.deleteTx(id);
   }
 
-  async listSessions({ limit, cursor, state }: { limit: number; cursor?: string; state?: SessionState }): Promise<Page<SessionRow>> {
+  async listSessions({ tenant, limit, cursor, state }: ListQuery): Promise<Page<SessionRow>> {
     const before = cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(cursor);
     const records = (
-      state ? this.sql.listByState.all(state, before, limit + 1) : this.sql.listAll.all(before, limit + 1)
+      state ? this.sql.listByState.all(tenant, state, before, limit + 1) : this.sql.listAll.all(tenant, before, limit + 1)
     ) as SessionRecord[];
     const page = records.slice(0, limit);
     return {
       items: page.map(toRow),
       nextCursor: records.length > limit ? String(page.at(-1)!.ordinal) : null,
     };
-  }
-
-  async sessionIdsInState(state: SessionState): Promise<string[]> {
-    return this.sql.idsInState.all(state) as string[];
   }
 
   async countByState(): Promise<Record<SessionState, number>> {
@@ -224,17 +181,31 @@ export class SqliteStore implements Store {
     };
   }
 
-  async getIdempotency(key: string): Promise<IdempotencyRecord | null> {
-    const row = this.sql.getIdempotency.get(key) as
-      | { key: string; method: string; path: string; body_hash: string; status: number; body: string; created_at: string }
-      | undefined;
-    return row
-      ? { key: row.key, method: row.method, path: row.path, bodyHash: row.body_hash, status: row.status, body: row.body, createdAt: row.created_at }
-      : null;
+  async readRecentMessages(sessionId: string, limit: number): Promise<Message[]> {
+    return (this.sql.readRecentMessages.all(sessionId, limit) as string[]).reverse().map((data) => JSON.parse(data) as Message);
   }
 
-  async putIdempotency(record: IdempotencyRecord): Promise<void> {
-    this.sql.putIdempotency.run(record);
+  async expiredRuns(): Promise<string[]> {
+    return this.sql.expiredRuns.all(Date.now()) as string[];
+  }
+
+  async runningSessions(): Promise<string[]> {
+    return this.sql.idsInState.all('running') as string[];
+  }
+
+  async interruptedSessions(): Promise<string[]> {
+    return this.sql.interrupted.all() as string[];
+  }
+
+  async renewLeases(owner: string, sessionIds: readonly string[], ttlMs: number): Promise<string[]> {
+    if (sessionIds.length === 0) return [];
+    const until = Date.now() + ttlMs;
+    return this.db.transaction(() => sessionIds.filter((id) => this.sql.renewLease.run(until, id, owner).changes === 1))();
+  }
+
+  async getIdempotency(tenant: string, key: string): Promise<IdempotencyRecord | null> {
+    const row = this.sql.getIdempotency.get(tenant, key) as IdempotencyRecordRow | undefined;
+    return row ? toIdempotencyRecord(row) : null;
   }
 
   async purgeIdempotency(before: string): Promise<number> {
@@ -247,6 +218,13 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     this.flushQueued();
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.db.close();
+    if (this.location !== ':memory:') unlockDatabase(this.location);
+  }
+
+  private putIdempotency(record: IdempotencyRecord): void {
+    if (this.sql.putIdempotency.run(record).changes !== 1) throw new IdempotencyKeyTaken(record.tenant, record.key);
   }
 }
+

@@ -1,0 +1,37 @@
+/**
+ * One lean line per request at `info`: method, path, status, duration and a
+ * request id; never headers or bodies, so nothing secret can reach the log.
+ * Cheap enough for the default level: no child logger, no serializers.
+ */
+import type { RequestHandler } from 'express';
+import type { Logger } from 'pino';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** The request's id: a caller's `X-Request-Id` when it is sane, else a fresh one. */
+    id: string;
+    log: Logger;
+  }
+}
+
+const CALLER_ID = /^[\w.:-]{1,64}$/;
+
+export function requestLog(logger: Logger, { ignore }: { ignore?: (path: string) => boolean } = {}): RequestHandler {
+  const enabled = logger.isLevelEnabled('info');
+  let counter = 0;
+  const prefix = Date.now().toString(36);
+  return (req, res, next) => {
+    const given = req.headers['x-request-id'];
+    req.id = typeof given === 'string' && CALLER_ID.test(given) ? given : `${prefix}-${(++counter).toString(36)}`;
+    req.log = logger;
+    res.setHeader('X-Request-Id', req.id);
+    if (enabled && !ignore?.(req.path)) {
+      const started = process.hrtime.bigint();
+      res.on('close', () => {
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        logger.info({ req_id: req.id, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 100) / 100 }, 'request');
+      });
+    }
+    next();
+  };
+}

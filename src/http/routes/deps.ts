@@ -1,0 +1,24 @@
+/** The one shape of the route modules: each registers its resource's routes on the router it is given. */
+import type { Request, RequestHandler, Router } from 'express';
+import type { SessionRuntime, TenantSessions } from '../../runtime/runtime.js';
+import type { Lifecycle } from '../lifecycle.js';
+import type { Metrics } from '../metrics.js';
+import type { SseOptions } from '../sse.js';
+
+/** What the route modules share. */
+export interface RouteDeps {
+  runtime: SessionRuntime;
+  /** `Idempotency-Key` handling, for the routes that create or change. */
+  idempotent: RequestHandler;
+  sse: SseOptions;
+  metrics: Metrics;
+  lifecycle: Lifecycle;
+}
+
+/** Every route module has this shape: it registers its resource's routes on the router it is given. */
+export type RegisterRoutes = (router: Router, deps: RouteDeps) => void;
+
+/** The use cases as the request's tenant sees them. */
+export function sessionsFor(runtime: SessionRuntime, req: Request): TenantSessions {
+  return runtime.forTenant(req.tenant);
+}

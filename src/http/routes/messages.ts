@@ -1,0 +1,27 @@
+/** A session's messages: the transcript, and a new user turn. */
+import type { z } from 'zod';
+import { methodNotAllowed } from '../errors.js';
+import { presentAppend } from '../outcomes.js';
+import { appendMessageBody, listMessagesQuery, parse, validBody } from '../validation.js';
+import { type RegisterRoutes, sessionsFor } from './deps.js';
+
+export const messageRoutes: RegisterRoutes = (router, { runtime, idempotent }) => {
+  router
+    .route('/sessions/:id/messages')
+    .post(validBody(appendMessageBody), idempotent, async (req, res) => {
+      const { id } = req.params;
+      const body = req.body as z.output<typeof appendMessageBody>;
+      const present = (result: Parameters<typeof presentAppend>[0]) => presentAppend(result, id, req.baseUrl);
+      const result = await sessionsFor(runtime, req).appendMessage(id, body.content, {
+        resume: body.resume ?? true,
+        acknowledge: req.idempotency && ((outcome) => req.idempotency!(present(outcome))),
+      });
+      const { status, body: reply } = present(result);
+      res.status(status).json(reply);
+    })
+    .get(async (req, res) => {
+      const query = parse(listMessagesQuery, req.query, 'query');
+      res.json(await sessionsFor(runtime, req).readMessages(req.params.id, { limit: query.limit ?? 100, cursor: query.after }));
+    })
+    .all(methodNotAllowed(['GET', 'POST']));
+};

@@ -1,0 +1,96 @@
+/**
+ * Runs cut off by a crash, a shutdown or a lost lease: found in storage,
+ * recorded `interrupted` exactly once (the commit is fenced on the lease having
+ * expired, and on the version), their user turn kept. At start-up and then
+ * continuously, so any process notices another one's death.
+ */
+import { now } from '../domain/ids.js';
+import { onSession, SYSTEM, type RuntimeContext } from './use-cases/context.js';
+import { resumeSession } from './use-cases/turns.js';
+
+export interface RecoveryOptions {
+  /** Resume interrupted sessions by themselves. */
+  resumeInterrupted: boolean;
+  /** How often storage is searched for expired leases. */
+  intervalMs: number;
+}
+
+export class Recovery {
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<unknown> | null = null;
+
+  constructor(
+    private readonly ctx: RuntimeContext,
+    private readonly options: RecoveryOptions,
+  ) {}
+
+  /**
+   * Interrupts the runs no process runs any more. A store only this process
+   * uses holds no live run at start; on a shared one, only expired leases are
+   * touched. With `resumeInterrupted`, interrupted sessions (by a crash or a
+   * shutdown) are resumed. Returns the ids it interrupted.
+   */
+  async atStart(): Promise<string[]> {
+    const { store } = this.ctx;
+    const dead = store.shared ? await store.expiredRuns() : await store.runningSessions();
+    const interrupted = await this.interrupt(dead, !store.shared);
+    if (interrupted.length > 0) this.ctx.logger.warn({ sessions: interrupted.length }, 'recorded interrupted runs');
+    if (this.options.resumeInterrupted) await this.resumeAll(await store.interruptedSessions());
+    return interrupted;
+  }
+
+  /** Sweeps for expired leases every `intervalMs` until `stop`. */
+  start(): void {
+    this.timer = setInterval(() => {
+      this.sweeping ??= this.sweep().finally(() => (this.sweeping = null));
+    }, this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.sweeping;
+  }
+
+  private async sweep(): Promise<void> {
+    try {
+      const expired = await this.ctx.store.expiredRuns();
+      // Runs executing here renew their leases; an expired one is being dropped by the lease keeper.
+      const dead = expired.filter((id) => !this.ctx.registry.peek(id)?.hasLiveRun);
+      const interrupted = await this.interrupt(dead, false);
+      if (interrupted.length === 0) return;
+      this.ctx.logger.warn({ sessions: interrupted }, 'recorded runs whose lease expired as interrupted');
+      if (this.options.resumeInterrupted) await this.resumeAll(interrupted);
+    } catch (err) {
+      this.ctx.logger.warn({ err }, 'recovery sweep failed; retrying');
+    }
+  }
+
+  private async interrupt(ids: readonly string[], unfenced: boolean): Promise<string[]> {
+    const done: string[] = [];
+    for (const id of ids) {
+      const interrupted = await onSession(this.ctx, SYSTEM, id, (host) => {
+        if (host.state !== 'running' || host.hasLiveRun) return false;
+        if (unfenced) host.send({ type: 'run.interrupt', at: now() });
+        else host.interruptExpiredRun(now());
+        return true;
+      }).catch((err: unknown) => {
+        this.ctx.logger.debug({ err, session_id: id }, 'run not interrupted');
+        return false;
+      });
+      if (interrupted) done.push(id);
+    }
+    return done;
+  }
+
+  private async resumeAll(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      const result = await resumeSession(this.ctx, SYSTEM, id).catch((err: unknown) => {
+        this.ctx.logger.warn({ err, session_id: id }, 'could not resume an interrupted session');
+        return null;
+      });
+      if (result?.outcome === 'Started') this.ctx.logger.info({ session_id: id, run_id: result.run_id }, 'resumed an interrupted session');
+    }
+  }
+}

@@ -1,0 +1,53 @@
+/** Every statement the SQLite store runs, prepared once. Those in `VALUES` return one column's values. */
+import type { Database, Statement } from 'better-sqlite3';
+
+const SESSION_COLUMNS = `ordinal, id, tenant, title, agent, system_prompt, metadata, state, snapshot, version,
+  last_event_seq, message_count, created_at, updated_at, lease_owner, lease_epoch`;
+
+const SQL = {
+  insertSession: `INSERT INTO sessions
+      (id, tenant, title, agent, system_prompt, metadata, state, snapshot, version, last_event_seq, message_count, created_at, updated_at)
+      VALUES (@id, @tenant, @title, @agent, @system_prompt, @metadata, @state, @snapshot, @version, @last_event_seq, @message_count, @created_at, @updated_at)`,
+  loadSession: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`,
+  sessionVersion: 'SELECT version FROM sessions WHERE id = ?',
+  updateWithSnapshot: `UPDATE sessions SET state = ?, snapshot = ?, last_run_status = ?, version = version + 1,
+      last_event_seq = COALESCE(?, last_event_seq), message_count = message_count + ?, updated_at = ? WHERE id = ? AND version = ?`,
+  updateLog: `UPDATE sessions SET version = version + 1,
+      last_event_seq = COALESCE(?, last_event_seq), message_count = message_count + ?, updated_at = ? WHERE id = ? AND version = ?`,
+  takeLease: 'UPDATE sessions SET lease_owner = ?, lease_epoch = ?, lease_expires_at = ? WHERE id = ?',
+  releaseLease: 'UPDATE sessions SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ?',
+  leaseLive: 'SELECT 1 FROM sessions WHERE id = ? AND lease_expires_at >= ?',
+  renewLease: `UPDATE sessions SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? AND state = 'running'`,
+  expiredRuns: `SELECT id FROM sessions WHERE state = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < ?) ORDER BY ordinal`,
+  messagePosition: 'SELECT message_count FROM sessions WHERE id = ?',
+  insertEvent: 'INSERT INTO events (session_id, seq, data) VALUES (?, ?, ?)',
+  insertMessage: 'INSERT INTO messages (session_id, position, data) VALUES (?, ?, ?)',
+  deleteSession: 'DELETE FROM sessions WHERE id = ?',
+  deleteEvents: 'DELETE FROM events WHERE session_id = ?',
+  deleteMessages: 'DELETE FROM messages WHERE session_id = ?',
+  listAll: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE tenant = ? AND ordinal < ? ORDER BY ordinal DESC LIMIT ?`,
+  listByState: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE tenant = ? AND state = ? AND ordinal < ? ORDER BY ordinal DESC LIMIT ?`,
+  idsInState: 'SELECT id FROM sessions WHERE state = ? ORDER BY ordinal',
+  interrupted: `SELECT id FROM sessions WHERE state = 'idle' AND last_run_status = 'interrupted' ORDER BY ordinal`,
+  countByState: 'SELECT state, COUNT(*) AS n FROM sessions GROUP BY state',
+  readEvents: 'SELECT data FROM events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+  readMessages: 'SELECT position, data FROM messages WHERE session_id = ? AND position > ? ORDER BY position LIMIT ?',
+  readRecentMessages: 'SELECT data FROM messages WHERE session_id = ? ORDER BY position DESC LIMIT ?',
+  getIdempotency: 'SELECT * FROM idempotency_records WHERE tenant = ? AND key = ?',
+  putIdempotency: `INSERT OR IGNORE INTO idempotency_records (tenant, key, method, path, body_hash, status, body, created_at)
+      VALUES (@tenant, @key, @method, @path, @bodyHash, @status, @body, @createdAt)`,
+  purgeIdempotency: 'DELETE FROM idempotency_records WHERE created_at < ?',
+  ping: 'SELECT 1',
+} as const;
+
+const VALUES: ReadonlySet<keyof typeof SQL> = new Set(['sessionVersion', 'leaseLive', 'expiredRuns', 'messagePosition', 'idsInState', 'interrupted', 'readEvents', 'readRecentMessages', 'ping']);
+
+export type Statements = { [K in keyof typeof SQL]: Statement };
+
+export function prepareStatements(db: Database): Statements {
+  const prepared = Object.entries(SQL).map(([name, sql]) => {
+    const statement = db.prepare(sql);
+    return [name, VALUES.has(name as keyof typeof SQL) ? statement.pluck() : statement];
+  });
+  return Object.fromEntries(prepared) as Statements;
+}
