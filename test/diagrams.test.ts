@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { and, createMachine, type AnyStateMachine, type AnyStateNode } from 'xstate';
 import { sessionMachine } from '../machines/session.machine.js';
-import { machineJson, machineSvg, toDot, toMermaid, type MachineJson } from '../src/diagrams/index.js';
+import { diagramDetail, machineJson, machineSvg, toDot, toMermaid, type MachineJson } from '../src/diagrams/index.js';
 import { SESSION_STATES } from '../src/domain/types.js';
 import { createServer, type BambooServer } from '../src/server.js';
 
@@ -36,6 +36,17 @@ function expectWellFormedSvg(svg: string): void {
 
 function currentState(svg: string): string | undefined {
   return /<g id="state_(\w+)" class="node state current">/.exec(svg)?.[1];
+}
+
+/** The text of every <text> element, entities decoded. */
+function svgTexts(svg: string): string[] {
+  return [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map(([, inner]) =>
+    inner!.replace(/&#45;/g, '-').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').replace(/&quot;/g, '"'),
+  );
+}
+
+function svgWidth(svg: string): number {
+  return Number(/viewBox="[\d.-]+ [\d.-]+ ([\d.]+) [\d.]+"/.exec(svg)![1]);
 }
 
 async function createSession(): Promise<string> {
@@ -275,5 +286,39 @@ describe('Mermaid transition order', () => {
       '  asking --> done__late : ANSWER [isReplay]',
       '  asking : ANSWER [else] / reject',
     ]);
+  });
+});
+
+describe('compact diagrams', () => {
+  it('draws every state and every state-changing event, without guards or actions', async () => {
+    const json = machineJson(sessionMachine);
+    const compact = await machineSvg(sessionMachine, undefined, { detail: 'compact' });
+    const full = await machineSvg(sessionMachine);
+    expectWellFormedSvg(compact);
+    expect(compact).toContain('class="graph diagram&#45;compact"');
+    expect(full).toContain('class="graph diagram&#45;full"');
+    const texts = svgTexts(compact);
+    for (const state of json.states) expect(texts).toContain(state.key);
+    const leaving = json.states.flatMap((state) => state.transitions.filter((t) => t.target !== null));
+    for (const transition of leaving) expect(texts).toContain(transition.label);
+    const guardsAndActions = json.states.flatMap((state) => state.transitions.flatMap((t) => [...(t.guard ? [t.guard] : []), ...t.actions]));
+    expect(guardsAndActions.length).toBeGreaterThan(0);
+    for (const name of guardsAndActions) expect(compact).not.toContain(name);
+    // Far narrower than the full picture, so it fits a sidebar at a readable scale.
+    expect(svgWidth(compact)).toBeLessThan(svgWidth(full) * 0.6);
+  });
+
+  it('highlights the current state like the full diagram, and caches per detail', async () => {
+    const compact = await machineSvg(sessionMachine, 'running', { detail: 'compact' });
+    expect(currentState(compact)).toBe('running');
+    expect(await machineSvg(sessionMachine, 'running', { detail: 'compact' })).toBe(compact);
+    expect(await machineSvg(sessionMachine, 'running')).not.toBe(compact);
+  });
+
+  it('reads a query value as a detail level, defaulting to full', () => {
+    expect(diagramDetail('compact')).toBe('compact');
+    expect(diagramDetail('full')).toBe('full');
+    expect(diagramDetail(undefined)).toBe('full');
+    expect(diagramDetail(['compact'])).toBe('full');
   });
 });
