@@ -4,9 +4,9 @@
  * session's picture with its own current state highlighted.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createMachine } from 'xstate';
+import { and, createMachine, type AnyStateMachine, type AnyStateNode } from 'xstate';
 import { sessionMachine } from '../machines/session.machine.js';
-import { machineJson, machineSvg, toDot, toMermaid, type MachineJson } from '../src/diagrams/index.js';
+import { diagramDetail, machineJson, machineSvg, toDot, toMermaid, type MachineJson } from '../src/diagrams/index.js';
 import { SESSION_STATES } from '../src/domain/types.js';
 import { createServer, type BambooServer } from '../src/server.js';
 
@@ -36,6 +36,17 @@ function expectWellFormedSvg(svg: string): void {
 
 function currentState(svg: string): string | undefined {
   return /<g id="state_(\w+)" class="node state current">/.exec(svg)?.[1];
+}
+
+/** The text of every <text> element, entities decoded. */
+function svgTexts(svg: string): string[] {
+  return [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map(([, inner]) =>
+    inner!.replace(/&#45;/g, '-').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').replace(/&quot;/g, '"'),
+  );
+}
+
+function svgWidth(svg: string): number {
+  return Number(/viewBox="[\d.-]+ [\d.-]+ ([\d.]+) [\d.]+"/.exec(svg)![1]);
 }
 
 async function createSession(): Promise<string> {
@@ -162,5 +173,152 @@ describe('diagram generation', () => {
   it('renders the session machine the same way the route does', async () => {
     const fromRoute = await (await get('/api/v1/machines/session.svg')).text();
     expect(await machineSvg(sessionMachine)).toBe(fromRoute);
+  });
+});
+
+// ---- Transition priority, read straight from the machine object (never from a hand-written list) ----
+
+function stateNodes(machine: AnyStateMachine): AnyStateNode[] {
+  const out: AnyStateNode[] = [];
+  const visit = (node: AnyStateNode) => {
+    out.push(node);
+    Object.values(node.states).forEach(visit);
+  };
+  Object.values(machine.root.states).forEach(visit);
+  return out;
+}
+
+/** The named guards a transition's guard is made of (`and([a, b])` → [a, b]). */
+function guardNames(guard: unknown): string[] {
+  if (guard === undefined || guard === null) return [];
+  if (typeof guard === 'string') return [guard];
+  const inner = (guard as { guards?: unknown[] }).guards;
+  if (typeof guard === 'function' && inner) return inner.flatMap(guardNames);
+  if (typeof guard === 'object' && 'type' in guard) return [String(guard.type)];
+  return ['inline'];
+}
+
+const eventLabel = (event: string) =>
+  event.replace(/^xstate\.done\.actor\.(.+)$/, 'onDone($1)').replace(/^xstate\.error\.actor\.(.+)$/, 'onError($1)');
+
+interface Line {
+  event: string;
+  guard: string | null;
+  target: string | null;
+  actions: string;
+}
+
+/** A state's transition lines in Mermaid text order (invoke descriptions left out). */
+function mermaidLines(mermaid: string, node: AnyStateNode): Line[] {
+  const id = node.path.join('__');
+  const invokes = new Set(node.invoke.map((invoke) => `invoke ${String(invoke.src)} (id: ${invoke.id})`));
+  const out: Line[] = [];
+  for (const raw of mermaid.split('\n')) {
+    const match = new RegExp(`^\\s*${id}(?: --> (\\S+))? : (.*)$`).exec(raw);
+    if (!match || (!match[1] && invokes.has(match[2]!))) continue;
+    const caption = /^(\S+)(?: \[([^\]]*)\])?(?: \/ (.*))?$/.exec(match[2]!)!;
+    out.push({ event: caption[1]!, guard: caption[2] ?? null, target: match[1] ?? null, actions: caption[3] ?? '' });
+  }
+  return out;
+}
+
+/** For every state: the Mermaid lines are exactly the machine's transitions, in the machine's own priority order. */
+function expectMermaidInMachineOrder(machine: AnyStateMachine): number {
+  const mermaid = toMermaid(machineJson(machine));
+  let checked = 0;
+  for (const node of stateNodes(machine)) {
+    const lines = mermaidLines(mermaid, node);
+    let index = 0;
+    for (const [event, definitions] of node.transitions) {
+      definitions.forEach((definition, position) => {
+        const targets = definition.target?.map((target) => target.path.join('__')) ?? [null];
+        for (const target of targets) {
+          const line = lines[index++];
+          const where = `${node.path.join('.')} ${event} #${position + 1} → ${target}`;
+          expect(line, where).toBeDefined();
+          expect(line!.event, where).toBe(eventLabel(event));
+          expect(line!.target, where).toBe(target);
+          expect(line!.actions, where).toBe(definition.actions.map((action) => (typeof action === 'string' ? action : 'inline')).join(', '));
+          const names = guardNames(definition.guard);
+          if (names.length === 0) expect(line!.guard === null || line!.guard === 'else', where).toBe(true);
+          else for (const name of names) expect(line!.guard, where).toContain(name);
+          checked++;
+        }
+      });
+    }
+    expect(lines.length, node.path.join('.')).toBe(index);
+  }
+  return checked;
+}
+
+describe('Mermaid transition order', () => {
+  it('lists every state’s transitions in the session machine’s priority order', () => {
+    expect(expectMermaidInMachineOrder(sessionMachine)).toBeGreaterThan(0);
+  });
+
+  it('keeps a guarded transition that stays put after an earlier one that leaves, nested states too', () => {
+    // The shape that was printed out of order: the winning guard leaves, the fallback guards stay put.
+    const machine = createMachine({
+      id: 'order',
+      initial: 'asking',
+      states: {
+        asking: {
+          on: {
+            ANSWER: [
+              { guard: and(['isOpen', 'isAllowed']), target: 'done', actions: 'record' },
+              { guard: 'isOpen', actions: 'rejectInvalid' },
+              { guard: 'isReplay', target: 'done.late' },
+              { actions: 'reject' },
+            ],
+          },
+        },
+        done: {
+          initial: 'early',
+          states: { early: { on: { TICK: [{ guard: 'slow', actions: 'wait' }, { target: 'late' }] } }, late: {} },
+        },
+      },
+    });
+    expect(expectMermaidInMachineOrder(machine)).toBe(6);
+    const asking = toMermaid(machineJson(machine)).split('\n').filter((line) => line.includes('ANSWER'));
+    expect(asking).toEqual([
+      '  asking --> done : ANSWER [isOpen && isAllowed] / record',
+      '  asking : ANSWER [isOpen] / rejectInvalid',
+      '  asking --> done__late : ANSWER [isReplay]',
+      '  asking : ANSWER [else] / reject',
+    ]);
+  });
+});
+
+describe('compact diagrams', () => {
+  it('draws every state and every state-changing event, without guards or actions', async () => {
+    const json = machineJson(sessionMachine);
+    const compact = await machineSvg(sessionMachine, undefined, { detail: 'compact' });
+    const full = await machineSvg(sessionMachine);
+    expectWellFormedSvg(compact);
+    expect(compact).toContain('class="graph diagram&#45;compact"');
+    expect(full).toContain('class="graph diagram&#45;full"');
+    const texts = svgTexts(compact);
+    for (const state of json.states) expect(texts).toContain(state.key);
+    const leaving = json.states.flatMap((state) => state.transitions.filter((t) => t.target !== null));
+    for (const transition of leaving) expect(texts).toContain(transition.label);
+    const guardsAndActions = json.states.flatMap((state) => state.transitions.flatMap((t) => [...(t.guard ? [t.guard] : []), ...t.actions]));
+    expect(guardsAndActions.length).toBeGreaterThan(0);
+    for (const name of guardsAndActions) expect(compact).not.toContain(name);
+    // Far narrower than the full picture, so it fits a sidebar at a readable scale.
+    expect(svgWidth(compact)).toBeLessThan(svgWidth(full) * 0.6);
+  });
+
+  it('highlights the current state like the full diagram, and caches per detail', async () => {
+    const compact = await machineSvg(sessionMachine, 'running', { detail: 'compact' });
+    expect(currentState(compact)).toBe('running');
+    expect(await machineSvg(sessionMachine, 'running', { detail: 'compact' })).toBe(compact);
+    expect(await machineSvg(sessionMachine, 'running')).not.toBe(compact);
+  });
+
+  it('reads a query value as a detail level, defaulting to full', () => {
+    expect(diagramDetail('compact')).toBe('compact');
+    expect(diagramDetail('full')).toBe('full');
+    expect(diagramDetail(undefined)).toBe('full');
+    expect(diagramDetail(['compact'])).toBe('full');
   });
 });

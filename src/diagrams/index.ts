@@ -2,5 +2,6 @@
 export { allStates, guardName, machineJson } from './machine-json.js';
 export type { MachineJson, StateJson, TransitionJson } from './machine-json.js';
 export { toMermaid } from './mermaid.js';
-export { toDot } from './dot.js';
+export { DIAGRAM_DETAILS, diagramDetail, toDot } from './dot.js';
+export type { DiagramDetail, DotOptions } from './dot.js';
 export { machineSvg, renderDot } from './svg.js';

@@ -1,6 +1,6 @@
 /** Mermaid `stateDiagram-v2` text of a machine, for docs and for clients that render Mermaid themselves. */
 import type { MachineJson, StateJson } from './machine-json.js';
-import { internalLines, leavingTransitions, transitionCaption } from './labels.js';
+import { transitionCaption } from './labels.js';
 
 export function toMermaid(json: MachineJson): string {
   const lines = ['stateDiagram-v2'];
@@ -18,12 +18,16 @@ function writeState(state: StateJson, lines: string[], indent: string): void {
   } else if (state.key !== state.path) {
     lines.push(`${indent}state "${state.key}" as ${id(state.path)}`);
   }
-  // Descriptions show what happens inside the state without cluttering it with self-loops.
-  for (const line of internalLines(state)) lines.push(`${indent}${id(state.path)} : ${text(line)}`);
-  for (const transition of leavingTransitions(state)) {
-    for (const target of transition.target!.split(', ')) {
-      lines.push(`${indent}${id(state.path)} --> ${id(target)} : ${text(transitionCaption(state, transition))}`);
+  for (const invoke of state.invoke) lines.push(`${indent}${id(state.path)} : ${text(`invoke ${invoke.src} (id: ${invoke.id})`)}`);
+  // One line per transition in the machine's priority order: for one event the first enabled guard wins, so a
+  // transition that stays put (a description) and one that leaves (an arrow) must not be regrouped.
+  for (const transition of state.transitions) {
+    const caption = text(transitionCaption(state, transition));
+    if (transition.target === null) {
+      lines.push(`${indent}${id(state.path)} : ${caption}`);
+      continue;
     }
+    for (const target of transition.target.split(', ')) lines.push(`${indent}${id(state.path)} --> ${id(target)} : ${caption}`);
   }
   if (state.type === 'final') lines.push(`${indent}${id(state.path)} --> [*]`);
 }

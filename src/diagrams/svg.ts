@@ -1,11 +1,11 @@
 /**
  * SVG rendering with Graphviz compiled to WebAssembly: offline, no native
  * binary. The module is loaded once, on first use; rendered diagrams are
- * cached by highlight, a set bounded by the machine's states.
+ * cached by detail and highlight, a set bounded by the machine's states.
  */
 import { Graphviz } from '@hpcc-js/wasm-graphviz';
 import type { AnyStateMachine } from 'xstate';
-import { toDot } from './dot.js';
+import { type DotOptions, toDot } from './dot.js';
 import { allStates, machineJson } from './machine-json.js';
 
 let graphviz: Promise<Graphviz> | null = null;
@@ -16,16 +16,21 @@ export function renderDot(dot: string): Promise<string> {
   return graphviz.then((engine) => engine.dot(dot, 'svg'));
 }
 
-/** The machine as SVG; `highlight` (a state path, e.g. `running`) marks the current state. */
-export async function machineSvg(machine: AnyStateMachine, highlight?: string): Promise<string> {
+/**
+ * The machine as SVG; `highlight` (a state path, e.g. `running`) marks the
+ * current state; `detail: 'compact'` draws state and event names only.
+ */
+export async function machineSvg(machine: AnyStateMachine, highlight?: string, options: DotOptions = {}): Promise<string> {
   const json = machineJson(machine);
+  const detail = options.detail === 'compact' ? 'compact' : 'full';
   // Only real states are cached, so arbitrary input cannot grow the cache.
-  const key = highlight !== undefined && allStates(json).some((state) => state.path === highlight) ? highlight : '';
-  let byState = rendered.get(machine);
-  if (!byState) rendered.set(machine, (byState = new Map()));
-  const cached = byState.get(key);
+  const state = highlight !== undefined && allStates(json).some((candidate) => candidate.path === highlight) ? highlight : '';
+  const key = `${detail} ${state}`;
+  let byKey = rendered.get(machine);
+  if (!byKey) rendered.set(machine, (byKey = new Map()));
+  const cached = byKey.get(key);
   if (cached) return cached;
-  const svg = await renderDot(toDot(json, key || undefined));
-  byState.set(key, svg);
+  const svg = await renderDot(toDot(json, state || undefined, { detail }));
+  byKey.set(key, svg);
   return svg;
 }

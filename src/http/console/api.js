@@ -1,11 +1,9 @@
 // The HTTP API as API.md defines it. Paths are relative, so the console works wherever the app is mounted.
-const BASE = 'api/v1';
+// Every request goes through authFetch, so the API key (when one is stored) is on all of them.
+import { authFetch } from './auth.js';
+import { openEventStream } from './sse.js';
 
-export const EVENT_TYPES = [
-  'session_created', 'message_appended', 'state_changed', 'run_started', 'token', 'tool_started',
-  'tool_completed', 'question_asked', 'question_answered', 'run_completed', 'run_failed',
-  'run_cancelled', 'run_interrupted', 'session_deleted',
-];
+const BASE = 'api/v1';
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -28,7 +26,7 @@ async function request(method, path, body, { idempotent = false } = {}) {
     init.body = JSON.stringify(body);
   }
   if (idempotent) headers['Idempotency-Key'] = idempotencyKey();
-  const response = await fetch(`${BASE}${path}`, init);
+  const response = await authFetch(`${BASE}${path}`, init);
   const text = await response.text();
   let data = null;
   try {
@@ -55,14 +53,31 @@ export const api = {
   cancel: (id) => request('POST', `${at(id)}/cancel`),
 };
 
-export const diagramUrl = (id, state) => `${BASE}${at(id)}/diagram.svg?state=${encodeURIComponent(state)}`;
+/**
+ * The session statechart as SVG text. `compact` asks for the names-only variant; a server that does not
+ * offer it answers the full diagram, and the caller can tell from the SVG itself.
+ * @param {'compact' | 'full'} detail
+ */
+export async function machineSvg(detail) {
+  const query = detail === 'compact' ? '?detail=compact' : '';
+  const response = await authFetch(`${BASE}/machines/session.svg${query}`, { headers: { Accept: 'image/svg+xml' } });
+  if (!response.ok) throw new ApiError(response.status, 'http_error', `The statechart could not be loaded (${response.status})`);
+  return response.text();
+}
 
-/** Every event of the session from the start, then live; EventSource reconnects with Last-Event-ID by itself. */
-export function openEvents(id, onEvent, onTrouble) {
-  const source = new EventSource(`${BASE}${at(id)}/events?after=0`);
-  for (const type of EVENT_TYPES) {
-    source.addEventListener(type, (message) => onEvent(JSON.parse(message.data)));
-  }
-  source.onerror = () => onTrouble(source.readyState === EventSource.CLOSED);
-  return source;
+/**
+ * Every event of the session after `afterSeq` (0: from the start), then live, each exactly once across
+ * reconnections.
+ * @param {string} id
+ * @param {number} afterSeq
+ * @param {(event: object) => void} onEvent
+ * @param {(status: 'open' | 'reconnecting' | 'closed', detail?: { status?: number }) => void} onStatus
+ */
+export function openEvents(id, afterSeq, onEvent, onStatus) {
+  return openEventStream(`${BASE}${at(id)}/events`, {
+    fetch: authFetch,
+    lastEventId: String(afterSeq),
+    onMessage: (message) => onEvent(JSON.parse(message.data)),
+    onStatus,
+  });
 }

@@ -1,6 +1,10 @@
-// The console: session list, one selected session's conversation, controls, diagram and event log.
-import { api, diagramUrl, openEvents } from './api.js';
+// The console: session list, one selected session's conversation, controls, statechart and event log.
+import { api, openEvents } from './api.js';
+import { onKeyChange } from './auth.js';
 import { Conversation, EventLog } from './chat.js';
+import { Diagram } from './diagram.js';
+import { actionsFor, applyEvent, fromSession, reconcile } from './session-state.js';
+import { SessionView, renderListBadge, sessionLabel } from './session-view.js';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -10,18 +14,20 @@ const ui = {
   question: $('question'), questionText: $('question-text'), options: $('question-options'),
   customForm: $('custom-answer'), customText: $('custom-answer-text'),
   composer: $('composer'), composerText: $('composer-text'), send: $('send-button'), hint: $('composer-hint'),
-  diagram: $('diagram'), diagramLink: $('diagram-link'), createForm: $('create-form'), createTitle: $('create-title'),
+  createForm: $('create-form'), createTitle: $('create-title'),
 };
 const conversation = new Conversation($('chat'));
 const eventLog = new EventLog($('event-log'), $('show-tokens'));
+const diagram = new Diagram({
+  frame: $('diagram'), dialog: $('diagram-dialog'), full: $('diagram-full'), openButton: $('diagram-open'), closeButton: $('diagram-close'),
+});
+const view = new SessionView(ui, { diagram, onAnswer: answer });
 
 const RUN_ENDS = { run_completed: 'completed', run_failed: 'failed', run_cancelled: 'cancelled', run_interrupted: 'interrupted', question_asked: 'asks a question' };
 
 let sessions = [];
-let selected = null; // { id, session, source, lastSeq }
-let refreshTimer = null;
-
-const label = (session) => session.title || `Session ${session.id.slice(-6)}`;
+/** @type {{ id: string, state: import('./session-state.js').SessionState | null, stream: { close(): void } | null, seq: number } | null} */
+let selected = null;
 
 function showError(error) {
   ui.alert.textContent = error.code ? `${error.code}: ${error.message}` : String(error.message ?? error);
@@ -58,7 +64,9 @@ function renderList() {
     }
     existing.delete(session.id);
     const button = item.firstElementChild;
-    button.querySelector('.name').textContent = label(session);
+    const name = button.querySelector('.name');
+    name.textContent = sessionLabel(session);
+    name.title = sessionLabel(session); // the full title when it is cut short
     const badge = button.querySelector('.badge');
     badge.textContent = session.state;
     badge.dataset.state = session.state;
@@ -66,118 +74,64 @@ function renderList() {
     if (ui.list.children[index] !== item) ui.list.insertBefore(item, ui.list.children[index] ?? null);
   });
   for (const item of existing.values()) item.remove();
+  // The selected session's badge follows its event stream, not this (possibly older) list.
+  if (selected?.state) renderListBadge(ui.list, selected.state);
 }
 
 async function loadSessions() {
   const page = await api.listSessions().catch(() => null);
   if (!page) return;
-  sessions = page.sessions.map((session) => (session.id === selected?.session?.id ? selected.session : session));
+  sessions = page.sessions;
+  if (selected?.state) {
+    const listed = sessions.find((session) => session.id === selected.id);
+    if (listed) update(reconcile(selected.state, listed));
+    else if (!selected.state.deleted) sessions.unshift({ id: selected.id, title: selected.state.title, state: selected.state.state });
+  }
   renderList();
 }
 
-function renderSession(session) {
-  selected.session = session;
-  ui.heading.textContent = label(session);
-  ui.id.textContent = session.id;
-  ui.link.href = `?session=${encodeURIComponent(session.id)}`;
-  ui.state.textContent = session.state;
-  ui.state.dataset.state = session.state;
-  ui.cancel.disabled = session.state !== 'running';
-  ui.resume.disabled = session.state === 'running';
-  ui.send.disabled = session.state === 'running' || session.state === 'awaitingUser';
-  ui.hint.textContent =
-    session.state === 'running' ? 'The agent is working; wait, or cancel the run.'
-    : session.state === 'awaitingUser' ? 'Answer the question above to continue.'
-    : 'Enter sends; Shift+Enter starts a new line.';
-  renderQuestion(session.pending_question);
-  const src = diagramUrl(session.id, session.state);
-  if (!ui.diagram.src.endsWith(src)) {
-    ui.diagram.src = src;
-    ui.diagram.alt = `The session statechart; the current state, ${session.state}, is highlighted`;
-    ui.diagramLink.href = src;
-  }
-  const listed = sessions.findIndex((item) => item.id === session.id);
-  if (listed >= 0) sessions[listed] = session;
-  else sessions.unshift(session);
-  renderList();
-}
-
-function renderQuestion(question) {
-  ui.question.hidden = !question;
-  if (!question) {
-    ui.question.dataset.id = '';
-    return;
-  }
-  if (ui.question.dataset.id === question.id) return;
-  ui.question.dataset.id = question.id;
-  ui.questionText.textContent = question.text;
-  ui.options.replaceChildren(
-    ...(question.options ?? []).map((option) => {
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.textContent = option;
-      button.addEventListener('click', () => answer(question.id, option));
-      return button;
-    }),
-  );
-  ui.customForm.hidden = !question.allow_custom;
-  ui.customText.value = '';
-  (ui.options.firstElementChild ?? ui.customText).focus();
-}
-
-async function answer(questionId, text) {
-  const id = selected.id;
-  for (const button of ui.options.children) button.disabled = true;
-  const result = await attempt(() => api.respond(id, questionId, text));
-  for (const button of ui.options.children) button.disabled = false;
-  if (!result) return;
-  // A fresh answer's progress is reported by the run's own events, which may already have arrived.
-  if (result.replayed) ui.status.textContent = 'That answer was already recorded.';
-  ui.composerText.focus();
-}
-
-function scheduleRefresh() {
-  clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(async () => {
-    if (!selected) return;
-    const id = selected.id;
-    const reply = await api.getSession(id).catch(() => null);
-    if (reply && selected?.id === id) renderSession(reply.session);
-  }, 80);
+function update(next) {
+  if (!selected || next === selected.state) return;
+  selected.state = next;
+  view.render(next);
 }
 
 function onEvent(event) {
-  if (!selected || event.session_id !== selected.id || event.seq <= selected.lastSeq) return;
-  selected.lastSeq = event.seq;
+  if (!selected || event.session_id !== selected.id || event.seq <= selected.seq) return;
+  selected.seq = event.seq;
   eventLog.append(event);
   conversation.apply(event);
-  if (event.type === 'state_changed') {
-    ui.state.textContent = event.to;
-    ui.state.dataset.state = event.to;
-  }
-  // Hide the answered question at once; replayed answers to older questions leave the open one alone.
-  if (event.type === 'question_answered' && event.question_id === selected.session?.pending_question?.id) {
-    selected.session = { ...selected.session, pending_question: null };
-    renderQuestion(null);
-  }
-  // The session object carries what events only hint at (pending question, last run): fetch it, coalesced.
-  if (['state_changed', 'question_asked', 'question_answered'].includes(event.type)) scheduleRefresh();
+  update(applyEvent(selected.state, event));
   if (event.type === 'run_started') ui.status.textContent = `Run ${event.run_id} started.`;
   if (RUN_ENDS[event.type]) ui.status.textContent = `Run ${event.run_id} ${RUN_ENDS[event.type]}.`;
   if (event.type === 'session_deleted') {
-    selected.source.close();
     ui.status.textContent = 'This session was deleted.';
     loadSessions();
   }
 }
 
-async function select(id, { history = 'push' } = {}) {
-  if (selected?.id === id) return;
-  selected?.source.close();
+function onStreamStatus(status, detail) {
+  if (status === 'reconnecting') ui.status.textContent = 'Reconnecting to the event stream…';
+  else if (status === 'open' && ui.status.textContent.startsWith('Reconnecting')) ui.status.textContent = '';
+  else if (status === 'closed') ui.status.textContent = detail?.status === 404 ? 'This session no longer exists.' : 'The event stream closed.';
+}
+
+function deselect() {
+  selected?.stream?.close();
+  selected = null;
+  ui.view.hidden = true;
+  ui.placeholder.hidden = false;
+  diagram.show('');
+  renderList();
+}
+
+async function select(id, { history = 'push', force = false } = {}) {
+  if (selected?.id === id && !force) return;
+  selected?.stream?.close();
   conversation.reset();
   eventLog.reset();
   ui.question.dataset.id = '';
-  selected = { id, session: null, source: null, lastSeq: 0 };
+  selected = { id, state: null, stream: null, seq: 0 };
   if (history !== 'none') {
     const url = `?session=${encodeURIComponent(id)}`;
     if (history === 'replace') window.history.replaceState({ id }, '', url);
@@ -185,22 +139,27 @@ async function select(id, { history = 'push' } = {}) {
   }
   const reply = await attempt(() => api.getSession(id));
   if (selected?.id !== id) return;
-  if (!reply) {
-    selected = null;
-    ui.view.hidden = true;
-    ui.placeholder.hidden = false;
-    return;
-  }
+  if (!reply) return deselect();
   ui.placeholder.hidden = true;
   ui.view.hidden = false;
   ui.status.textContent = '';
-  renderSession(reply.session);
-  selected.source = openEvents(id, onEvent, (closed) => {
-    ui.status.textContent = closed ? 'The event stream closed.' : 'Reconnecting to the event stream…';
-  });
-  selected.source.onopen = () => {
-    if (ui.status.textContent.startsWith('Reconnecting')) ui.status.textContent = '';
-  };
+  if (!sessions.some((session) => session.id === id)) sessions.unshift(reply.session);
+  selected.state = fromSession(reply.session);
+  renderList();
+  view.render(selected.state);
+  // The whole log replays into the conversation; the state object only takes events after its snapshot.
+  selected.stream = openEvents(id, 0, onEvent, onStreamStatus);
+}
+
+async function answer(questionId, text) {
+  const id = selected.id;
+  view.setAnswering(true);
+  const result = await attempt(() => api.respond(id, questionId, text));
+  view.setAnswering(false);
+  if (!result) return;
+  // A fresh answer's progress is reported by the run's own events, which may already have arrived.
+  if (result.replayed) ui.status.textContent = 'That answer was already recorded.';
+  ui.composerText.focus();
 }
 
 ui.createForm.addEventListener('submit', async (event) => {
@@ -215,10 +174,10 @@ ui.createForm.addEventListener('submit', async (event) => {
 ui.composer.addEventListener('submit', async (event) => {
   event.preventDefault();
   const content = ui.composerText.value;
-  if (!selected || !content.trim()) return;
+  if (!selected?.state || !content.trim() || !actionsFor(selected.state).compose) return;
   ui.send.disabled = true;
   const reply = await attempt(() => api.sendMessage(selected.id, content));
-  ui.send.disabled = false;
+  if (selected?.state) view.render(selected.state);
   if (reply) ui.composerText.value = '';
   ui.composerText.focus();
 });
@@ -232,7 +191,8 @@ ui.composerText.addEventListener('keydown', (event) => {
 ui.customForm.addEventListener('submit', (event) => {
   event.preventDefault();
   const text = ui.customText.value.trim();
-  if (text && selected?.session?.pending_question) answer(selected.session.pending_question.id, text);
+  const question = selected?.state?.question;
+  if (text && question) answer(question.id, text);
 });
 
 ui.resume.addEventListener('click', async () => {
@@ -251,14 +211,18 @@ ui.cancel.addEventListener('click', async () => {
 window.addEventListener('popstate', () => {
   const id = new URLSearchParams(location.search).get('session');
   if (id) return select(id, { history: 'none' });
-  selected?.source?.close();
-  selected = null;
-  ui.view.hidden = true;
-  ui.placeholder.hidden = false;
-  renderList();
+  deselect();
+});
+
+// A key entered through the header button: load again what the refused requests could not.
+onKeyChange(() => {
+  loadSessions();
+  diagram.load();
+  if (selected) select(selected.id, { history: 'none', force: true });
 });
 
 const initial = new URLSearchParams(location.search).get('session');
+diagram.load();
 loadSessions();
 if (initial) select(initial, { history: 'none' });
 setInterval(() => {
