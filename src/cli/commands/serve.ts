@@ -29,6 +29,8 @@ export const serve: Command = {
     // Validated before the logger exists: a bad log level must be a config error, not a crash inside pino.
     const config = resolveConfig(flags, context.env);
     const logger = createLogger(config, context.stdout);
+    // Secret settings are redacted by the logger (REDACTED_PATHS).
+    logger.debug({ config }, 'configuration');
     // One session's failure must never take the others down.
     process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
     try {
