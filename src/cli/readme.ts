@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { settingsMarkdown } from './help.js';
 
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));
-const BLOCK = /(<!-- settings -->\n)[\s\S]*?(\n<!-- \/settings -->)/;
+const BLOCK = /(<!-- settings -->\n)[\s\S]*?(<!-- \/settings -->)/;
 
 const text = readFileSync(README, 'utf8');
 if (!BLOCK.test(text)) throw new Error('README.md has no <!-- settings --> … <!-- /settings --> block');
-writeFileSync(README, text.replace(BLOCK, (_match, open: string, close: string) => `${open}${settingsMarkdown()}${close}`));
+writeFileSync(README, text.replace(BLOCK, (_match, open: string, close: string) => `${open}${settingsMarkdown()}\n${close}`));
