@@ -201,6 +201,13 @@ function guardNames(guard: unknown): string[] {
 const eventLabel = (event: string) =>
   event.replace(/^xstate\.done\.actor\.(.+)$/, 'onDone($1)').replace(/^xstate\.error\.actor\.(.+)$/, 'onError($1)');
 
+/** An action as the diagrams name it: its type, whether given as a string or with params; 'inline' for a function. */
+function actionName(action: unknown): string {
+  if (typeof action === 'string') return action;
+  if (typeof action === 'object' && action !== null && 'type' in action && typeof action.type === 'string') return action.type;
+  return 'inline';
+}
+
 interface Line {
   event: string;
   guard: string | null;
@@ -238,7 +245,7 @@ function expectMermaidInMachineOrder(machine: AnyStateMachine): number {
           expect(line, where).toBeDefined();
           expect(line!.event, where).toBe(eventLabel(event));
           expect(line!.target, where).toBe(target);
-          expect(line!.actions, where).toBe(definition.actions.map((action) => (typeof action === 'string' ? action : 'inline')).join(', '));
+          expect(line!.actions, where).toBe(definition.actions.map(actionName).join(', '));
           const names = guardNames(definition.guard);
           if (names.length === 0) expect(line!.guard === null || line!.guard === 'else', where).toBe(true);
           else for (const name of names) expect(line!.guard, where).toContain(name);

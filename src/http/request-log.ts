@@ -25,11 +25,13 @@ export function requestLog(logger: Logger, { ignore }: { ignore?: (path: string)
     req.id = typeof given === 'string' && CALLER_ID.test(given) ? given : `${prefix}-${(++counter).toString(36)}`;
     req.log = logger;
     res.setHeader('X-Request-Id', req.id);
-    if (enabled && !ignore?.(req.path)) {
+    // Read now: routers rewrite `req.path` to their own mount while the request is handled.
+    const path = req.path;
+    if (enabled && !ignore?.(path)) {
       const started = process.hrtime.bigint();
       res.on('close', () => {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        logger.info({ req_id: req.id, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 100) / 100 }, 'request');
+        logger.info({ req_id: req.id, method: req.method, path, status: res.statusCode, ms: Math.round(ms * 100) / 100 }, 'request');
       });
     }
     next();

@@ -1,6 +1,6 @@
 /** The session statechart as data and pictures, generated from the machine itself. */
 import { sessionMachine } from '../../../machines/session.machine.js';
-import { machineJson, machineSvg, toMermaid } from '../../diagrams/index.js';
+import { diagramDetail, machineJson, machineSvg, toMermaid } from '../../diagrams/index.js';
 import { methodNotAllowed } from '../errors.js';
 import type { RegisterRoutes } from './deps.js';
 
@@ -19,8 +19,9 @@ export const machineRoutes: RegisterRoutes = (router) => {
 
   router
     .route('/machines/session.svg')
-    .get(async (_req, res) => {
-      const svg = await machineSvg(sessionMachine);
+    .get(async (req, res) => {
+      // `?detail=compact`: state and event names only, legible at a sidebar's size.
+      const svg = await machineSvg(sessionMachine, undefined, { detail: diagramDetail(req.query.detail) });
       res.type(SVG).setHeader('Cache-Control', 'public, max-age=300');
       res.send(svg);
     })

@@ -1,0 +1,98 @@
+/**
+ * Checks before start-up, and start-up failures restated, so that a mistake in
+ * the configuration reads as one line that names the setting and what to do.
+ */
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DatabaseInUse } from '../storage/sqlite/single-instance.js';
+import { ConfigError } from './config.js';
+import { SETTINGS, type Setting } from './settings.js';
+
+/** `BAMBOO_DB (--db)`: how errors name a setting, both ways it can be given. */
+export function settingName(variable: (typeof SETTINGS)[number]['variable']): string {
+  const entry = (SETTINGS as readonly Setting[]).find((candidate) => candidate.variable === variable)!;
+  return entry.flag ? `${entry.variable} (--${entry.flag})` : entry.variable;
+}
+
+const REASONS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'read-only file system',
+  ENOTDIR: 'part of the path is a file, not a folder',
+  EEXIST: 'part of the path is a file, not a folder',
+  ENOSPC: 'no space left on the device',
+};
+
+function reason(error: unknown): string {
+  const { code, message } = error as { code?: string; message?: string };
+  return (code && REASONS[code]) ?? message ?? String(error);
+}
+
+/** The database's folder exists (or is created) and can be written, and the file, if any, is a writable file. */
+export function checkDatabasePath(path: string): void {
+  if (path === ':memory:') return;
+  const name = settingName('BAMBOO_DB');
+  const file = resolve(path);
+  const folder = dirname(file);
+  const fix = `choose a writable path with ${name}, or :memory:`;
+  try {
+    mkdirSync(folder, { recursive: true });
+    // SQLite also writes -wal and -shm files beside the database, so the folder must be writable, not only the file.
+    accessSync(folder, constants.W_OK);
+  } catch (error) {
+    throw new ConfigError(`${name} ${file}: cannot write its folder ${folder} (${reason(error)}); ${fix}`);
+  }
+  let isFolder = false;
+  try {
+    isFolder = statSync(file).isDirectory();
+    if (!isFolder) accessSync(file, constants.R_OK | constants.W_OK);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return;
+    throw new ConfigError(`${name} ${file}: cannot read and write it (${reason(error)}); ${fix}`);
+  }
+  if (isFolder) throw new ConfigError(`${name} ${file} is a folder; give a file inside it, e.g. ${file}/bamboo.db`);
+}
+
+/** The default agent is one of the registered ones. */
+export function checkAgent(agent: string, available: readonly string[]): void {
+  if (available.includes(agent)) return;
+  const hint = available.includes('openai') ? '' : ' (openai is registered when OPENAI_API_KEY or OPENAI_BASE_URL is set)';
+  throw new ConfigError(`${settingName('BAMBOO_AGENT')} ${JSON.stringify(agent)} is not an agent; available: ${available.join(', ')}${hint}`);
+}
+
+/**
+ * A failed `listen` as a configuration error when the setting is to blame
+ * (port taken, privileged, address not of this machine); anything else is
+ * returned as it is, for the caller to report as an internal failure.
+ */
+export function listenError(error: unknown, variable: 'PORT' | 'BAMBOO_INSPECT_PORT', port: number, host: string): unknown {
+  const code = (error as { code?: string }).code;
+  const name = settingName(variable);
+  switch (code) {
+    case 'EADDRINUSE':
+      return new ConfigError(`${name} ${port} on ${host} is already in use: stop the other process, or choose another port with ${name} (0 picks a free one)`);
+    case 'EACCES':
+      return new ConfigError(`${name} ${port} on ${host} needs privileges this process lacks: choose a port above 1023 with ${name}`);
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new ConfigError(`${settingName('HOST')} ${host} is not an address of this machine: use 127.0.0.1, 0.0.0.0 or one of its interfaces' addresses`);
+    default:
+      return error;
+  }
+}
+
+/** SQLite refusing the database file as a configuration error; anything else is returned as it is. */
+export function databaseError(error: unknown, path: string): unknown {
+  const code = (error as { code?: string }).code;
+  const name = settingName('BAMBOO_DB');
+  const file = path === ':memory:' ? path : resolve(path);
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+    return new ConfigError(`${name} ${file} is not a readable SQLite database: point ${name} at another file (or restore this one)`);
+  }
+  if (error instanceof DatabaseInUse) return new ConfigError(error.message);
+  if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code === 'SQLITE_PERM') {
+    return new ConfigError(`${name} ${file} cannot be opened for writing (${code}); choose a writable path with ${name}, or :memory:`);
+  }
+  return error;
+}

@@ -1,0 +1,150 @@
+/** `bamboo-server [serve]`: check the configuration, start the server, log where it is, shut down on a signal. */
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { Agent } from '../../agents/agent.js';
+import { openAIAgentFromEnv } from '../../agents/openai/index.js';
+import { startInspector, type RunningInspector } from '../../runtime/inspector.js';
+import { createServer, type BambooServer } from '../../server.js';
+import { checkAgent, checkDatabasePath, databaseError, listenError } from '../checks.js';
+import type { Command, CommandContext } from '../command.js';
+import { ConfigError, flagOptions, parseFlags, resolveConfig } from '../config.js';
+import { helpText } from '../help.js';
+import { createLogger } from '../logger.js';
+import type { Config } from '../settings.js';
+
+export const serve: Command = {
+  name: 'serve',
+  usage: 'bamboo-server [serve] [flags]',
+  summary: 'start the server (the default command)',
+  async run(argv, context) {
+    const flags = parseFlags(argv, flagOptions({ help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } }));
+    if (flags.help) {
+      context.stdout.write(helpText(context.version, context.commands));
+      return 0;
+    }
+    if (flags.version) {
+      context.stdout.write(`${context.version}\n`);
+      return 0;
+    }
+    // Validated before the logger exists: a bad log level must be a config error, not a crash inside pino.
+    const config = resolveConfig(flags, context.env);
+    const logger = createLogger(config, context.stdout);
+    // Secret settings are redacted by the logger (REDACTED_PATHS).
+    logger.debug({ config }, 'configuration');
+    // One session's failure must never take the others down.
+    process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+    try {
+      const running = await start(config, context, logger);
+      stopOnSignals(running, logger);
+      return undefined;
+    } catch (error) {
+      if (error instanceof ConfigError) throw error;
+      logger.fatal({ err: error }, 'could not start');
+      return 1;
+    }
+  },
+};
+
+interface Running {
+  server: BambooServer;
+  inspector?: RunningInspector;
+}
+
+async function start(config: Config, context: CommandContext, logger: Logger): Promise<Running> {
+  const agents = openAIAgents(context.env);
+  checkAgent(config.BAMBOO_AGENT, ['demo', ...Object.keys(agents)]);
+  checkDatabasePath(config.BAMBOO_DB);
+
+  // Off by default: inspecting every actor costs throughput.
+  const inspector = config.BAMBOO_INSPECT
+    ? await startInspector({ port: config.BAMBOO_INSPECT_PORT }).catch((error: unknown) => {
+        throw listenError(error, 'BAMBOO_INSPECT_PORT', config.BAMBOO_INSPECT_PORT, '127.0.0.1');
+      })
+    : undefined;
+  try {
+    const server = await createServer({
+      agents,
+      dbPath: config.BAMBOO_DB,
+      defaultAgent: config.BAMBOO_AGENT,
+      tokenDelayMs: config.BAMBOO_TOKEN_DELAY_MS,
+      maxLiveActors: config.BAMBOO_MAX_LIVE_ACTORS,
+      resumeInterrupted: config.BAMBOO_RESUME_INTERRUPTED,
+      port: config.PORT,
+      host: config.HOST,
+      logger,
+      inspector,
+    }).catch((error: unknown) => {
+      throw databaseError(listenError(error, 'PORT', config.PORT, config.HOST), config.BAMBOO_DB);
+    });
+    logStarted(logger, config, context.version, server, inspector);
+    return { server, inspector };
+  } catch (error) {
+    await inspector?.stop();
+    throw error;
+  }
+}
+
+/** The openai agent when its variables are set; its own validation errors are configuration errors. */
+function openAIAgents(env: CommandContext['env']): Record<string, Agent> {
+  let openai: Agent | undefined;
+  try {
+    openai = openAIAgentFromEnv(env);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  return openai ? { openai } : {};
+}
+
+function logStarted(logger: Logger, config: Config, version: string, server: BambooServer, inspector?: RunningInspector): void {
+  if (inspector) {
+    logger.info({ inspector: inspector.pageUrl, ws: inspector.url }, inspector.instructions);
+  }
+  const store = config.BAMBOO_DB === ':memory:' ? ':memory:' : resolve(config.BAMBOO_DB);
+  logger.info(
+    { url: server.url, store, agents: server.runtime.agentNames, defaultAgent: config.BAMBOO_AGENT, console: `${server.url}/`, version },
+    `Bamboo Server ${version} listening on ${server.url}`,
+  );
+}
+
+/** The one place shutdown reports what it interrupted: the sessions whose run it recorded `interrupted`. */
+function logInterruptedRuns(logger: Logger, sessions: string[]): void {
+  if (sessions.length === 0) {
+    logger.info({ interrupted: 0 }, 'stopped; no run was in progress');
+    return;
+  }
+  logger.warn(
+    { interrupted: sessions.length, sessions },
+    `stopped; interrupted ${sessions.length} run${sessions.length === 1 ? '' : 's'}, resumable with POST /api/v1/sessions/{id}/resume or --resume-interrupted`,
+  );
+}
+
+function stopOnSignals({ server, inspector }: Running, logger: Logger): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second Ctrl-C means "now": runs not yet recorded are recovered as interrupted at the next start.
+      logger.warn({ signal }, 'second signal; exiting without waiting');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    server
+      .close()
+      .then(async (interrupted) => {
+        await inspector?.stop();
+        return interrupted;
+      })
+      .then(
+        (interrupted) => {
+          logInterruptedRuns(logger, interrupted);
+          process.exit(0);
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

@@ -1,0 +1,80 @@
+/**
+ * Configuration from the environment, overridden by command-line flags, both
+ * parsed by the table in settings.ts. Every mistake becomes a `ConfigError`:
+ * one line naming the flag or variable and what it must be.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { SETTINGS, type Config, type Setting } from './settings.js';
+
+/** A mistake in what the user gave us: printed as one line, exit code 2, no stack. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The flags of every setting that has one, plus any extra options of the command (e.g. `help`). */
+export function flagOptions(extra: Options = {}): Options {
+  const options: Options = { ...extra };
+  for (const entry of SETTINGS as readonly Setting[]) {
+    if (entry.flag) options[entry.flag] = { type: entry.value.isSwitch ? 'boolean' : 'string' };
+  }
+  return options;
+}
+
+/** `parseArgs`, with its errors restated as one-line `ConfigError`s. */
+export function parseFlags(argv: string[], options: Options): Record<string, string | boolean | undefined> {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+  } catch (error) {
+    throw new ConfigError(describeParseError(error));
+  }
+}
+
+function describeParseError(error: unknown): string {
+  const { code, message } = error as { code?: string; message: string };
+  const option = /'(-[^' ]+)/.exec(message)?.[1] ?? '';
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown flag ${option}; see bamboo-server --help for the flags`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument ${/'([^']*)'/.exec(message)?.[1] ?? ''}; flags take the form --name value, see bamboo-server --help`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return message.includes('does not take an argument')
+        ? `${option} takes no value: give ${option} alone, or set its environment variable to 0 or 1`
+        : `${option} needs a value: ${option} VALUE`;
+    default:
+      return message;
+  }
+}
+
+/**
+ * The settings from `env`, each overridden by its flag in `flags` (as parsed
+ * by `parseFlags`). An empty variable counts as unset, as in most env files.
+ */
+export function resolveConfig(flags: Record<string, string | boolean | undefined>, env: Env): Config {
+  const config: Record<string, unknown> = {};
+  for (const entry of SETTINGS as readonly Setting[]) {
+    const flag = entry.flag === undefined ? undefined : flags[entry.flag];
+    // A switch given as a flag is on; `--inspect` has no value to parse.
+    const [source, raw] =
+      flag === true ? [`--${entry.flag}`, '1'] : typeof flag === 'string' ? [`--${entry.flag}`, flag] : [entry.variable, env[entry.variable]];
+    if (raw === undefined || raw.trim() === '') {
+      config[entry.variable] = entry.default;
+      continue;
+    }
+    const parsed = entry.value.schema.safeParse(raw);
+    if (!parsed.success) {
+      const shown = entry.secret ? '' : ` (got ${JSON.stringify(raw)})`;
+      throw new ConfigError(`${source} ${parsed.error.issues[0]!.message}${shown}; see bamboo-server --help`);
+    }
+    config[entry.variable] = parsed.data;
+  }
+  return config as Config;
+}
+
+/** `resolveConfig(parseFlags(argv))`, for callers without options of their own. */
+export function loadConfig(argv: string[], env: Env): Config {
+  return resolveConfig(parseFlags(argv, flagOptions()), env);
+}

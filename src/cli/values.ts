@@ -1,0 +1,58 @@
+/**
+ * The kinds of value a setting takes. Each parses the text of an environment
+ * variable or a flag and, when it is wrong, says what it must be in words a
+ * user can act on ("must be a whole number from 0 to 65535").
+ */
+import { z } from 'zod';
+
+export interface Value<T> {
+  /** Parses the raw text (never empty: an empty variable counts as unset). */
+  schema: z.ZodType<T, string>;
+  /** What `--help` shows after the flag, e.g. `<0-65535>`; empty for a switch. */
+  placeholder: string;
+  /** A switch is a flag without a value (`--inspect`), or `0`/`1` in the environment. */
+  isSwitch?: boolean;
+  /** How a value is written back as text, for `--help` and the README. */
+  format(value: T): string;
+}
+
+export function integer(min: number, max?: number): Value<number> {
+  const message = max === undefined ? `must be a whole number of at least ${min}` : `must be a whole number from ${min} to ${max}`;
+  const range = z.number().int().min(min, { error: message });
+  return {
+    schema: z
+      .string()
+      .trim()
+      .regex(/^\d+$/, { error: message })
+      .transform(Number)
+      .pipe(max === undefined ? range : range.max(max, { error: message })),
+    placeholder: max === undefined ? '<n>' : `<${min}-${max}>`,
+    format: String,
+  };
+}
+
+export const port = integer(0, 65535);
+
+export const text: Value<string> = { schema: z.string(), placeholder: '<text>', format: (value) => value };
+
+export const path: Value<string> = { ...text, placeholder: '<path>' };
+
+export const toggle: Value<boolean> = {
+  schema: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['0', '1', 'true', 'false'], { error: 'must be 1 or 0 (true or false)' }))
+    .transform((value) => value === '1' || value === 'true'),
+  placeholder: '',
+  isSwitch: true,
+  format: (value) => (value ? '1' : '0'),
+};
+
+export function oneOf<const T extends string>(choices: readonly T[]): Value<T> {
+  return {
+    schema: z.string().trim().pipe(z.enum(choices, { error: `must be one of ${choices.join(', ')}` })),
+    placeholder: `<${choices.join('|')}>`,
+    format: (value) => value,
+  };
+}

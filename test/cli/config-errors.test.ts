@@ -1,0 +1,117 @@
+/**
+ * Every configuration mistake ends `bamboo-server` with exit code 2 and one
+ * readable line on stderr that names the setting (or file) and what to do,
+ * never a stack trace; nothing is started.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, STACK_LINE, type Finished } from './run.js';
+
+let dir: string;
+let taken: Server;
+let takenPort: number;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'bamboo-cli-'));
+  taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  takenPort = (taken.address() as { port: number }).port;
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => taken.close(() => resolve()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh database path per case, so cases never share a file. */
+const db = (name: string) => join(dir, `${name}.db`);
+
+function expectConfigError(result: Finished, ...mentions: (string | RegExp)[]): string {
+  expect(result.code, result.stderr).toBe(2);
+  expect(result.stderr).not.toMatch(STACK_LINE);
+  const lines = result.stderr.split('\n').filter(Boolean);
+  expect(lines, result.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^bamboo-server: /);
+  for (const mention of mentions) expect(lines[0]).toMatch(mention);
+  // Nothing started: no listening line, no log at all before the check.
+  expect(result.stdout).not.toContain('listening');
+  return lines[0]!;
+}
+
+describe.concurrent('configuration errors', () => {
+  it('PORT=abc', async () => {
+    expectConfigError(await runCli([], { PORT: 'abc', BAMBOO_DB: db('port') }), 'PORT', 'whole number from 0 to 65535', '"abc"');
+  });
+
+  it('--port 70000 names the flag', async () => {
+    expectConfigError(await runCli(['--port', '70000'], { BAMBOO_DB: db('flag') }), '--port', '"70000"');
+  });
+
+  it('an unknown flag (also a near miss of --help)', async () => {
+    expectConfigError(await runCli(['--hepl']), 'unknown flag --hepl', '--help');
+    expectConfigError(await runCli(['--port', '1', '--nope=3']), 'unknown flag --nope');
+  });
+
+  it('a flag without its value, a switch with one, a stray argument, an unknown command', async () => {
+    expectConfigError(await runCli(['--db']), '--db needs a value');
+    expectConfigError(await runCli(['--inspect=yes']), '--inspect takes no value');
+    expectConfigError(await runCli(['serve', 'extra']), 'unexpected argument extra');
+    expectConfigError(await runCli(['nosuch']), 'unknown command "nosuch"', 'serve');
+  });
+
+  it('BAMBOO_AGENT=nosuch names the available agents', async () => {
+    expectConfigError(await runCli([], { BAMBOO_AGENT: 'nosuch', BAMBOO_DB: db('agent') }), 'BAMBOO_AGENT', '"nosuch"', 'available: demo', 'OPENAI_API_KEY');
+    const withOpenAI = await runCli(['--agent', 'nosuch'], { OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', BAMBOO_DB: db('agent2') });
+    expectConfigError(withOpenAI, 'available: demo, openai');
+  });
+
+  it('BAMBOO_LOG_LEVEL=verbose is checked before the logger exists', async () => {
+    expectConfigError(await runCli([], { BAMBOO_LOG_LEVEL: 'verbose', BAMBOO_DB: db('level') }), 'BAMBOO_LOG_LEVEL', 'one of fatal, error, warn, info, debug, trace, silent');
+    expectConfigError(await runCli(['--log-format', 'xml']), '--log-format', 'one of pretty, json');
+  });
+
+  it("the openai agent's settings", async () => {
+    const line = expectConfigError(
+      await runCli([], { OPENAI_API_KEY: 'sk-secret-value', BAMBOO_TEMPERATURE: '5', BAMBOO_DB: db('openai') }),
+      'BAMBOO_TEMPERATURE',
+      'from 0 to 2',
+    );
+    expect(line).not.toContain('sk-secret-value');
+    // A secret is named, never repeated.
+    const url = expectConfigError(await runCli([], { OPENAI_BASE_URL: 'not-a-url-secret', BAMBOO_DB: db('openai2') }), 'OPENAI_BASE_URL', 'http(s) URL');
+    expect(url).not.toContain('not-a-url-secret');
+  });
+
+  it('a database path that cannot be written names the path and what to do', async () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'not a folder');
+    const line = expectConfigError(await runCli([], { BAMBOO_DB: join(file, 'bamboo.db') }), 'BAMBOO_DB', join(file, 'bamboo.db'), 'writable path', ':memory:');
+    expect(line).toContain('not a folder');
+    expectConfigError(await runCli(['--db', join(file, 'deeper', 'x.db')]), '--db', join(file, 'deeper', 'x.db'));
+  });
+
+  it('a database path that is a folder, or a file that is not a database', async () => {
+    const folder = join(dir, 'a-folder');
+    mkdirSync(folder);
+    expectConfigError(await runCli([], { BAMBOO_DB: folder }), 'BAMBOO_DB', `${folder} is a folder`);
+    const junk = join(dir, 'junk.db');
+    writeFileSync(junk, 'this is not SQLite, just text long enough to have a header page'.repeat(100));
+    expectConfigError(await runCli([], { BAMBOO_DB: junk, PORT: '0' }), 'BAMBOO_DB', junk, 'not a readable SQLite database');
+  });
+
+  it('an inspector port already in use', async () => {
+    const line = expectConfigError(
+      await runCli(['--inspect'], { BAMBOO_INSPECT_PORT: String(takenPort), BAMBOO_DB: db('inspect'), PORT: '0' }),
+      'BAMBOO_INSPECT_PORT',
+      String(takenPort),
+      'already in use',
+    );
+    expect(line).toContain('0 picks a free one');
+  });
+
+  it('a listening port already in use', async () => {
+    expectConfigError(await runCli(['--port', String(takenPort)], { BAMBOO_DB: db('http') }), 'PORT', String(takenPort), 'already in use');
+  });
+});

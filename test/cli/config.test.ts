@@ -1,0 +1,53 @@
+/** Configuration from the environment and flags, as parsed by the settings table. */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/cli/config.js';
+import { REDACTED_PATHS } from '../../src/cli/logger.js';
+
+describe('loadConfig', () => {
+  it('applies the defaults', () => {
+    expect(loadConfig([], {})).toEqual({
+      PORT: 3000,
+      HOST: '127.0.0.1',
+      BAMBOO_DB: './data/bamboo.db',
+      BAMBOO_AGENT: 'demo',
+      BAMBOO_TOKEN_DELAY_MS: 20,
+      BAMBOO_MAX_LIVE_ACTORS: 10_000,
+      BAMBOO_RESUME_INTERRUPTED: false,
+      BAMBOO_INSPECT: false,
+      BAMBOO_INSPECT_PORT: 5678,
+      BAMBOO_LOG_LEVEL: 'info',
+      BAMBOO_LOG_FORMAT: undefined,
+      OPENAI_BASE_URL: undefined,
+      OPENAI_API_KEY: undefined,
+      BAMBOO_MODEL: undefined,
+      BAMBOO_TEMPERATURE: undefined,
+      BAMBOO_MAX_TOKENS: undefined,
+      BAMBOO_MAX_TOOL_ROUNDS: undefined,
+    });
+  });
+
+  it('reads the environment; a flag wins; an empty variable is unset', () => {
+    const config = loadConfig(['--port', '8080', '--inspect', '--log-format', 'json'], {
+      PORT: '9090',
+      HOST: '0.0.0.0',
+      BAMBOO_TOKEN_DELAY_MS: ' 5 ',
+      BAMBOO_RESUME_INTERRUPTED: 'true',
+      BAMBOO_INSPECT: '0',
+      BAMBOO_DB: '',
+    });
+    expect(config).toMatchObject({ PORT: 8080, HOST: '0.0.0.0', BAMBOO_TOKEN_DELAY_MS: 5, BAMBOO_RESUME_INTERRUPTED: true, BAMBOO_INSPECT: true, BAMBOO_LOG_FORMAT: 'json', BAMBOO_DB: './data/bamboo.db' });
+    expect(loadConfig(['--port=0'], {}).PORT).toBe(0);
+  });
+
+  it('says which setting is wrong and how', () => {
+    expect(() => loadConfig([], { BAMBOO_MAX_LIVE_ACTORS: '0' })).toThrow(new ConfigError('BAMBOO_MAX_LIVE_ACTORS must be a whole number of at least 1 (got "0"); see bamboo-server --help'));
+    expect(() => loadConfig([], { PORT: '-1' })).toThrow(/^PORT must be a whole number from 0 to 65535/);
+    expect(() => loadConfig([], { PORT: '1.5' })).toThrow(ConfigError);
+    expect(() => loadConfig([], { BAMBOO_INSPECT: 'yes' })).toThrow(/^BAMBOO_INSPECT must be 1 or 0/);
+    expect(() => loadConfig(['--token-delay-ms', 'soon'], {})).toThrow(/^--token-delay-ms must be a whole number of at least 0 \(got "soon"\)/);
+  });
+
+  it('redacts every secret setting when the configuration is logged', () => {
+    expect(REDACTED_PATHS).toEqual(expect.arrayContaining(['config.OPENAI_API_KEY', 'config.OPENAI_BASE_URL', 'req.headers.authorization']));
+  });
+});
