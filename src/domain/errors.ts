@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'idempotency_conflict'
   | 'unauthorized'
   | 'unavailable'
+  | 'insufficient_storage'
   | 'internal';
 
 /** The codes with which a session refuses a command in its current state. */

@@ -5,6 +5,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { ErrorCode } from '../domain/errors.js';
 import { SessionError } from '../domain/errors.js';
+import { StorageUnavailable } from '../storage/store.js';
 
 const STATUS: Record<ErrorCode, number> = {
   invalid_request: 400,
@@ -23,6 +24,7 @@ const STATUS: Record<ErrorCode, number> = {
   unsupported_media_type: 415,
   internal: 500,
   unavailable: 503,
+  insufficient_storage: 507,
 };
 
 export function statusOf(code: ErrorCode): number {
@@ -67,13 +69,23 @@ function fromClientError(error: { type?: unknown; status?: unknown; limit?: unkn
   return new SessionError('invalid_request', 'body: the request body could not be read');
 }
 
+/** Storage that cannot do its part now: 503 (retry after a while) or 507 (no space left). */
+function fromStorage(error: StorageUnavailable): SessionError {
+  return error.reason === 'full'
+    ? new SessionError('insufficient_storage', 'Storage is full; nothing was written. Retry once space is freed.')
+    : new SessionError('unavailable', 'Storage is unreachable; nothing was written. Retry shortly.');
+}
+
 export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+  if (error instanceof StorageUnavailable) res.setHeader('Retry-After', '5');
   const known =
     error instanceof SessionError
       ? error
-      : typeof error === 'object' && error !== null
-        ? fromClientError(error)
-        : null;
+      : error instanceof StorageUnavailable
+        ? fromStorage(error)
+        : typeof error === 'object' && error !== null
+          ? fromClientError(error)
+          : null;
   if (!known) req.log?.error({ err: error }, 'request failed');
   const reply = known ?? new SessionError('internal', 'Internal server error');
   if (res.headersSent) {

@@ -74,6 +74,22 @@ export class IdempotencyKeyTaken extends Error {
   }
 }
 
+/**
+ * Storage cannot do its part now: unreachable (a lost connection, a database
+ * restarting) or full (no space left). Nothing was written; the request may be
+ * retried once it recovers. Adapters translate their own errors into this.
+ */
+export class StorageUnavailable extends Error {
+  constructor(
+    readonly reason: 'unreachable' | 'full',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StorageUnavailable';
+  }
+}
+
 export interface ListQuery {
   tenant: string;
   limit: number;
