@@ -16,11 +16,44 @@ import { Metrics } from './http/metrics.js';
 import type { EventFeed } from './runtime/ports.js';
 import { createRuntime, type RuntimeInspector, type SessionRuntime } from './runtime/runtime.js';
 import { SqliteStore } from './storage/sqlite/sqlite-store.js';
-import type { IdempotencyStore, Store } from './storage/store.js';
+import type { IdempotencyStore, KeyStore, Store } from './storage/store.js';
+import { Authenticator } from './auth/authenticator.js';
+import type { ConfiguredKey } from './auth/keys.js';
+
+/** API keys and tenants, the front door, per-tenant limits. */
+export interface AccessSettings {
+  /** Keys given in the configuration (`BAMBOO_API_KEYS`), beside those in the store. */
+  apiKeys?: readonly ConfiguredKey[];
+  /** Host names served beside the loopback ones and the listening address; `*` for any. */
+  allowedHosts?: readonly string[] | '*';
+  /** Browser origins allowed to call the API (CORS). */
+  corsOrigins?: readonly string[];
+  /** Requests per minute per tenant. Default: 6,000 when keys exist, else none; 0 for none. */
+  rateLimitPerMinute?: number;
+  /** Concurrent runs per tenant. Default: 100 when keys exist, else none; 0 for none. */
+  maxRunsPerTenant?: number;
+  /** Open event streams per tenant. Default: 1,000 when keys exist, else none; 0 for none. */
+  maxStreamsPerTenant?: number;
+  /** Listen on a non-loopback address without any API key (a warning at every start). */
+  allowUnauthenticated?: boolean;
+  /** Keep the Stately inspector on although keys exist (it shows every tenant's sessions). */
+  inspectorWithKeys?: boolean;
+}
+
+/** Defaults of the per-tenant limits when API keys exist. */
+export const KEYED_DEFAULTS = { rateLimitPerMinute: 6_000, maxRunsPerTenant: 100, maxStreamsPerTenant: 1_000 } as const;
+
+/** A configuration that must not start: it would expose the server, or every tenant's sessions. */
+export class UnsafeConfiguration extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsafeConfiguration';
+  }
+}
 
 export interface BambooOptions {
-  /** Storage; defaults to a SQLite file at `dbPath`. It must also keep idempotency records. */
-  store?: Store & IdempotencyStore;
+  /** Storage; defaults to a SQLite file at `dbPath`. It must also keep idempotency records and API keys. */
+  store?: Store & IdempotencyStore & KeyStore;
   /** SQLite file (or `:memory:`) when no `store` is given. Default `./data/bamboo.db`. */
   dbPath?: string;
   /** Other processes' news, when several share a PostgreSQL store. */
@@ -50,6 +83,7 @@ export interface BambooOptions {
   shutdownGraceMs?: number;
   /** The Stately inspector, given every session actor. */
   inspector?: RuntimeInspector;
+  access?: AccessSettings;
 }
 
 export interface Bamboo {
@@ -81,7 +115,7 @@ export async function createBamboo(options: BambooOptions = {}): Promise<Bamboo>
 }
 
 export async function createServer(options: ServerOptions = {}): Promise<BambooServer> {
-  const listening = { http: null as Server | null };
+  const listening = { http: null as Server | null, host: options.host ?? '127.0.0.1' };
   const bamboo = await assemble(options, listening);
   const http = createHttpServer(bamboo.app);
   listening.http = http;
@@ -105,9 +139,21 @@ export async function createServer(options: ServerOptions = {}): Promise<BambooS
   return { ...bamboo, url: `http://${host}:${address.port}`, port: address.port, http };
 }
 
-async function assemble(options: BambooOptions, listening: { http: Server | null } | null): Promise<Bamboo> {
+async function assemble(options: BambooOptions, listening: { http: Server | null; host: string } | null): Promise<Bamboo> {
   const logger = options.logger ?? pino({ level: 'silent' });
   const store = options.store ?? new SqliteStore(options.dbPath ?? './data/bamboo.db');
+  const access = options.access ?? {};
+  let keysExist: boolean;
+  const authenticator = new Authenticator({ configured: access.apiKeys ?? [], store });
+  try {
+    keysExist = await authenticator.required();
+    checkAccess(access, keysExist, listening?.host, Boolean(options.inspector), logger);
+  } catch (error) {
+    await options.feed?.close();
+    await store.close();
+    throw error;
+  }
+  const limit = (value: number | undefined, keyed: number) => value ?? (keysExist ? keyed : 0);
   const agents = new Map<string, Agent>([['demo', createDemoAgent({ tokenDelayMs: options.tokenDelayMs ?? 20 })]]);
   for (const [name, agent] of Object.entries(options.agents ?? {})) agents.set(name, agent);
 
@@ -119,6 +165,7 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
       agents,
       defaultAgent: options.defaultAgent ?? 'demo',
       maxLiveActors: options.maxLiveActors,
+      maxRunsPerTenant: limit(access.maxRunsPerTenant, KEYED_DEFAULTS.maxRunsPerTenant),
       leaseMs: options.leaseMs,
       instanceId: options.instanceId,
       feed: options.feed,
@@ -147,6 +194,12 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
     metrics: new Metrics(runtime),
     logger,
     lifecycle,
+    access: {
+      authenticator,
+      frontDoor: { listenHost: listening?.host ?? '127.0.0.1', allowedHosts: access.allowedHosts ?? [], corsOrigins: access.corsOrigins ?? [] },
+      rateLimitPerMinute: limit(access.rateLimitPerMinute, KEYED_DEFAULTS.rateLimitPerMinute),
+      streams: { perTenant: limit(access.maxStreamsPerTenant, KEYED_DEFAULTS.maxStreamsPerTenant) },
+    },
     bodyLimitBytes: options.bodyLimitBytes,
     sse: {
       pingIntervalMs: options.pingIntervalMs ?? DEFAULT_SSE.pingIntervalMs,
@@ -173,4 +226,24 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
     })());
 
   return { app, runtime, interrupted, close };
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Refuses what would expose the server; warns when the operator chose to. */
+function checkAccess(access: AccessSettings, keysExist: boolean, host: string | undefined, inspecting: boolean, logger: Logger): void {
+  if (host !== undefined && !LOOPBACK.has(host) && !/^127\./.test(host) && !keysExist) {
+    if (!access.allowUnauthenticated) {
+      throw new UnsafeConfiguration(
+        `HOST ${host} is reachable from other machines, and no API key exists: set BAMBOO_API_KEYS=tenant:key (a key of 24+ characters), ` +
+          'or create one with `bamboo-server keys create --tenant NAME`; BAMBOO_ALLOW_UNAUTHENTICATED=1 starts without keys anyway',
+      );
+    }
+    logger.warn({ host }, `listening on ${host} without API keys: anyone who can reach it may use and delete every session`);
+  }
+  if (inspecting && keysExist && !access.inspectorWithKeys) {
+    throw new UnsafeConfiguration(
+      'the Stately inspector shows every tenant\'s sessions, and API keys exist: turn BAMBOO_INSPECT off, or set BAMBOO_INSPECT_ALLOW_WITH_KEYS=1',
+    );
+  }
 }

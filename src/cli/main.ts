@@ -5,11 +5,12 @@
  * anything else that fails at start is the server's fault: detail and exit 1.
  */
 import type { Command, CommandContext } from './command.js';
+import { keys } from './commands/keys.js';
 import { serve } from './commands/serve.js';
 import { ConfigError } from './config.js';
 import { packageVersion } from './version.js';
 
-const COMMANDS: readonly Command[] = [serve];
+const COMMANDS: readonly Command[] = [serve, keys];
 
 async function main(argv: string[], context: Omit<CommandContext, 'commands'>): Promise<number | undefined> {
   const named = argv[0] !== undefined && !argv[0].startsWith('-');

@@ -5,7 +5,7 @@
  * are all derived from it, so a new setting is one entry here.
  */
 import { DEFAULT_MAX_TOOL_ROUNDS, DEFAULT_MODEL } from '../agents/openai/index.js';
-import { integer, oneOf, path, port, text, toggle, type Value } from './values.js';
+import { apiKeys, integer, list, oneOf, path, port, text, toggle, type Value } from './values.js';
 
 export interface Setting<Name extends string = string, T = unknown, Default extends T | undefined = T | undefined> {
   variable: Name;
@@ -64,6 +64,60 @@ export const SETTINGS = [
   }),
   setting({ variable: 'BAMBOO_INSPECT', flag: 'inspect', value: toggle, default: false, meaning: '`1`: start the Stately inspector (see below)' }),
   setting({ variable: 'BAMBOO_INSPECT_PORT', flag: 'inspect-port', value: port, default: 5678, meaning: "the inspector's port on 127.0.0.1" }),
+  setting({
+    variable: 'BAMBOO_API_KEYS',
+    value: apiKeys,
+    default: undefined,
+    meaning: 'API keys as comma-separated `tenant:key` pairs (keys of 24+ characters), beside those made with `bamboo-server keys create`; with any key, every API call needs one',
+    secret: true,
+  }),
+  setting({
+    variable: 'BAMBOO_ALLOWED_HOSTS',
+    value: list,
+    default: undefined,
+    defaultLabel: 'loopback names and HOST',
+    meaning: 'more `Host` names to serve, comma-separated (`*`: any); other names get `421` (a DNS-rebinding guard)',
+  }),
+  setting({
+    variable: 'BAMBOO_CORS_ORIGINS',
+    value: list,
+    default: undefined,
+    defaultLabel: 'none',
+    meaning: 'browser origins allowed to call the API (CORS), comma-separated, e.g. `https://app.example.com`',
+  }),
+  setting({
+    variable: 'BAMBOO_RATE_LIMIT',
+    value: integer(0),
+    default: undefined,
+    defaultLabel: '6000 with API keys, else off',
+    meaning: 'requests per minute per tenant (`0`: no limit)',
+  }),
+  setting({
+    variable: 'BAMBOO_MAX_RUNS_PER_TENANT',
+    value: integer(0),
+    default: undefined,
+    defaultLabel: '100 with API keys, else off',
+    meaning: 'concurrent runs per tenant; a start over it answers `429 too_many_runs` (`0`: no limit)',
+  }),
+  setting({
+    variable: 'BAMBOO_MAX_STREAMS_PER_TENANT',
+    value: integer(0),
+    default: undefined,
+    defaultLabel: '1000 with API keys, else off',
+    meaning: 'open event streams per tenant (`0`: no limit)',
+  }),
+  setting({
+    variable: 'BAMBOO_ALLOW_UNAUTHENTICATED',
+    value: toggle,
+    default: false,
+    meaning: '`1`: start on a non-loopback HOST without any API key (warned at every start)',
+  }),
+  setting({
+    variable: 'BAMBOO_INSPECT_ALLOW_WITH_KEYS',
+    value: toggle,
+    default: false,
+    meaning: '`1`: allow the inspector although API keys exist (it shows every tenant\'s sessions)',
+  }),
   setting({ variable: 'BAMBOO_LOG_LEVEL', flag: 'log-level', value: oneOf(LOG_LEVELS), default: 'info', meaning: 'pino log level' }),
   setting({
     variable: 'BAMBOO_LOG_FORMAT',

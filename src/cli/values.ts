@@ -4,6 +4,7 @@
  * user can act on ("must be a whole number from 0 to 65535").
  */
 import { z } from 'zod';
+import { type ConfiguredKey, parseConfiguredKeys } from '../auth/keys.js';
 
 export interface Value<T> {
   /** Parses the raw text (never empty: an empty variable counts as unset). */
@@ -56,3 +57,24 @@ export function oneOf<const T extends string>(choices: readonly T[]): Value<T> {
     format: (value) => value,
   };
 }
+
+/** Comma-separated items, blanks dropped. */
+export const list: Value<string[]> = {
+  schema: z.string().transform((raw) => raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0)),
+  placeholder: '<a,b,…>',
+  format: (value) => value.join(','),
+};
+
+/** `BAMBOO_API_KEYS`: comma-separated `tenant:key` pairs, each key of 24 characters or more. Never echoed. */
+export const apiKeys: Value<ConfiguredKey[]> = {
+  schema: z.string().transform((raw, ctx) => {
+    try {
+      return parseConfiguredKeys(raw);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  }),
+  placeholder: '<tenant:key,…>',
+  format: () => '…',
+};

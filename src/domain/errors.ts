@@ -14,6 +14,11 @@ export type ErrorCode =
   | 'not_running'
   | 'idempotency_conflict'
   | 'unauthorized'
+  | 'host_not_allowed'
+  | 'origin_not_allowed'
+  | 'rate_limited'
+  | 'too_many_runs'
+  | 'too_many_streams'
   | 'unavailable'
   | 'insufficient_storage'
   | 'internal';

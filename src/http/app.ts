@@ -4,6 +4,7 @@
  * session route, then the service and console routes.
  */
 import express, { Router, type Express } from 'express';
+import type { Store as RateLimitStore } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import type { SessionRuntime } from '../runtime/runtime.js';
 import type { IdempotencyStore } from '../storage/store.js';
@@ -22,7 +23,25 @@ import { runRoutes } from './routes/runs.js';
 import { serviceRoutes } from './routes/service.js';
 import { sessionRoutes } from './routes/sessions.js';
 import type { SseOptions } from './sse.js';
-import { defaultTenant } from './tenant.js';
+import { Authenticator } from '../auth/authenticator.js';
+import { requireApiKey } from './auth.js';
+import { allowHosts, type FrontDoorOptions, guardOrigins } from './front-door.js';
+import { tenantRateLimit } from './rate-limit.js';
+import { StreamBudget, type StreamLimits } from './stream-budget.js';
+
+/** Who may call the API, from where, how often. */
+export interface AccessOptions {
+  /** Checks API keys; without one (or with no keys) every request is the `default` tenant's. */
+  authenticator?: Authenticator;
+  /** Host allow-list and browser origins. Default: loopback names only, no CORS. */
+  frontDoor?: FrontDoorOptions;
+  /** Requests per minute per tenant; 0 or absent for no limit. */
+  rateLimitPerMinute?: number;
+  /** Where request counts are kept; in memory by default. */
+  rateLimitStore?: RateLimitStore;
+  /** Open event streams allowed; each limit 0 for none. */
+  streams?: Partial<StreamLimits>;
+}
 
 export interface AppOptions {
   runtime: SessionRuntime;
@@ -36,7 +55,10 @@ export interface AppOptions {
   sse?: Partial<SseOptions>;
   /** Tracks requests in flight and open streams, for a clean shutdown. */
   lifecycle?: Lifecycle;
+  access?: AccessOptions;
 }
+
+const NO_STREAM_LIMITS: StreamLimits = { total: 0, perTenant: 0, perSession: 0, perClient: 0 };
 
 export const DEFAULT_SSE: SseOptions = { pingIntervalMs: 15_000, maxBufferedBytes: 4 * 1024 * 1024 };
 
@@ -47,7 +69,11 @@ export function createApp(options: AppOptions): Express {
     if (typeof req.params.id === 'string') await runtime.forTenant(req.tenant).getSession(req.params.id);
   });
   const lifecycle = options.lifecycle ?? new Lifecycle();
-  const deps: RouteDeps = { runtime, idempotent: guard, sse: { ...DEFAULT_SSE, ...options.sse }, metrics, lifecycle };
+  const access = options.access ?? {};
+  const frontDoor = access.frontDoor ?? { listenHost: '127.0.0.1', allowedHosts: [], corsOrigins: [] };
+  const authenticate = requireApiKey(access.authenticator ?? new Authenticator({ configured: [] }));
+  const streams = new StreamBudget({ ...NO_STREAM_LIMITS, ...access.streams });
+  const deps: RouteDeps = { runtime, idempotent: guard, sse: { ...DEFAULT_SSE, ...options.sse }, metrics, lifecycle, streams, authenticate };
 
   const app = express();
   app.disable('x-powered-by');
@@ -55,11 +81,14 @@ export function createApp(options: AppOptions): Express {
   app.set('etag', false);
   app.use(lifecycle.track);
   app.use(requestLog(logger, { ignore: (path) => path === '/healthz' }));
+  app.use(allowHosts(frontDoor));
   app.use(metrics.timeRequests());
+  app.use(guardOrigins(frontDoor));
   app.use(jsonBody(options.bodyLimitBytes ?? 1024 * 1024));
 
   const api = Router();
-  api.use(defaultTenant);
+  api.use(authenticate);
+  if (access.rateLimitPerMinute) api.use(tenantRateLimit(access.rateLimitPerMinute, access.rateLimitStore));
   for (const register of [sessionRoutes, messageRoutes, runRoutes, eventRoutes, machineRoutes]) register(api, deps);
   api.use(replayOnRace);
   // Answered inside the router, so a failed request keeps its mount path and is labelled like a successful one.

@@ -1,5 +1,4 @@
-/** Which tenant a request acts for. Without API keys every request is the `default` tenant's. */
-import type { RequestHandler } from 'express';
+/** Which tenant a request acts for (set by `requireApiKey`). Without API keys every request is the `default` tenant's. */
 
 export const DEFAULT_TENANT = 'default';
 
@@ -8,8 +7,3 @@ declare module 'express-serve-static-core' {
     tenant: string;
   }
 }
-
-export const defaultTenant: RequestHandler = (req, _res, next) => {
-  req.tenant = DEFAULT_TENANT;
-  next();
-};

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { now } from '../domain/ids.js';
 import type { SessionInfo, SessionView } from '../domain/types.js';
 import type { IdempotencyRecord, Store } from '../storage/store.js';
-import { VersionConflict } from '../storage/store.js';
+import { TooManyRuns, VersionConflict } from '../storage/store.js';
 import type { HostDeps } from './session-host.js';
 import { SessionHost } from './session-host.js';
 
@@ -158,7 +158,8 @@ export class SessionRegistry {
    */
   private onBroken(host: SessionHost, error: unknown): void {
     if (this.live.get(host.id) === host) this.live.delete(host.id);
-    if (error instanceof VersionConflict) return;
+    // A lost race or a run over its tenant's limit wrote nothing: the next command reloads.
+    if (error instanceof VersionConflict || error instanceof TooManyRuns) return;
     const { logger } = this.options;
     logger.error({ err: error, session_id: host.id }, 'session actor failed; dropping it');
     // One repair at a time: if storage itself is failing, the repair breaks too and must not loop.

@@ -46,6 +46,8 @@ export interface RuntimeOptions {
   maxLiveActors?: number;
   /** How long a run's lease lasts without renewal. Default 10 s. */
   leaseMs?: number;
+  /** Concurrent runs a tenant may have; a start over it answers `too_many_runs` and starts nothing. Default 0: no limit. */
+  maxRunsPerTenant?: number;
   /** This process among the instances sharing the store. Default: hostname, pid and a random part. */
   instanceId?: string;
   /** Other processes' news; null (the default) when no other process shares the store. */
@@ -140,6 +142,7 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
       store,
       instanceId,
       leaseMs,
+      maxRunsPerTenant: options.maxRunsPerTenant ?? 0,
       inspect: options.inspector?.inspect,
       logic: sessionMachine.provide({
         actors: { agentRun: createRunActor({ store, agents: options.agents, host: (id) => registry.peek(id), logger }) },

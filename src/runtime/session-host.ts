@@ -29,6 +29,8 @@ export interface HostDeps {
   /** This process, as the owner of the runs it starts. */
   instanceId: string;
   leaseMs: number;
+  /** Concurrent runs a tenant may have; 0 for no limit. */
+  maxRunsPerTenant: number;
   inspect?: Observer<InspectionEvent>;
   /** Changes just made durable, in order. */
   onDurable(host: SessionHost, changes: readonly Change[]): void;
@@ -218,6 +220,12 @@ export class SessionHost {
     this.enqueue(events, { state: to, context: this.actor.getSnapshot().context }, this.leaseChange(from, to));
   }
 
+  /** A run start counts against the tenant's limit of concurrent runs, checked in the same commit. */
+  private runLimit(lease: LeaseChange | undefined): Change['runLimit'] {
+    const max = this.deps.maxRunsPerTenant;
+    return lease && !('release' in lease) && max > 0 ? { tenant: this.info.tenant, max } : undefined;
+  }
+
   /** Entering `running` takes the run's lease in the same commit; leaving it gives the lease back. */
   private leaseChange(from: SessionState, to: SessionState): LeaseChange | undefined {
     if (to === 'running' && from !== 'running') return { owner: this.deps.instanceId, epoch: ++this.leaseEpoch, ttlMs: this.deps.leaseMs };
@@ -229,11 +237,13 @@ export class SessionHost {
     const events: SessionEvent[] = newEvents.map((event) => numbered(event, ++this.lastSeqAssigned, this.id));
     const messages: Message[] = [];
     for (const event of newEvents) if (event.type === 'message_appended') messages.push(event.message);
+    const runLimit = this.runLimit(lease);
     this.writer.add({
       events,
       messages,
       ...(machine ? { machine } : {}),
       ...(lease ? { lease } : {}),
+      ...(runLimit ? { runLimit } : {}),
       ...(this.fenced ? { onlyIfLeaseExpired: true } : {}),
     });
     this.writer.settled().catch((error: unknown) => this.break(error));

@@ -22,6 +22,7 @@ export interface Change {
   /** The machine's new state, when it moved. */
   machine?: MachineState;
   lease?: LeaseChange;
+  runLimit?: Commit['runLimit'];
   onlyIfLeaseExpired?: boolean;
   idempotency?: IdempotencyRecord[];
 }
@@ -90,6 +91,7 @@ export class SessionWriter {
   private merge(batch: readonly Change[]): Commit {
     const machine = batch.findLast((change) => change.machine)?.machine;
     const lease = batch.findLast((change) => change.lease)?.lease;
+    const runLimit = batch.find((change) => change.runLimit)?.runLimit;
     const idempotency = batch.flatMap((change) => change.idempotency ?? []);
     return {
       sessionId: this.sessionId,
@@ -101,6 +103,7 @@ export class SessionWriter {
       events: batch.flatMap((change) => change.events),
       messages: batch.flatMap((change) => change.messages),
       ...(lease ? { lease } : {}),
+      ...(runLimit ? { runLimit } : {}),
       ...(batch.some((change) => change.onlyIfLeaseExpired) ? { onlyIfLeaseExpired: true } : {}),
       ...(idempotency.length > 0 ? { idempotency } : {}),
     };

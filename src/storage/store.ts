@@ -36,6 +36,8 @@ export interface Commit {
   events: SessionEvent[];
   messages: Message[];
   lease?: LeaseChange;
+  /** Set on a run start: the commit fails with `TooManyRuns` if the tenant already has `max` sessions running. */
+  runLimit?: { tenant: string; max: number };
   /** Commit only if the session's lease has expired: recovery's fence against an owner that is still alive. */
   onlyIfLeaseExpired?: boolean;
   /** The responses that acknowledge this change, kept for `Idempotency-Key` replays. */
@@ -90,6 +92,14 @@ export class StorageUnavailable extends Error {
   }
 }
 
+/** Starting this run would put its tenant over its limit of concurrent runs; nothing was written. */
+export class TooManyRuns extends Error {
+  constructor(readonly tenant: string, readonly limit: number) {
+    super(`Tenant ${tenant} already has ${limit} runs in progress`);
+    this.name = 'TooManyRuns';
+  }
+}
+
 export interface ListQuery {
   tenant: string;
   limit: number;
@@ -102,6 +112,30 @@ export interface IdempotencyStore {
   getIdempotency(tenant: string, key: string): Promise<IdempotencyRecord | null>;
   /** Forgets records created before `before`. */
   purgeIdempotency(before: string): Promise<number>;
+}
+
+/** An API key as stored: its hash only, never the key itself. */
+export interface ApiKeyRecord {
+  id: string;
+  tenant: string;
+  name: string | null;
+  /** SHA-256 of the key, hex. */
+  hash: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+/** API keys managed with `bamboo-server keys`. */
+export interface KeyStore {
+  createApiKey(record: Omit<ApiKeyRecord, 'revoked_at'>): Promise<void>;
+  /** Every key, revoked ones too, oldest first. */
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  /** False when there is no such key or it was already revoked. */
+  revokeApiKey(id: string, at: string): Promise<boolean>;
+  /** The key with this hash, unless revoked. */
+  findApiKey(hash: string): Promise<ApiKeyRecord | null>;
+  /** How many keys are not revoked. */
+  countActiveApiKeys(): Promise<number>;
 }
 
 export interface Store {

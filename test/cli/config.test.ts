@@ -15,6 +15,14 @@ describe('loadConfig', () => {
       BAMBOO_RESUME_INTERRUPTED: false,
       BAMBOO_INSPECT: false,
       BAMBOO_INSPECT_PORT: 5678,
+      BAMBOO_API_KEYS: undefined,
+      BAMBOO_ALLOWED_HOSTS: undefined,
+      BAMBOO_CORS_ORIGINS: undefined,
+      BAMBOO_RATE_LIMIT: undefined,
+      BAMBOO_MAX_RUNS_PER_TENANT: undefined,
+      BAMBOO_MAX_STREAMS_PER_TENANT: undefined,
+      BAMBOO_ALLOW_UNAUTHENTICATED: false,
+      BAMBOO_INSPECT_ALLOW_WITH_KEYS: false,
       BAMBOO_LOG_LEVEL: 'info',
       BAMBOO_LOG_FORMAT: undefined,
       OPENAI_BASE_URL: undefined,
@@ -48,6 +56,24 @@ describe('loadConfig', () => {
   });
 
   it('redacts every secret setting when the configuration is logged', () => {
-    expect(REDACTED_PATHS).toEqual(expect.arrayContaining(['config.OPENAI_API_KEY', 'config.OPENAI_BASE_URL', 'req.headers.authorization']));
+    expect(REDACTED_PATHS).toEqual(expect.arrayContaining(['config.OPENAI_API_KEY', 'config.OPENAI_BASE_URL', 'config.BAMBOO_API_KEYS', 'req.headers.authorization']));
+  });
+
+  it('reads API keys as tenant:key pairs and names a bad entry without echoing any key', () => {
+    const key = 'k'.repeat(24);
+    expect(loadConfig([], { BAMBOO_API_KEYS: `acme:${key}, beta:${key}x` }).BAMBOO_API_KEYS).toEqual([
+      { tenant: 'acme', key },
+      { tenant: 'beta', key: `${key}x` },
+    ]);
+    const short = () => loadConfig([], { BAMBOO_API_KEYS: `acme:${key},beta:secret-but-short` });
+    expect(short).toThrow(/^BAMBOO_API_KEYS .*entry 2 \(tenant beta\): the key must have at least 24 characters/);
+    expect(short).not.toThrow(/secret-but-short/);
+    expect(() => loadConfig([], { BAMBOO_API_KEYS: key })).toThrow(/entry 1 must be tenant:key/);
+  });
+
+  it('reads lists: allowed hosts, CORS origins', () => {
+    const config = loadConfig([], { BAMBOO_ALLOWED_HOSTS: 'api.example.com, *', BAMBOO_CORS_ORIGINS: 'https://app.example.com' });
+    expect(config.BAMBOO_ALLOWED_HOSTS).toEqual(['api.example.com', '*']);
+    expect(config.BAMBOO_CORS_ORIGINS).toEqual(['https://app.example.com']);
   });
 });

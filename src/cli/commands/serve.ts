@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Agent } from '../../agents/agent.js';
 import { openAIAgentFromEnv } from '../../agents/openai/index.js';
 import { startInspector, type RunningInspector } from '../../runtime/inspector.js';
-import { createServer, type BambooServer } from '../../server.js';
+import { createServer, type BambooServer, UnsafeConfiguration } from '../../server.js';
 import { checkAgent, checkDatabasePath, databaseError, listenError } from '../checks.js';
 import type { Command, CommandContext } from '../command.js';
 import { ConfigError, flagOptions, parseFlags, resolveConfig } from '../config.js';
@@ -73,7 +73,18 @@ async function start(config: Config, context: CommandContext, logger: Logger): P
       host: config.HOST,
       logger,
       inspector,
+      access: {
+        apiKeys: config.BAMBOO_API_KEYS,
+        allowedHosts: config.BAMBOO_ALLOWED_HOSTS?.includes('*') ? '*' : config.BAMBOO_ALLOWED_HOSTS,
+        corsOrigins: config.BAMBOO_CORS_ORIGINS,
+        rateLimitPerMinute: config.BAMBOO_RATE_LIMIT,
+        maxRunsPerTenant: config.BAMBOO_MAX_RUNS_PER_TENANT,
+        maxStreamsPerTenant: config.BAMBOO_MAX_STREAMS_PER_TENANT,
+        allowUnauthenticated: config.BAMBOO_ALLOW_UNAUTHENTICATED,
+        inspectorWithKeys: config.BAMBOO_INSPECT_ALLOW_WITH_KEYS,
+      },
     }).catch((error: unknown) => {
+      if (error instanceof UnsafeConfiguration) throw new ConfigError(error.message);
       throw databaseError(listenError(error, 'PORT', config.PORT, config.HOST), config.BAMBOO_DB);
     });
     logStarted(logger, config, context.version, server, inspector);

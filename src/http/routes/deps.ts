@@ -2,6 +2,7 @@
 import type { Request, RequestHandler, Router } from 'express';
 import type { SessionRuntime, TenantSessions } from '../../runtime/runtime.js';
 import type { Lifecycle } from '../lifecycle.js';
+import type { StreamBudget } from '../stream-budget.js';
 import type { Metrics } from '../metrics.js';
 import type { SseOptions } from '../sse.js';
 
@@ -13,6 +14,9 @@ export interface RouteDeps {
   sse: SseOptions;
   metrics: Metrics;
   lifecycle: Lifecycle;
+  streams: StreamBudget;
+  /** Requires an API key when keys exist; sets the request's tenant. */
+  authenticate: RequestHandler;
 }
 
 /** Every route module has this shape: it registers its resource's routes on the router it is given. */

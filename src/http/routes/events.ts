@@ -4,7 +4,7 @@ import { streamEvents } from '../sse.js';
 import { eventsQuery, lastEventId, parse } from '../validation.js';
 import { type RegisterRoutes, sessionsFor } from './deps.js';
 
-export const eventRoutes: RegisterRoutes = (router, { runtime, sse, lifecycle }) => {
+export const eventRoutes: RegisterRoutes = (router, { runtime, sse, lifecycle, streams }) => {
   router
     .route('/sessions/:id/events')
     .get(async (req, res) => {
@@ -14,7 +14,12 @@ export const eventRoutes: RegisterRoutes = (router, { runtime, sse, lifecycle })
       const sessions = sessionsFor(runtime, req);
       if ((req.get('Accept') ?? '').includes('text/event-stream')) {
         // A reconnecting EventSource keeps its URL, so the header wins over `?after=`.
-        await streamEvents({ sessions, lifecycle, options: sse }, req.params.id, resumeFrom ?? query.after ?? null, req, res);
+        const release = streams.acquire({ tenant: req.tenant, session: req.params.id, client: req.socket.remoteAddress ?? 'unknown' });
+        res.once('close', release);
+        await streamEvents({ sessions, lifecycle, options: sse }, req.params.id, resumeFrom ?? query.after ?? null, req, res).catch((error: unknown) => {
+          release();
+          throw error;
+        });
         return;
       }
       res.json(await sessions.readEvents(req.params.id, resumeFrom ?? query.after ?? 0, query.limit ?? 100));

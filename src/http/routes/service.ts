@@ -3,7 +3,7 @@ import { SessionError } from '../../domain/errors.js';
 import { methodNotAllowed } from '../errors.js';
 import type { RegisterRoutes } from './deps.js';
 
-export const serviceRoutes: RegisterRoutes = (router, { runtime, metrics }) => {
+export const serviceRoutes: RegisterRoutes = (router, { runtime, metrics, authenticate }) => {
   router
     .route('/healthz')
     .get((_req, res) => {
@@ -25,7 +25,7 @@ export const serviceRoutes: RegisterRoutes = (router, { runtime, metrics }) => {
 
   router
     .route('/metrics')
-    .get(async (_req, res) => {
+    .get(authenticate, async (_req, res) => {
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     })
     .all(methodNotAllowed(['GET']));

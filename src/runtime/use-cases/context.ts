@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Agent } from '../../agents/agent.js';
 import { SessionError, sessionNotFound } from '../../domain/errors.js';
 import type { Store } from '../../storage/store.js';
-import { VersionConflict } from '../../storage/store.js';
+import { TooManyRuns, VersionConflict } from '../../storage/store.js';
 import type { EventBus } from '../event-bus.js';
 import type { EventFeed } from '../ports.js';
 import type { SessionRegistry } from '../registry.js';
@@ -70,6 +70,10 @@ export async function onSession<T>(ctx: RuntimeContext, tenant: Tenant, id: stri
       await host.settled();
       if (!wrote && !(await isCurrent(ctx, host))) throw new VersionConflict(id, host.durable.version);
     } catch (error) {
+      if (error instanceof TooManyRuns) {
+        ctx.registry.evict(host);
+        throw new SessionError('too_many_runs', `The tenant already has ${error.limit} runs in progress; wait for one to end`, { limit: error.limit });
+      }
       if (!(error instanceof VersionConflict)) throw error;
       ctx.registry.evict(host);
       if (attempt >= MAX_ATTEMPTS) throw new SessionError('unavailable', 'The session is changing too fast; try again');

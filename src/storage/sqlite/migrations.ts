@@ -67,6 +67,18 @@ const MIGRATIONS: string[] = [
   DROP TABLE idempotency_keys;
   CREATE INDEX idempotency_records_by_age ON idempotency_records (created_at);
   `,
+  // API keys, hashed; running sessions per tenant, for the concurrent-run limit.
+  `
+  CREATE TABLE api_keys (
+    id         TEXT PRIMARY KEY,
+    tenant     TEXT NOT NULL,
+    name       TEXT,
+    hash       TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+  );
+  CREATE INDEX sessions_running_by_tenant ON sessions (tenant) WHERE state = 'running';
+  `,
 ];
 
 export function migrate(db: Database): number {

@@ -8,7 +8,10 @@ import { hostname } from 'node:os';
 import type { Database } from 'better-sqlite3';
 
 export class DatabaseInUse extends Error {
-  constructor(readonly path: string, holder: string) {
+  constructor(
+    readonly path: string,
+    readonly holder: string,
+  ) {
     super(
       `${path} is in use by ${holder}. One SQLite file serves one Bamboo process; stop the other one, ` +
         'or run several instances on PostgreSQL (BAMBOO_DB=postgres://user@host:5432/database).',

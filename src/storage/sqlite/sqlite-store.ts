@@ -10,14 +10,14 @@ import Database from 'better-sqlite3';
 import type { SessionEvent } from '../../domain/events.js';
 import type { Message, SessionState } from '../../domain/types.js';
 import { SESSION_STATES } from '../../domain/types.js';
-import type { Commit, IdempotencyRecord, IdempotencyStore, ListQuery, Page, SessionRow, Store } from '../store.js';
-import { IdempotencyKeyTaken, VersionConflict } from '../store.js';
+import type { ApiKeyRecord, Commit, IdempotencyRecord, IdempotencyStore, KeyStore, ListQuery, Page, SessionRow, Store } from '../store.js';
+import { IdempotencyKeyTaken, TooManyRuns, VersionConflict } from '../store.js';
 import { migrate } from './migrations.js';
 import { type IdempotencyRecordRow, type SessionRecord, toIdempotencyRecord, toRow } from './records.js';
 import { lockDatabase, unlockDatabase } from './single-instance.js';
 import { prepareStatements } from './statements.js';
 
-export class SqliteStore implements Store, IdempotencyStore {
+export class SqliteStore implements Store, IdempotencyStore, KeyStore {
   readonly kind = 'sqlite';
   readonly shared = false;
   readonly location: string;
@@ -66,6 +66,8 @@ export class SqliteStore implements Store, IdempotencyStore {
     this.commitTx = this.db.transaction((commit: Commit) => {
       const { sessionId, expectedVersion, updatedAt, events, messages, snapshot, lease } = commit;
       if (commit.onlyIfLeaseExpired && this.sql.leaseLive.get(sessionId, Date.now()) !== undefined) throw new VersionConflict(sessionId, expectedVersion);
+      const { runLimit } = commit;
+      if (runLimit && (this.sql.runningForTenant.get(runLimit.tenant) as number) >= runLimit.max) throw new TooManyRuns(runLimit.tenant, runLimit.max);
       const position = messages.length > 0 ? ((this.sql.messagePosition.get(sessionId) as number | undefined) ?? 0) : 0;
       const lastSeq = events.at(-1)?.seq ?? null;
       const update = snapshot
@@ -210,6 +212,26 @@ export class SqliteStore implements Store, IdempotencyStore {
 
   async purgeIdempotency(before: string): Promise<number> {
     return this.sql.purgeIdempotency.run(before).changes;
+  }
+
+  async createApiKey(record: Omit<ApiKeyRecord, 'revoked_at'>): Promise<void> {
+    this.sql.insertApiKey.run(record);
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    return this.sql.listApiKeys.all() as ApiKeyRecord[];
+  }
+
+  async revokeApiKey(id: string, at: string): Promise<boolean> {
+    return this.sql.revokeApiKey.run(at, id).changes === 1;
+  }
+
+  async findApiKey(hash: string): Promise<ApiKeyRecord | null> {
+    return (this.sql.findApiKey.get(hash) as ApiKeyRecord | undefined) ?? null;
+  }
+
+  async countActiveApiKeys(): Promise<number> {
+    return this.sql.countActiveApiKeys.get() as number;
   }
 
   async ping(): Promise<void> {

@@ -37,10 +37,16 @@ const SQL = {
   putIdempotency: `INSERT OR IGNORE INTO idempotency_records (tenant, key, method, path, body_hash, status, body, created_at)
       VALUES (@tenant, @key, @method, @path, @bodyHash, @status, @body, @createdAt)`,
   purgeIdempotency: 'DELETE FROM idempotency_records WHERE created_at < ?',
+  runningForTenant: `SELECT COUNT(*) FROM sessions WHERE tenant = ? AND state = 'running'`,
+  insertApiKey: 'INSERT INTO api_keys (id, tenant, name, hash, created_at) VALUES (@id, @tenant, @name, @hash, @created_at)',
+  listApiKeys: 'SELECT id, tenant, name, hash, created_at, revoked_at FROM api_keys ORDER BY created_at, id',
+  revokeApiKey: 'UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
+  findApiKey: 'SELECT id, tenant, name, hash, created_at, revoked_at FROM api_keys WHERE hash = ? AND revoked_at IS NULL',
+  countActiveApiKeys: 'SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL',
   ping: 'SELECT 1',
 } as const;
 
-const VALUES: ReadonlySet<keyof typeof SQL> = new Set(['sessionVersion', 'leaseLive', 'expiredRuns', 'messagePosition', 'idsInState', 'interrupted', 'readEvents', 'readRecentMessages', 'ping']);
+const VALUES: ReadonlySet<keyof typeof SQL> = new Set(['runningForTenant', 'countActiveApiKeys', 'sessionVersion', 'leaseLive', 'expiredRuns', 'messagePosition', 'idsInState', 'interrupted', 'readEvents', 'readRecentMessages', 'ping']);
 
 export type Statements = { [K in keyof typeof SQL]: Statement };
 

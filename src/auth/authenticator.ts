@@ -1,0 +1,62 @@
+/**
+ * Who a presented key belongs to. Keys come from the configuration and from
+ * the store (managed with `bamboo-server keys`); stored keys are looked up by
+ * hash and cached briefly, so a new or revoked key takes effect within
+ * `cacheMs` on every instance.
+ */
+import type { KeyStore } from '../storage/store.js';
+import { type ConfiguredKey, hashKey, sameHash } from './keys.js';
+
+export interface Principal {
+  tenant: string;
+  /** The stored key's id, or `config` for a key from BAMBOO_API_KEYS. */
+  keyId: string;
+}
+
+export interface AuthenticatorOptions {
+  configured: readonly ConfiguredKey[];
+  store?: KeyStore;
+  /** How long a stored key's lookup (found or not) is trusted. Default 10 s. */
+  cacheMs?: number;
+}
+
+export class Authenticator {
+  private readonly configured: { tenant: string; hash: string }[];
+  private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
+  private storedCount: { value: number; until: number } | null = null;
+  private readonly cacheMs: number;
+
+  constructor(private readonly options: AuthenticatorOptions) {
+    this.configured = options.configured.map(({ tenant, key }) => ({ tenant, hash: hashKey(key) }));
+    this.cacheMs = options.cacheMs ?? 10_000;
+  }
+
+  /** True when at least one key exists: then every API request needs one. */
+  async required(): Promise<boolean> {
+    if (this.configured.length > 0) return true;
+    if (!this.options.store) return false;
+    const now = Date.now();
+    if (!this.storedCount || this.storedCount.until < now) {
+      this.storedCount = { value: await this.options.store.countActiveApiKeys(), until: now + this.cacheMs };
+    }
+    return this.storedCount.value > 0;
+  }
+
+  /** The key's tenant, or null for an unknown or revoked key. */
+  async authenticate(key: string): Promise<Principal | null> {
+    const hash = hashKey(key);
+    // Every configured key is compared, so the time taken says nothing about which one matched.
+    let match: Principal | null = null;
+    for (const entry of this.configured) if (sameHash(entry.hash, hash)) match = { tenant: entry.tenant, keyId: 'config' };
+    if (match || !this.options.store) return match;
+    const now = Date.now();
+    const cached = this.cache.get(hash);
+    if (cached && cached.until >= now) return cached.principal;
+    const record = await this.options.store.findApiKey(hash);
+    const principal = record ? { tenant: record.tenant, keyId: record.id } : null;
+    // Bounded: a flood of wrong keys must not grow the cache without end.
+    if (this.cache.size >= 10_000) this.cache.clear();
+    this.cache.set(hash, { principal, until: now + this.cacheMs });
+    return principal;
+  }
+}

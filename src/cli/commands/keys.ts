@@ -1,0 +1,91 @@
+/**
+ * `bamboo-server keys create|list|revoke`: API keys kept (hashed) in the
+ * server's store. A new key is printed once, alone on stdout, so scripts can
+ * capture it; only its hash is stored.
+ */
+import { generateKey, isTenantName } from '../../auth/keys.js';
+import { DatabaseInUse } from '../../storage/sqlite/single-instance.js';
+import { SqliteStore } from '../../storage/sqlite/sqlite-store.js';
+import type { KeyStore, Store } from '../../storage/store.js';
+import { databaseError, settingName } from '../checks.js';
+import type { Command, CommandContext } from '../command.js';
+import { ConfigError, parseFlags, resolveConfig } from '../config.js';
+
+const USAGE = `bamboo-server keys create --tenant NAME [--name LABEL] [--db PATH]
+bamboo-server keys list [--db PATH]
+bamboo-server keys revoke KEY_ID [--db PATH]`;
+
+export const keys: Command = {
+  name: 'keys',
+  usage: 'bamboo-server keys create|list|revoke …',
+  summary: 'manage API keys in the store (a key is printed once; only its hash is kept)',
+  async run(argv, context) {
+    const [action, ...rest] = argv;
+    switch (action) {
+      case 'create':
+        return create(rest, context);
+      case 'list':
+        return list(rest, context);
+      case 'revoke':
+        return revoke(rest, context);
+      case '--help':
+      case '-h':
+      case undefined:
+        context.stdout.write(`Usage:\n${USAGE.replace(/^/gm, '  ')}\n`);
+        return action === undefined ? 2 : 0;
+      default:
+        throw new ConfigError(`unknown keys action ${JSON.stringify(action)}; use create, list or revoke`);
+    }
+  },
+};
+
+async function create(argv: string[], context: CommandContext): Promise<number> {
+  const flags = parseFlags(argv, { tenant: { type: 'string' }, name: { type: 'string' }, db: { type: 'string' } });
+  const tenant = typeof flags.tenant === 'string' ? flags.tenant : '';
+  if (!isTenantName(tenant)) throw new ConfigError("keys create needs --tenant NAME: letters, digits, '.', '_' or '-', up to 64 characters");
+  const name = typeof flags.name === 'string' && flags.name.trim() !== '' ? flags.name.trim() : null;
+  const { id, key, hash } = generateKey();
+  await withStore(flags, context, (store) => store.createApiKey({ id, tenant, name, hash, created_at: new Date().toISOString() }));
+  context.stderr.write(`Created API key ${id} for tenant ${tenant}${name ? ` (${name})` : ''}. It is shown once, below: keep it now; only its hash is stored.\n`);
+  context.stdout.write(`${key}\n`);
+  return 0;
+}
+
+async function list(argv: string[], context: CommandContext): Promise<number> {
+  const flags = parseFlags(argv, { db: { type: 'string' } });
+  const records = await withStore(flags, context, (store) => store.listApiKeys());
+  const rows = [['ID', 'TENANT', 'NAME', 'CREATED', 'REVOKED'], ...records.map((r) => [r.id, r.tenant, r.name ?? '-', r.created_at, r.revoked_at ?? '-'])];
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  for (const row of rows) context.stdout.write(`${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()}\n`);
+  return 0;
+}
+
+async function revoke(argv: string[], context: CommandContext): Promise<number> {
+  const id = argv.find((arg) => !arg.startsWith('-'));
+  const flags = parseFlags(argv.filter((arg) => arg !== id), { db: { type: 'string' } });
+  if (!id) throw new ConfigError('keys revoke needs the key id (see bamboo-server keys list)');
+  const revoked = await withStore(flags, context, (store) => store.revokeApiKey(id, new Date().toISOString()));
+  if (!revoked) throw new ConfigError(`no active API key with id ${id} (see bamboo-server keys list)`);
+  context.stderr.write(`Revoked API key ${id}; servers stop accepting it within 10 s.\n`);
+  return 0;
+}
+
+/** Opens the configured store for one action, then closes it. */
+async function withStore<T>(flags: Record<string, string | boolean | undefined>, context: CommandContext, use: (store: KeyStore) => Promise<T>): Promise<T> {
+  const config = resolveConfig(flags, context.env);
+  const path = config.BAMBOO_DB;
+  if (path === ':memory:') throw new ConfigError(`${settingName('BAMBOO_DB')} is :memory:; keys must go to the database the server uses`);
+  let store: (Store & KeyStore) | undefined;
+  try {
+    store = new SqliteStore(path);
+    return await use(store);
+  } catch (error) {
+    if (error instanceof DatabaseInUse) {
+      throw new ConfigError(`${error.path} is in use by ${error.holder}: stop that server to manage keys in this SQLite file, or give keys with BAMBOO_API_KEYS`);
+    }
+    const restated = databaseError(error, path);
+    throw restated;
+  } finally {
+    await store?.close();
+  }
+}
