@@ -11,6 +11,7 @@ import type { Agent } from './agents/agent.js';
 import { createDemoAgent } from './agents/demo.js';
 import { createApp, DEFAULT_SSE } from './http/app.js';
 import { IDEMPOTENCY_TTL_MS } from './http/idempotency.js';
+import { limitConnectionsPerClient } from './http/connections.js';
 import { Lifecycle } from './http/lifecycle.js';
 import { Metrics } from './http/metrics.js';
 import type { EventFeed } from './runtime/ports.js';
@@ -51,6 +52,40 @@ export class UnsafeConfiguration extends Error {
   }
 }
 
+/** What one instance spends at most on its clients and its sessions. Every `max…` of 0 means no limit. */
+export interface ResourceLimits {
+  /** Open event streams in all. Default 5,000. */
+  maxStreams?: number;
+  /** Open event streams of one session. Default 2,000. */
+  maxStreamsPerSession?: number;
+  /** Open event streams of one client address. Default 2,000. */
+  maxStreamsPerClient?: number;
+  /** Bytes buffered by all slow event streams together before the slowest are cut. Default 64 MiB. */
+  sseBufferedBytes?: number;
+  /** Bytes of one page of events or messages. Default 4 MiB. */
+  pageBytes?: number;
+  /** Open connections in all (`server.maxConnections`). Default 10,000. */
+  maxConnections?: number;
+  /** Open connections of one client address. Default 2,500. */
+  maxConnectionsPerClient?: number;
+  /** Estimated memory of live session actors before idle ones are passivated. Default 256 MiB. */
+  maxLiveBytes?: number;
+  /** Sessions per tenant. Default: no quota. */
+  quotaSessions?: number;
+  /** Bytes of stored sessions per tenant. Default: no quota. */
+  quotaBytes?: number;
+  /** Delete sessions idle for longer than this many days. Default 0: keep everything. */
+  retentionDays?: number;
+}
+
+export const DEFAULT_LIMITS = {
+  maxStreams: 5_000,
+  maxStreamsPerSession: 2_000,
+  maxStreamsPerClient: 2_000,
+  maxConnections: 10_000,
+  maxConnectionsPerClient: 2_500,
+} as const;
+
 export interface BambooOptions {
   /** Storage; defaults to a SQLite file at `dbPath`. It must also keep idempotency records and API keys. */
   store?: Store & IdempotencyStore & KeyStore;
@@ -84,6 +119,7 @@ export interface BambooOptions {
   /** The Stately inspector, given every session actor. */
   inspector?: RuntimeInspector;
   access?: AccessSettings;
+  limits?: ResourceLimits;
 }
 
 export interface Bamboo {
@@ -121,6 +157,13 @@ export async function createServer(options: ServerOptions = {}): Promise<BambooS
   listening.http = http;
   // Many clients hold long SSE streams; keep-alive sockets must not pile up forever either.
   http.keepAliveTimeout = 5_000;
+  // A client that sends its headers (or its body) slowly holds a connection for seconds, not minutes.
+  http.headersTimeout = 10_000;
+  http.requestTimeout = 30_000;
+  http.maxRequestsPerSocket = 10_000;
+  const limits = options.limits ?? {};
+  http.maxConnections = limits.maxConnections ?? DEFAULT_LIMITS.maxConnections;
+  limitConnectionsPerClient(http, limits.maxConnectionsPerClient ?? DEFAULT_LIMITS.maxConnectionsPerClient);
   try {
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
@@ -165,6 +208,9 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
       agents,
       defaultAgent: options.defaultAgent ?? 'demo',
       maxLiveActors: options.maxLiveActors,
+      maxLiveBytes: options.limits?.maxLiveBytes,
+      quotas: { sessionsPerTenant: options.limits?.quotaSessions ?? 0, bytesPerTenant: options.limits?.quotaBytes ?? 0 },
+      retentionDays: options.limits?.retentionDays,
       maxRunsPerTenant: limit(access.maxRunsPerTenant, KEYED_DEFAULTS.maxRunsPerTenant),
       leaseMs: options.leaseMs,
       instanceId: options.instanceId,
@@ -198,8 +244,14 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
       authenticator,
       frontDoor: { listenHost: listening?.host ?? '127.0.0.1', allowedHosts: access.allowedHosts ?? [], corsOrigins: access.corsOrigins ?? [] },
       rateLimitPerMinute: limit(access.rateLimitPerMinute, KEYED_DEFAULTS.rateLimitPerMinute),
-      streams: { perTenant: limit(access.maxStreamsPerTenant, KEYED_DEFAULTS.maxStreamsPerTenant) },
+      streams: {
+        perTenant: limit(access.maxStreamsPerTenant, KEYED_DEFAULTS.maxStreamsPerTenant),
+        total: options.limits?.maxStreams ?? DEFAULT_LIMITS.maxStreams,
+        perSession: options.limits?.maxStreamsPerSession ?? DEFAULT_LIMITS.maxStreamsPerSession,
+        perClient: options.limits?.maxStreamsPerClient ?? DEFAULT_LIMITS.maxStreamsPerClient,
+      },
     },
+    budget: { pageBytes: options.limits?.pageBytes, sseBufferedBytes: options.limits?.sseBufferedBytes },
     bodyLimitBytes: options.bodyLimitBytes,
     sse: {
       pingIntervalMs: options.pingIntervalMs ?? DEFAULT_SSE.pingIntervalMs,

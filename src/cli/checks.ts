@@ -4,6 +4,7 @@
  */
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { DatabaseDamaged } from '../storage/sqlite/errors.js';
 import { DatabaseInUse } from '../storage/sqlite/single-instance.js';
 import { ConfigError } from './config.js';
 import { SETTINGS, type Setting } from './settings.js';
@@ -90,7 +91,7 @@ export function databaseError(error: unknown, path: string): unknown {
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
     return new ConfigError(`${name} ${file} is not a readable SQLite database: point ${name} at another file (or restore this one)`);
   }
-  if (error instanceof DatabaseInUse) return new ConfigError(error.message);
+  if (error instanceof DatabaseInUse || error instanceof DatabaseDamaged) return new ConfigError(`${name} ${error.message}`);
   if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code === 'SQLITE_PERM') {
     return new ConfigError(`${name} ${file} cannot be opened for writing (${code}); choose a writable path with ${name}, or :memory:`);
   }

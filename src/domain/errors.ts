@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'rate_limited'
   | 'too_many_runs'
   | 'too_many_streams'
+  | 'quota_exceeded'
   | 'unavailable'
   | 'insufficient_storage'
   | 'internal';

@@ -24,6 +24,7 @@ import { serviceRoutes } from './routes/service.js';
 import { sessionRoutes } from './routes/sessions.js';
 import type { SseOptions } from './sse.js';
 import { Authenticator } from '../auth/authenticator.js';
+import { BufferBudget } from './buffer-budget.js';
 import { requireApiKey } from './auth.js';
 import { allowHosts, type FrontDoorOptions, guardOrigins } from './front-door.js';
 import { tenantRateLimit } from './rate-limit.js';
@@ -43,6 +44,14 @@ export interface AccessOptions {
   streams?: Partial<StreamLimits>;
 }
 
+/** How much one response may hold. */
+export interface ResponseBudget {
+  /** Bytes of one page of events or messages (past its first item). Default 4 MiB. */
+  pageBytes?: number;
+  /** Bytes buffered for slow event streams, all together, before the slowest are cut. Default 64 MiB. */
+  sseBufferedBytes?: number;
+}
+
 export interface AppOptions {
   runtime: SessionRuntime;
   /** Where responses for `Idempotency-Key` are kept: the runtime's store. */
@@ -56,6 +65,7 @@ export interface AppOptions {
   /** Tracks requests in flight and open streams, for a clean shutdown. */
   lifecycle?: Lifecycle;
   access?: AccessOptions;
+  budget?: ResponseBudget;
 }
 
 const NO_STREAM_LIMITS: StreamLimits = { total: 0, perTenant: 0, perSession: 0, perClient: 0 };
@@ -73,7 +83,10 @@ export function createApp(options: AppOptions): Express {
   const frontDoor = access.frontDoor ?? { listenHost: '127.0.0.1', allowedHosts: [], corsOrigins: [] };
   const authenticate = requireApiKey(access.authenticator ?? new Authenticator({ configured: [] }));
   const streams = new StreamBudget({ ...NO_STREAM_LIMITS, ...access.streams });
-  const deps: RouteDeps = { runtime, idempotent: guard, sse: { ...DEFAULT_SSE, ...options.sse }, metrics, lifecycle, streams, authenticate };
+  const pageBytes = options.budget?.pageBytes ?? 4 * 1024 * 1024;
+  const buffers = new BufferBudget(options.budget?.sseBufferedBytes ?? 64 * 1024 * 1024);
+  metrics.watchStreams(streams, buffers);
+  const deps: RouteDeps = { runtime, idempotent: guard, sse: { ...DEFAULT_SSE, ...options.sse }, metrics, lifecycle, streams, buffers, authenticate, pageBytes };
 
   const app = express();
   app.disable('x-powered-by');

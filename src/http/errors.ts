@@ -16,6 +16,7 @@ const STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   too_many_runs: 429,
   too_many_streams: 429,
+  quota_exceeded: 429,
   not_found: 404,
   session_not_found: 404,
   method_not_allowed: 405,

@@ -55,6 +55,8 @@ export class Metrics {
       for (const [state, n] of Object.entries(runtime.stats().counts)) set(n, { state });
     }, ['state']);
     gauge('bamboo_live_actors', 'Session actors in memory', (set) => set(runtime.stats().liveActors));
+    gauge('bamboo_live_actor_bytes', 'Estimated memory of the session actors in memory', (set) => set(runtime.stats().liveBytes));
+    gauge('bamboo_storage_failing', '1 while storage fails (full, damaged or unreachable)', (set) => set(runtime.stats().storageFailing ? 1 : 0));
     new Counter({
       name: 'bamboo_hydrations_total',
       help: 'Sessions brought back from storage into memory',
@@ -67,6 +69,19 @@ export class Metrics {
     gauge('bamboo_runs_here', 'Runs executing in this instance', (set) => set(runtime.stats().runsHere));
     gauge('bamboo_event_subscribers', 'Open event subscriptions (SSE streams) in this instance', (set) => set(runtime.stats().subscribers));
     runtime.observe((events) => this.observe(events));
+  }
+
+  /** Gauges of what the HTTP layer holds: open streams and the bytes buffered for slow ones. */
+  watchStreams(streams: { openStreams: number }, buffers: { buffered: number }): void {
+    new Gauge({ name: 'bamboo_event_streams', help: 'Open event streams (SSE)', registers: [this.registry], collect() { this.set(streams.openStreams); } });
+    new Gauge({
+      name: 'bamboo_sse_buffered_bytes',
+      help: 'Bytes buffered for slow event streams, all together',
+      registers: [this.registry],
+      collect() {
+        this.set(buffers.buffered);
+      },
+    });
   }
 
   private observe(events: readonly SessionEvent[]): void {

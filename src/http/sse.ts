@@ -9,7 +9,9 @@
 import type { Request, Response } from 'express';
 import { Delivery } from '../runtime/event-bus.js';
 import type { TenantSessions } from '../runtime/runtime.js';
+import type { BufferBudget } from './buffer-budget.js';
 import type { Lifecycle } from './lifecycle.js';
+import { CHUNK_BYTES } from './pages.js';
 
 export interface SseOptions {
   pingIntervalMs: number;
@@ -20,13 +22,15 @@ export interface SseOptions {
 export interface StreamContext {
   sessions: TenantSessions;
   lifecycle: Lifecycle;
+  /** The bytes buffered by all slow streams together. */
+  buffers: BufferBudget;
   options: SseOptions;
 }
 
 const REPLAY_PAGE = 1000;
 const PING = Buffer.from(': ping\n\n');
 
-export async function streamEvents({ sessions, lifecycle, options }: StreamContext, sessionId: string, after: number | null, req: Request, res: Response): Promise<void> {
+export async function streamEvents({ sessions, lifecycle, buffers, options }: StreamContext, sessionId: string, after: number | null, req: Request, res: Response): Promise<void> {
   // Live-only streams start below every seq.
   let lastSent = after ?? -1;
   let replaying = after !== null;
@@ -36,6 +40,7 @@ export async function streamEvents({ sessions, lifecycle, options }: StreamConte
   let heldBytes = 0;
   let unsubscribe = () => {};
   let forget = () => {};
+  let untrack = () => {};
   let ping: NodeJS.Timeout | undefined;
 
   const finish = () => {
@@ -44,6 +49,7 @@ export async function streamEvents({ sessions, lifecycle, options }: StreamConte
     clearInterval(ping);
     unsubscribe();
     forget();
+    untrack();
     res.end();
   };
   const drop = (buffered: number) => {
@@ -73,6 +79,7 @@ export async function streamEvents({ sessions, lifecycle, options }: StreamConte
   const write = (delivery: Delivery) => {
     send(delivery);
     if (!ended && res.writableLength > options.maxBufferedBytes) drop(res.writableLength);
+    buffers.report(res);
   };
   /** Live events that arrive while the replay waits for the client count against the same bound. */
   const hold = (delivery: Delivery) => {
@@ -100,6 +107,7 @@ export async function streamEvents({ sessions, lifecycle, options }: StreamConte
   });
   unsubscribe = subscription.unsubscribe;
   forget = lifecycle.streaming(res, finish);
+  untrack = buffers.track(res, () => drop(res.writableLength));
   req.on('close', finish);
   if (req.destroyed) return finish();
 
@@ -116,12 +124,12 @@ export async function streamEvents({ sessions, lifecycle, options }: StreamConte
   if (after === null) return;
   try {
     for (;;) {
-      const page = await sessions.readEvents(sessionId, lastSent, REPLAY_PAGE);
+      const page = await sessions.readEvents(sessionId, lastSent, REPLAY_PAGE, CHUNK_BYTES);
       for (const event of page.events) {
         if (ended) break;
         if (!send(new Delivery(event))) await drained();
       }
-      if (page.events.length < REPLAY_PAGE || ended) break;
+      if (page.events.length === 0 || ended) break;
     }
   } catch (error) {
     // The session may have been deleted mid-replay; its `session_deleted` is held.

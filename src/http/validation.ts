@@ -5,6 +5,19 @@ import { SessionError } from '../domain/errors.js';
 import { SESSION_STATES } from '../domain/types.js';
 
 const METADATA_MAX_BYTES = 16 * 1024;
+export const METADATA_MAX_DEPTH = 16;
+
+/** Walks without recursion: a body of 200,000 nested arrays must not overflow the stack. */
+function depthAtMost(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth > max) return false;
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return true;
+}
 const integer = (name: string) => z.string().regex(/^\d{1,15}$/, `${name} must be a non-negative integer`).transform(Number);
 const cursor = z.string().regex(/^\d{1,15}$/, 'not a cursor returned by this API');
 
@@ -14,6 +27,7 @@ export const createSessionBody = z.strictObject({
   system_prompt: z.string().max(100_000).nullable().optional(),
   metadata: z
     .record(z.string(), z.unknown())
+    .refine((value) => depthAtMost(value, METADATA_MAX_DEPTH), { abort: true, message: `must nest at most ${METADATA_MAX_DEPTH} levels deep` })
     .refine((value) => Buffer.byteLength(JSON.stringify(value)) <= METADATA_MAX_BYTES, 'must be at most 16 KiB as JSON')
     .optional(),
 });

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { now } from '../domain/ids.js';
 import type { SessionInfo, SessionView } from '../domain/types.js';
 import type { IdempotencyRecord, Store } from '../storage/store.js';
-import { TooManyRuns, VersionConflict } from '../storage/store.js';
+import { StorageUnavailable, TooManyRuns, VersionConflict } from '../storage/store.js';
 import type { HostDeps } from './session-host.js';
 import { SessionHost } from './session-host.js';
 
@@ -16,6 +16,8 @@ export interface RegistryOptions {
   store: Store;
   hostDeps: Omit<HostDeps, 'onBroken'>;
   maxLive: number;
+  /** The live hosts' estimated memory before the least recently used idle ones are passivated. */
+  maxLiveBytes: number;
   logger: Logger;
 }
 
@@ -28,6 +30,9 @@ export class SessionRegistry {
   private readonly repairing = new Set<string>();
   private sweepScheduled = false;
   private hydrated = 0;
+  /** Estimated bytes of the live hosts, each counted as it was when admitted. */
+  private liveBytes = 0;
+  private readonly admittedBytes = new WeakMap<SessionHost, number>();
   private readonly deps: HostDeps;
 
   constructor(private readonly options: RegistryOptions) {
@@ -88,9 +93,14 @@ export class SessionRegistry {
     return this.hydrated;
   }
 
+  /** Estimated memory of the live hosts. */
+  get bytes(): number {
+    return this.liveBytes;
+  }
+
   /** Drops a host whose state may be stale (another process wrote the session); the next `get` reloads it. */
   evict(host: SessionHost): void {
-    if (this.live.get(host.id) === host) this.live.delete(host.id);
+    this.drop(host);
     host.stop();
   }
 
@@ -107,6 +117,7 @@ export class SessionRegistry {
   stopAll(): void {
     for (const host of this.live.values()) host.stop();
     this.live.clear();
+    this.liveBytes = 0;
   }
 
   private async hydrate(id: string): Promise<SessionHost | null> {
@@ -122,7 +133,21 @@ export class SessionRegistry {
 
   private admit(host: SessionHost): void {
     this.live.set(host.id, host);
+    const bytes = host.estimatedBytes;
+    this.admittedBytes.set(host, bytes);
+    this.liveBytes += bytes;
     this.schedulePassivation();
+  }
+
+  /** Removes a host from the live set, if it is there. */
+  private drop(host: SessionHost): void {
+    if (this.live.get(host.id) !== host) return;
+    this.live.delete(host.id);
+    this.liveBytes -= this.admittedBytes.get(host) ?? 0;
+  }
+
+  private overCap(): boolean {
+    return this.live.size > this.options.maxLive || this.liveBytes > this.options.maxLiveBytes;
   }
 
   /**
@@ -132,7 +157,7 @@ export class SessionRegistry {
    * would fetch it again, and again, starving the event loop.
    */
   private schedulePassivation(): void {
-    if (this.sweepScheduled || this.live.size <= this.options.maxLive) return;
+    if (this.sweepScheduled || !this.overCap()) return;
     this.sweepScheduled = true;
     setImmediate(() => {
       this.sweepScheduled = false;
@@ -141,11 +166,10 @@ export class SessionRegistry {
   }
 
   private passivateExcess(): void {
-    if (this.live.size <= this.options.maxLive) return;
-    for (const [id, host] of this.live) {
-      if (this.live.size <= this.options.maxLive) break;
+    for (const host of [...this.live.values()]) {
+      if (!this.overCap()) break;
       if (host.isBusy) continue;
-      this.live.delete(id);
+      this.drop(host);
       host.stop();
     }
   }
@@ -157,9 +181,11 @@ export class SessionRegistry {
    * session's run, that run is over and is recorded failed.
    */
   private onBroken(host: SessionHost, error: unknown): void {
-    if (this.live.get(host.id) === host) this.live.delete(host.id);
+    this.drop(host);
     // A lost race or a run over its tenant's limit wrote nothing: the next command reloads.
     if (error instanceof VersionConflict || error instanceof TooManyRuns) return;
+    // Failing storage is one incident, logged once; a run cut off by it is recovered when its lease lapses.
+    if (error instanceof StorageUnavailable) return;
     const { logger } = this.options;
     logger.error({ err: error, session_id: host.id }, 'session actor failed; dropping it');
     // One repair at a time: if storage itself is failing, the repair breaks too and must not loop.

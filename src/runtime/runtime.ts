@@ -17,7 +17,10 @@ import type { Store } from '../storage/store.js';
 import { EventBus, type Subscriber } from './event-bus.js';
 import { LeaseKeeper } from './leases.js';
 import type { EventFeed } from './ports.js';
+import { Quotas, type QuotaLimits } from './quotas.js';
 import { Recovery } from './recovery.js';
+import { Retention } from './retention.js';
+import { StorageHealth, watchStorage } from './storage-health.js';
 import { SessionRegistry } from './registry.js';
 import { createRunActor } from './run-executor.js';
 import { createSessionIndex, type SessionIndex, type StateCounts } from './session-index.js';
@@ -42,12 +45,18 @@ export interface RuntimeOptions {
   agents: ReadonlyMap<string, Agent>;
   /** The agent of sessions that name none. */
   defaultAgent: string;
-  /** Live actors kept before the least recently used idle ones are passivated. */
+  /** Live actors kept before the least recently used idle ones are passivated. Default 10,000. */
   maxLiveActors?: number;
+  /** Their estimated memory, likewise. Default 256 MiB. */
+  maxLiveBytes?: number;
   /** How long a run's lease lasts without renewal. Default 10 s. */
   leaseMs?: number;
   /** Concurrent runs a tenant may have; a start over it answers `too_many_runs` and starts nothing. Default 0: no limit. */
   maxRunsPerTenant?: number;
+  /** Per-tenant quotas on stored sessions and bytes. Default: none. */
+  quotas?: Partial<QuotaLimits>;
+  /** Delete sessions idle for longer than this many days (with their logs). Default 0: keep everything. */
+  retentionDays?: number;
   /** This process among the instances sharing the store. Default: hostname, pid and a random part. */
   instanceId?: string;
   /** Other processes' news; null (the default) when no other process shares the store. */
@@ -77,8 +86,9 @@ export interface TenantSessions {
   resume(id: string): Promise<ResumeOutcome>;
   respond(id: string, questionId: string, answer: string, acknowledge?: Acknowledge<RespondOutcome>): Promise<RespondOutcome>;
   cancel(id: string): Promise<OutcomeOf<'Cancelled'>>;
-  readEvents(id: string, after: number, limit: number): Promise<{ events: SessionEvent[]; next_after: number }>;
-  readMessages(id: string, query: { limit: number; cursor?: string }): Promise<{ messages: Message[]; next_cursor: string | null }>;
+  /** At most `limit` events, and within `maxBytes` past the first. */
+  readEvents(id: string, after: number, limit: number, maxBytes?: number): Promise<{ events: SessionEvent[]; next_after: number }>;
+  readMessages(id: string, query: { limit: number; cursor?: string; maxBytes?: number }): Promise<{ messages: Message[]; next_cursor: string | null }>;
   /** Live, durable events of a session; subscribe before reading the log. */
   subscribe(id: string, subscriber: Subscriber): Promise<{ unsubscribe: () => void; lastSeq: number }>;
 }
@@ -87,6 +97,10 @@ export interface RuntimeStats {
   /** Stored sessions by state (kept in memory; with a shared store, refreshed from it). */
   counts: StateCounts;
   liveActors: number;
+  /** Their estimated memory. */
+  liveBytes: number;
+  /** True while storage fails (an incident is open). */
+  storageFailing: boolean;
   /** Sessions brought back from storage into memory since start. */
   hydrations: number;
   runsHere: number;
@@ -113,8 +127,9 @@ export function defaultInstanceId(): string {
 }
 
 export function createRuntime(options: RuntimeOptions): SessionRuntime {
-  const { store } = options;
   const logger = options.logger ?? pino({ level: 'silent' });
+  const health = new StorageHealth(logger);
+  const store = watchStorage(options.store, health);
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const instanceId = options.instanceId ?? defaultInstanceId();
   if (!options.agents.has(options.defaultAgent)) throw new Error(`The default agent "${options.defaultAgent}" is not registered`);
@@ -137,6 +152,7 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
   const registry: SessionRegistry = new SessionRegistry({
     store,
     maxLive: options.maxLiveActors ?? 10_000,
+    maxLiveBytes: options.maxLiveBytes ?? 256 * 1024 * 1024,
     logger,
     hostDeps: {
       store,
@@ -162,9 +178,11 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
     agents: options.agents,
     defaultAgent: options.defaultAgent,
     instanceId,
+    quotas: new Quotas(store, { sessionsPerTenant: 0, bytesPerTenant: 0, ...options.quotas }),
     logger,
     isClosing: () => closing,
   };
+  const retention = new Retention(ctx, options.retentionDays ?? 0);
   options.inspector?.watchStore?.('session-index', index);
   let recovery: Recovery | null = null;
   const leases = new LeaseKeeper(ctx, leaseMs);
@@ -179,7 +197,7 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
     resume: (id) => resumeSession(ctx, tenant, id),
     respond: (id, questionId, answer, acknowledge) => respond(ctx, tenant, id, { questionId, answer }, acknowledge),
     cancel: (id) => cancelRun(ctx, tenant, id),
-    readEvents: (id, after, limit) => readEvents(ctx, tenant, id, after, limit),
+    readEvents: (id, after, limit, maxBytes) => readEvents(ctx, tenant, id, after, limit, maxBytes),
     readMessages: (id, query) => readMessages(ctx, tenant, id, query),
     subscribe: (id, subscriber) => subscribe(ctx, tenant, id, subscriber),
   });
@@ -203,8 +221,10 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
       recovery = new Recovery(ctx, { resumeInterrupted, intervalMs: Math.max(1, Math.floor(leaseMs / 2)) });
       const interrupted = await recovery.atStart();
       leases.start();
+      retention.start();
+      // Runs whose host broke (storage failed under them) are recorded interrupted once their lease lapses.
+      recovery.start();
       if (store.shared) {
-        recovery.start();
         // Other processes move sessions too; the in-memory counts are refreshed from storage.
         countsTimer = setInterval(() => void seed().catch(() => undefined), 30_000);
         countsTimer.unref();
@@ -218,6 +238,7 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
       if (countsTimer) clearInterval(countsTimer);
       await recovery?.stop();
       await leases.stop();
+      await retention.stop();
       const running = registry.runningHere();
       for (const host of running) host.send({ type: 'run.interrupt', at: now() });
       await Promise.allSettled(registry.hosts().map((host) => host.settled()));
@@ -235,6 +256,8 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
     stats: () => ({
       counts: index.getSnapshot().context.counts,
       liveActors: registry.liveCount,
+      liveBytes: registry.bytes,
+      storageFailing: health.failing,
       hydrations: registry.hydrations,
       runsHere: registry.runningHere().length,
       subscribers: bus.subscriberCount(),
@@ -242,7 +265,8 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
 
     async ping() {
       assertOpen(ctx);
-      await store.ping();
+      // While writes fail, only a write can tell that storage is back.
+      await store.ping({ write: health.failing });
     },
   };
 }

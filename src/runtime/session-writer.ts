@@ -39,6 +39,8 @@ export interface Durable extends MachineState {
 
 export class SessionWriter {
   private pending: Change[] = [];
+  /** The size of the last snapshot written, for the host's memory estimate. */
+  snapshotBytes = 0;
   private flushing: Promise<void> | null = null;
 
   constructor(
@@ -90,6 +92,8 @@ export class SessionWriter {
 
   private merge(batch: readonly Change[]): Commit {
     const machine = batch.findLast((change) => change.machine)?.machine;
+    const data = machine ? encodeSnapshot(machine.state, machine.context) : undefined;
+    if (data) this.snapshotBytes = data.length;
     const lease = batch.findLast((change) => change.lease)?.lease;
     const runLimit = batch.find((change) => change.runLimit)?.runLimit;
     const idempotency = batch.flatMap((change) => change.idempotency ?? []);
@@ -97,9 +101,7 @@ export class SessionWriter {
       sessionId: this.sessionId,
       expectedVersion: this.durableState.version,
       updatedAt: now(),
-      ...(machine
-        ? { snapshot: { state: machine.state, data: encodeSnapshot(machine.state, machine.context), lastRunStatus: machine.context.lastRun?.status ?? null } }
-        : {}),
+      ...(machine && data ? { snapshot: { state: machine.state, data, lastRunStatus: machine.context.lastRun?.status ?? null } } : {}),
       events: batch.flatMap((change) => change.events),
       messages: batch.flatMap((change) => change.messages),
       ...(lease ? { lease } : {}),

@@ -78,12 +78,13 @@ export class IdempotencyKeyTaken extends Error {
 
 /**
  * Storage cannot do its part now: unreachable (a lost connection, a database
- * restarting) or full (no space left). Nothing was written; the request may be
- * retried once it recovers. Adapters translate their own errors into this.
+ * restarting), full (no space left) or damaged (a corrupt page). Nothing was
+ * written; the request may be retried once it recovers. Adapters translate
+ * their own errors into this.
  */
 export class StorageUnavailable extends Error {
   constructor(
-    readonly reason: 'unreachable' | 'full',
+    readonly reason: 'unreachable' | 'full' | 'damaged',
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -98,6 +99,13 @@ export class TooManyRuns extends Error {
     super(`Tenant ${tenant} already has ${limit} runs in progress`);
     this.name = 'TooManyRuns';
   }
+}
+
+/** What a tenant has stored: for quotas. */
+export interface TenantUsage {
+  sessions: number;
+  /** The bytes its sessions' logs, transcripts and snapshots take, as the store counts them. */
+  bytes: number;
 }
 
 export interface ListQuery {
@@ -157,10 +165,13 @@ export interface Store {
   /** Newest first, the tenant's sessions only. */
   listSessions(query: ListQuery): Promise<Page<SessionRow>>;
   countByState(): Promise<Record<SessionState, number>>;
-  /** Events with `seq > after`, in order. */
-  readEvents(sessionId: string, after: number, limit: number): Promise<SessionEvent[]>;
-  /** Oldest first; `cursor` is a previous page's `nextCursor`. */
-  readMessages(sessionId: string, query: { limit: number; cursor?: string }): Promise<Page<Message>>;
+  /**
+   * Events with `seq > after`, in order: at most `limit`, and, past the first,
+   * only while their stored size stays within `maxBytes` (default: no budget).
+   */
+  readEvents(sessionId: string, after: number, limit: number, maxBytes?: number): Promise<SessionEvent[]>;
+  /** Oldest first; `cursor` is a previous page's `nextCursor`; `limit` and `maxBytes` as for events. */
+  readMessages(sessionId: string, query: { limit: number; cursor?: string; maxBytes?: number }): Promise<Page<Message>>;
   /** The last `limit` messages, oldest first: a run's window of the transcript. */
   readRecentMessages(sessionId: string, limit: number): Promise<Message[]>;
 
@@ -173,7 +184,12 @@ export interface Store {
   /** Extends `owner`'s leases on these sessions by `ttlMs`; returns the ids it still holds. */
   renewLeases(owner: string, sessionIds: readonly string[], ttlMs: number): Promise<string[]>;
 
-  /** Resolves when the store answers; for readiness checks. */
-  ping(): Promise<void>;
+  /** The tenant's stored sessions and bytes. */
+  tenantUsage(tenant: string): Promise<TenantUsage>;
+  /** Deletes up to `limit` sessions not running and not changed since `before`, with their logs; returns their ids. */
+  deleteSessionsIdleSince(before: string, limit: number): Promise<string[]>;
+
+  /** Resolves when the store answers (and, with `write`, can write); for readiness checks. */
+  ping(options?: { write?: boolean }): Promise<void>;
   close(): Promise<void>;
 }

@@ -562,6 +562,68 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         expect(await store.sessionVersion('ses_missing')).toBeNull();
       });
 
+      it('stops a page of events at the byte budget, always with at least one event', async () => {
+        await create('ses_a');
+        const big = 'x'.repeat(1_000);
+        await continueLog('ses_a', 0, { events: [2, 3, 4, 5].map((seq) => event('ses_a', seq, 'token', { text: big })) });
+        const all = await store.readEvents('ses_a', 1, 100);
+        expect(all).toHaveLength(4);
+        const size = JSON.stringify(all[0]).length;
+        expect((await store.readEvents('ses_a', 1, 100, size * 2 + 10)).map((e) => e.seq)).toEqual([2, 3]);
+        expect((await store.readEvents('ses_a', 1, 100, 10)).map((e) => e.seq)).toEqual([2]);
+        expect((await store.readEvents('ses_a', 3, 100, size * 2 + 10)).map((e) => e.seq)).toEqual([4, 5]);
+      });
+
+      it('stops a page of messages at the byte budget, with a cursor to the rest', async () => {
+        await create('ses_a');
+        const written = Array.from({ length: 5 }, (_, i) => message(i + 1, { content: 'y'.repeat(2_000) }));
+        await continueLog('ses_a', 1, { messages: written });
+        const size = JSON.stringify(written[0]).length;
+        const first = await store.readMessages('ses_a', { limit: 100, maxBytes: size * 2 + 10 });
+        expect(first.items.map((m) => m.id)).toEqual(['msg_1', 'msg_2']);
+        expect(first.nextCursor).not.toBeNull();
+        const second = await store.readMessages('ses_a', { limit: 100, cursor: first.nextCursor!, maxBytes: 1 });
+        expect(second.items.map((m) => m.id)).toEqual(['msg_3']);
+        const rest = await store.readMessages('ses_a', { limit: 100, cursor: second.nextCursor! });
+        expect(rest).toEqual({ items: written.slice(3), nextCursor: null });
+      });
+
+      it("counts a tenant's sessions and the bytes of their logs and transcripts", async () => {
+        expect(await store.tenantUsage('default')).toEqual({ sessions: 0, bytes: 0 });
+        await create('ses_a');
+        await create('ses_b');
+        const start = await store.tenantUsage('default');
+        expect(start.sessions).toBe(2);
+        await continueLog('ses_a', 1, { messages: [message(1, { content: 'z'.repeat(5_000) })] });
+        const grown = await store.tenantUsage('default');
+        expect(grown.bytes - start.bytes).toBeGreaterThan(5_000);
+        expect(await store.tenantUsage('acme')).toEqual({ sessions: 0, bytes: 0 });
+        await store.deleteSession('ses_a');
+        expect((await store.tenantUsage('default')).sessions).toBe(1);
+      });
+
+      it('deletes idle sessions not changed since a time, in batches, never a running one', async () => {
+        for (const id of ['ses_old1', 'ses_old2', 'ses_oldrunning']) await create(id);
+        await continueLog('ses_old1', 1, { messages: [message(1)] });
+        await continueLog('ses_oldrunning', 1, { snapshot: snap('running') });
+        const cutoff = tick();
+        await create('ses_new');
+        expect(await store.deleteSessionsIdleSince(cutoff, 1)).toHaveLength(1);
+        expect(await store.deleteSessionsIdleSince(cutoff, 10)).toHaveLength(1);
+        expect(await store.deleteSessionsIdleSince(cutoff, 10)).toEqual([]);
+        for (const id of ['ses_old1', 'ses_old2']) {
+          expect(await store.loadSession(id)).toBeNull();
+          expect(await store.readEvents(id, 0, 10)).toEqual([]);
+        }
+        expect((await store.readMessages('ses_old1', { limit: 10 })).items).toEqual([]);
+        expect(await store.loadSession('ses_oldrunning')).not.toBeNull();
+        expect(await store.loadSession('ses_new')).not.toBeNull();
+      });
+
+      it('answers a ping that writes', async () => {
+        await expect(store.ping({ write: true })).resolves.toBeUndefined();
+      });
+
       it('reads the latest messages, oldest first', async () => {
         await create('ses_a');
         const written = Array.from({ length: 7 }, (_, i) => message(i + 1));

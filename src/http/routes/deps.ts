@@ -1,6 +1,7 @@
 /** The one shape of the route modules: each registers its resource's routes on the router it is given. */
 import type { Request, RequestHandler, Router } from 'express';
 import type { SessionRuntime, TenantSessions } from '../../runtime/runtime.js';
+import type { BufferBudget } from '../buffer-budget.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { StreamBudget } from '../stream-budget.js';
 import type { Metrics } from '../metrics.js';
@@ -15,6 +16,9 @@ export interface RouteDeps {
   metrics: Metrics;
   lifecycle: Lifecycle;
   streams: StreamBudget;
+  buffers: BufferBudget;
+  /** The byte budget of one page of events or messages (and of one SSE replay batch). */
+  pageBytes: number;
   /** Requires an API key when keys exist; sets the request's tenant. */
   authenticate: RequestHandler;
 }

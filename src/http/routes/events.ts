@@ -1,10 +1,11 @@
 /** A session's event log: an SSE stream for `text/event-stream` clients, a JSON page otherwise. */
 import { methodNotAllowed } from '../errors.js';
+import { writeEventsPage } from '../pages.js';
 import { streamEvents } from '../sse.js';
 import { eventsQuery, lastEventId, parse } from '../validation.js';
 import { type RegisterRoutes, sessionsFor } from './deps.js';
 
-export const eventRoutes: RegisterRoutes = (router, { runtime, sse, lifecycle, streams }) => {
+export const eventRoutes: RegisterRoutes = (router, { runtime, sse, lifecycle, streams, buffers, pageBytes }) => {
   router
     .route('/sessions/:id/events')
     .get(async (req, res) => {
@@ -16,13 +17,13 @@ export const eventRoutes: RegisterRoutes = (router, { runtime, sse, lifecycle, s
         // A reconnecting EventSource keeps its URL, so the header wins over `?after=`.
         const release = streams.acquire({ tenant: req.tenant, session: req.params.id, client: req.socket.remoteAddress ?? 'unknown' });
         res.once('close', release);
-        await streamEvents({ sessions, lifecycle, options: sse }, req.params.id, resumeFrom ?? query.after ?? null, req, res).catch((error: unknown) => {
+        await streamEvents({ sessions, lifecycle, buffers, options: sse }, req.params.id, resumeFrom ?? query.after ?? null, req, res).catch((error: unknown) => {
           release();
           throw error;
         });
         return;
       }
-      res.json(await sessions.readEvents(req.params.id, resumeFrom ?? query.after ?? 0, query.limit ?? 100));
+      await writeEventsPage(res, sessions, req.params.id, resumeFrom ?? query.after ?? 0, { limit: query.limit ?? 100, maxBytes: pageBytes });
     })
     .all(methodNotAllowed(['GET']));
 };

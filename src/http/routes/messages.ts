@@ -2,10 +2,11 @@
 import type { z } from 'zod';
 import { methodNotAllowed } from '../errors.js';
 import { presentAppend } from '../outcomes.js';
+import { writeMessagesPage } from '../pages.js';
 import { appendMessageBody, listMessagesQuery, parse, validBody } from '../validation.js';
 import { type RegisterRoutes, sessionsFor } from './deps.js';
 
-export const messageRoutes: RegisterRoutes = (router, { runtime, idempotent }) => {
+export const messageRoutes: RegisterRoutes = (router, { runtime, idempotent, pageBytes }) => {
   router
     .route('/sessions/:id/messages')
     .post(validBody(appendMessageBody), idempotent, async (req, res) => {
@@ -21,7 +22,7 @@ export const messageRoutes: RegisterRoutes = (router, { runtime, idempotent }) =
     })
     .get(async (req, res) => {
       const query = parse(listMessagesQuery, req.query, 'query');
-      res.json(await sessionsFor(runtime, req).readMessages(req.params.id, { limit: query.limit ?? 100, cursor: query.after }));
+      await writeMessagesPage(res, sessionsFor(runtime, req), req.params.id, query.after, { limit: query.limit ?? 100, maxBytes: pageBytes });
     })
     .all(methodNotAllowed(['GET', 'POST']));
 };

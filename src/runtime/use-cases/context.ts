@@ -14,6 +14,7 @@ import type { EventBus } from '../event-bus.js';
 import type { EventFeed } from '../ports.js';
 import type { SessionRegistry } from '../registry.js';
 import type { SessionHost } from '../session-host.js';
+import type { Quotas } from '../quotas.js';
 import type { SessionIndex } from '../session-index.js';
 
 export interface RuntimeContext {
@@ -25,6 +26,7 @@ export interface RuntimeContext {
   agents: ReadonlyMap<string, Agent>;
   defaultAgent: string;
   instanceId: string;
+  quotas: Quotas;
   logger: Logger;
   isClosing(): boolean;
 }

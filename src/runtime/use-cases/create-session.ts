@@ -23,6 +23,7 @@ export async function createSession(
   if (!ctx.agents.has(agent)) {
     throw new SessionError('invalid_request', `agent: unknown agent "${agent}" (available: ${[...ctx.agents.keys()].join(', ')})`);
   }
+  await ctx.quotas.checkNewSession(tenant);
   const info = {
     id: newSessionId(),
     tenant,

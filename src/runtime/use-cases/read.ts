@@ -43,10 +43,17 @@ export async function lastSeqOf(ctx: RuntimeContext, tenant: string, id: string)
   return row.last_event_seq;
 }
 
-/** A page of the log after `after`. */
-export async function readEvents(ctx: RuntimeContext, tenant: string, id: string, after: number, limit: number): Promise<{ events: SessionEvent[]; next_after: number }> {
+/** A page of the log after `after`: at most `limit` events, and within `maxBytes` past the first. */
+export async function readEvents(
+  ctx: RuntimeContext,
+  tenant: string,
+  id: string,
+  after: number,
+  limit: number,
+  maxBytes?: number,
+): Promise<{ events: SessionEvent[]; next_after: number }> {
   await lastSeqOf(ctx, tenant, id);
-  const events = await ctx.store.readEvents(id, after, limit);
+  const events = await ctx.store.readEvents(id, after, limit, maxBytes);
   return { events, next_after: events.at(-1)?.seq ?? after };
 }
 
@@ -54,7 +61,7 @@ export async function readMessages(
   ctx: RuntimeContext,
   tenant: string,
   id: string,
-  query: { limit: number; cursor?: string },
+  query: { limit: number; cursor?: string; maxBytes?: number },
 ): Promise<{ messages: Message[]; next_cursor: string | null }> {
   await lastSeqOf(ctx, tenant, id);
   const page = await ctx.store.readMessages(id, query);

@@ -4,7 +4,7 @@ import { newId, now } from '../../domain/ids.js';
 import type { AppendOutcome, RespondOutcome, ResumeOutcome } from '../../domain/outcomes.js';
 import type { Message } from '../../domain/types.js';
 import type { IdempotencyRecord } from '../../storage/store.js';
-import { onSession, type RuntimeContext, type Tenant } from './context.js';
+import { onSession, SYSTEM, type RuntimeContext, type Tenant } from './context.js';
 import { refuseIfRejected, resumeHost, startRun } from './commands.js';
 
 /** Renders the response that acknowledges a command, kept (in the command's own commit) for its Idempotency-Key. */
@@ -17,6 +17,7 @@ export interface AppendOptions {
 }
 
 export async function appendMessage(ctx: RuntimeContext, tenant: Tenant, id: string, content: string, options: AppendOptions = {}): Promise<AppendOutcome<Message>> {
+  if (tenant !== SYSTEM) await ctx.quotas.checkGrowth(tenant);
   return onSession(ctx, tenant, id, (host) => {
     const message: Message = { id: newId('msg'), role: 'user', content, created_at: now() };
     refuseIfRejected(host.send({ type: 'message.append', message }));
@@ -44,6 +45,7 @@ export async function respond(
   answer: { questionId: string; answer: string },
   acknowledge?: Acknowledge<RespondOutcome>,
 ): Promise<RespondOutcome> {
+  if (tenant !== SYSTEM) await ctx.quotas.checkGrowth(tenant);
   return onSession(ctx, tenant, id, (host): RespondOutcome => {
     const reply = host.send({ type: 'question.answer', ...answer, messageId: newId('msg'), at: now() });
     refuseIfRejected(reply);

@@ -79,6 +79,15 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX sessions_running_by_tenant ON sessions (tenant) WHERE state = 'running';
   `,
+  // Bytes per session (its log and transcript), for quotas; idle sessions by age, for retention; a table for write probes.
+  `
+  ALTER TABLE sessions ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+  UPDATE sessions SET bytes =
+    COALESCE((SELECT SUM(length(data)) FROM events WHERE events.session_id = sessions.id), 0) +
+    COALESCE((SELECT SUM(length(data)) FROM messages WHERE messages.session_id = sessions.id), 0);
+  CREATE INDEX sessions_idle_by_age ON sessions (updated_at) WHERE state <> 'running';
+  CREATE TABLE write_probe (id INTEGER PRIMARY KEY, at TEXT NOT NULL);
+  `,
 ];
 
 export function migrate(db: Database): number {

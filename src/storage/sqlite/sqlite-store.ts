@@ -10,12 +10,29 @@ import Database from 'better-sqlite3';
 import type { SessionEvent } from '../../domain/events.js';
 import type { Message, SessionState } from '../../domain/types.js';
 import { SESSION_STATES } from '../../domain/types.js';
-import type { ApiKeyRecord, Commit, IdempotencyRecord, IdempotencyStore, KeyStore, ListQuery, Page, SessionRow, Store } from '../store.js';
+import type {
+  ApiKeyRecord,
+  Commit,
+  IdempotencyRecord,
+  IdempotencyStore,
+  KeyStore,
+  ListQuery,
+  Page,
+  SessionRow,
+  Store,
+  TenantUsage,
+} from '../store.js';
 import { IdempotencyKeyTaken, TooManyRuns, VersionConflict } from '../store.js';
+import { checkIntegrity, translate } from './errors.js';
 import { migrate } from './migrations.js';
 import { type IdempotencyRecordRow, type SessionRecord, toIdempotencyRecord, toRow } from './records.js';
 import { lockDatabase, unlockDatabase } from './single-instance.js';
 import { prepareStatements } from './statements.js';
+
+export interface SqliteStoreOptions {
+  /** Run `PRAGMA quick_check` at open and refuse a damaged file. Default true. */
+  checkIntegrity?: boolean;
+}
 
 export class SqliteStore implements Store, IdempotencyStore, KeyStore {
   readonly kind = 'sqlite';
@@ -29,8 +46,8 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore {
   /** Commits waiting for the next group transaction. */
   private queued: { write: () => void; resolve: () => void; reject: (error: unknown) => void }[] = [];
 
-  /** `path` is a file (its folder is created) or `:memory:`. Throws `DatabaseInUse` when another process holds the file. */
-  constructor(path: string) {
+  /** `path` is a file (its folder is created) or `:memory:`. Throws `DatabaseInUse` when another process holds the file, `DatabaseDamaged` when it is corrupt. */
+  constructor(path: string, options: SqliteStoreOptions = {}) {
     this.location = path === ':memory:' ? path : resolve(path);
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     // No waiting for a lock: a held file means another process, which `lockDatabase` reports.
@@ -41,14 +58,17 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore {
       // With WAL, NORMAL loses no committed transaction on a process crash; only an OS crash can drop the last ones.
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('busy_timeout = 5000');
+      if (path !== ':memory:' && options.checkIntegrity !== false) checkIntegrity(this.db, this.location);
       migrate(this.db);
     } catch (error) {
       this.db.close();
+      if (path !== ':memory:') unlockDatabase(this.location);
       throw error;
     }
     this.sql = prepareStatements(this.db);
 
     this.createTx = this.db.transaction((row: SessionRow, events: SessionEvent[], idempotency?: IdempotencyRecord) => {
+      const data = events.map((event) => JSON.stringify(event));
       this.sql.insertSession.run({
         ...row.info,
         metadata: JSON.stringify(row.info.metadata),
@@ -57,27 +77,31 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore {
         version: row.version,
         last_event_seq: row.last_event_seq,
         message_count: row.message_count,
+        // The session's own text counts too: a 100 KB system prompt is stored, whether or not it runs.
+        bytes: sumLengths(data) + row.snapshot.length + JSON.stringify(row.info.metadata).length + (row.info.system_prompt?.length ?? 0),
         updated_at: row.updated_at,
       });
-      for (const event of events) this.sql.insertEvent.run(row.info.id, event.seq, JSON.stringify(event));
+      events.forEach((event, i) => this.sql.insertEvent.run(row.info.id, event.seq, data[i]));
       if (idempotency) this.putIdempotency(idempotency);
     });
 
     this.commitTx = this.db.transaction((commit: Commit) => {
-      const { sessionId, expectedVersion, updatedAt, events, messages, snapshot, lease } = commit;
+      const { sessionId, expectedVersion, updatedAt, events, messages, snapshot, lease, runLimit } = commit;
       if (commit.onlyIfLeaseExpired && this.sql.leaseLive.get(sessionId, Date.now()) !== undefined) throw new VersionConflict(sessionId, expectedVersion);
-      const { runLimit } = commit;
       if (runLimit && (this.sql.runningForTenant.get(runLimit.tenant) as number) >= runLimit.max) throw new TooManyRuns(runLimit.tenant, runLimit.max);
+      const eventData = events.map((event) => JSON.stringify(event));
+      const messageData = messages.map((message) => JSON.stringify(message));
+      const bytes = sumLengths(eventData) + sumLengths(messageData);
       const position = messages.length > 0 ? ((this.sql.messagePosition.get(sessionId) as number | undefined) ?? 0) : 0;
       const lastSeq = events.at(-1)?.seq ?? null;
       const update = snapshot
-        ? this.sql.updateWithSnapshot.run(snapshot.state, snapshot.data, snapshot.lastRunStatus, lastSeq, messages.length, updatedAt, sessionId, expectedVersion)
-        : this.sql.updateLog.run(lastSeq, messages.length, updatedAt, sessionId, expectedVersion);
+        ? this.sql.updateWithSnapshot.run(snapshot.state, snapshot.data, snapshot.lastRunStatus, lastSeq, messages.length, bytes, updatedAt, sessionId, expectedVersion)
+        : this.sql.updateLog.run(lastSeq, messages.length, bytes, updatedAt, sessionId, expectedVersion);
       if (update.changes !== 1) throw new VersionConflict(sessionId, expectedVersion);
       if (lease && 'release' in lease) this.sql.releaseLease.run(sessionId);
       else if (lease) this.sql.takeLease.run(lease.owner, lease.epoch, Date.now() + lease.ttlMs, sessionId);
-      for (const event of events) this.sql.insertEvent.run(sessionId, event.seq, JSON.stringify(event));
-      messages.forEach((message, i) => this.sql.insertMessage.run(sessionId, position + i + 1, JSON.stringify(message)));
+      events.forEach((event, i) => this.sql.insertEvent.run(sessionId, event.seq, eventData[i]));
+      messageData.forEach((data, i) => this.sql.insertMessage.run(sessionId, position + i + 1, data));
       for (const record of commit.idempotency ?? []) this.putIdempotency(record);
     });
 
@@ -93,17 +117,155 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore {
     return this.grouped(() => this.createTx(row, events, idempotency));
   }
 
-  async loadSession(id: string): Promise<SessionRow | null> {
-    const record = this.sql.loadSession.get(id) as SessionRecord | undefined;
-    return record ? toRow(record) : null;
+  loadSession(id: string): Promise<SessionRow | null> {
+    return this.run(() => {
+      const record = this.sql.loadSession.get(id) as SessionRecord | undefined;
+      return record ? toRow(record) : null;
+    });
   }
 
-  async sessionVersion(id: string): Promise<number | null> {
-    return (this.sql.sessionVersion.get(id) as number | undefined) ?? null;
+  sessionVersion(id: string): Promise<number | null> {
+    return this.run(() => (this.sql.sessionVersion.get(id) as number | undefined) ?? null);
   }
 
   commit(commit: Commit): Promise<void> {
     return this.grouped(() => this.commitTx(commit));
+  }
+
+  deleteSession(id: string): Promise<boolean> {
+    return this.run(() => this.deleteTx(id));
+  }
+
+  listSessions({ tenant, limit, cursor, state }: ListQuery): Promise<Page<SessionRow>> {
+    return this.run(() => {
+      const before = cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(cursor);
+      const records = (
+        state ? this.sql.listByState.all(tenant, state, before, limit + 1) : this.sql.listAll.all(tenant, before, limit + 1)
+      ) as SessionRecord[];
+      const page = records.slice(0, limit);
+      return { items: page.map(toRow), nextCursor: records.length > limit ? String(page.at(-1)!.ordinal) : null };
+    });
+  }
+
+  countByState(): Promise<Record<SessionState, number>> {
+    return this.run(() => {
+      const counts = Object.fromEntries(SESSION_STATES.map((s) => [s, 0])) as Record<SessionState, number>;
+      for (const { state, n } of this.sql.countByState.all() as { state: SessionState; n: number }[]) counts[state] = n;
+      return counts;
+    });
+  }
+
+  readEvents(sessionId: string, after: number, limit: number, maxBytes?: number): Promise<SessionEvent[]> {
+    return this.run(() => {
+      const rows = this.sql.readEvents.iterate(sessionId, after, limit) as Iterable<string>;
+      return takePage(rows, (data) => data.length, limit, maxBytes).page.map((data) => JSON.parse(data) as SessionEvent);
+    });
+  }
+
+  readMessages(sessionId: string, { limit, cursor, maxBytes }: { limit: number; cursor?: string; maxBytes?: number }): Promise<Page<Message>> {
+    return this.run(() => {
+      const after = cursor === undefined ? 0 : Number(cursor);
+      // One more than the page, to know whether another follows.
+      const rows = this.sql.readMessages.iterate(sessionId, after, limit + 1) as Iterable<{ position: number; data: string }>;
+      const { page, more } = takePage(rows, (row) => row.data.length, limit, maxBytes);
+      return { items: page.map((row) => JSON.parse(row.data) as Message), nextCursor: more ? String(page.at(-1)!.position) : null };
+    });
+  }
+
+  readRecentMessages(sessionId: string, limit: number): Promise<Message[]> {
+    return this.run(() => (this.sql.readRecentMessages.all(sessionId, limit) as string[]).reverse().map((data) => JSON.parse(data) as Message));
+  }
+
+  expiredRuns(): Promise<string[]> {
+    return this.run(() => this.sql.expiredRuns.all(Date.now()) as string[]);
+  }
+
+  runningSessions(): Promise<string[]> {
+    return this.run(() => this.sql.idsInState.all('running') as string[]);
+  }
+
+  interruptedSessions(): Promise<string[]> {
+    return this.run(() => this.sql.interrupted.all() as string[]);
+  }
+
+  renewLeases(owner: string, sessionIds: readonly string[], ttlMs: number): Promise<string[]> {
+    if (sessionIds.length === 0) return Promise.resolve([]);
+    const until = Date.now() + ttlMs;
+    return this.run(() => this.db.transaction(() => sessionIds.filter((id) => this.sql.renewLease.run(until, id, owner).changes === 1))());
+  }
+
+  tenantUsage(tenant: string): Promise<TenantUsage> {
+    return this.run(() => this.sql.tenantUsage.get(tenant) as TenantUsage);
+  }
+
+  deleteSessionsIdleSince(before: string, limit: number): Promise<string[]> {
+    return this.run(() =>
+      this.db.transaction(() => {
+        const ids = this.sql.idleSince.all(before, limit) as string[];
+        for (const id of ids) this.deleteTx(id);
+        return ids;
+      })(),
+    );
+  }
+
+  getIdempotency(tenant: string, key: string): Promise<IdempotencyRecord | null> {
+    return this.run(() => {
+      const row = this.sql.getIdempotency.get(tenant, key) as IdempotencyRecordRow | undefined;
+      return row ? toIdempotencyRecord(row) : null;
+    });
+  }
+
+  purgeIdempotency(before: string): Promise<number> {
+    return this.run(() => this.sql.purgeIdempotency.run(before).changes);
+  }
+
+  createApiKey(record: Omit<ApiKeyRecord, 'revoked_at'>): Promise<void> {
+    return this.run(() => void this.sql.insertApiKey.run(record));
+  }
+
+  listApiKeys(): Promise<ApiKeyRecord[]> {
+    return this.run(() => this.sql.listApiKeys.all() as ApiKeyRecord[]);
+  }
+
+  revokeApiKey(id: string, at: string): Promise<boolean> {
+    return this.run(() => this.sql.revokeApiKey.run(at, id).changes === 1);
+  }
+
+  findApiKey(hash: string): Promise<ApiKeyRecord | null> {
+    return this.run(() => (this.sql.findApiKey.get(hash) as ApiKeyRecord | undefined) ?? null);
+  }
+
+  countActiveApiKeys(): Promise<number> {
+    return this.run(() => this.sql.countActiveApiKeys.get() as number);
+  }
+
+  /** With `write`, also commits a row and removes it: a full disk fails this where a read would not. */
+  ping({ write = false }: { write?: boolean } = {}): Promise<void> {
+    return this.run(() => {
+      this.sql.ping.get();
+      if (write) {
+        this.db.transaction(() => {
+          this.sql.probeWrite.run(new Date().toISOString());
+          this.sql.clearProbes.run();
+        })();
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.flushQueued();
+    if (!this.db.open) return;
+    this.db.close();
+    if (this.location !== ':memory:') unlockDatabase(this.location);
+  }
+
+  /** Runs a statement, storage failures restated as the port's. */
+  private run<T>(work: () => T): Promise<T> {
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(translate(error));
+    }
   }
 
   /**
@@ -141,108 +303,10 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore {
         });
       })();
     } catch (error) {
-      for (const { reject } of batch) reject(error);
+      for (const { reject } of batch) reject(translate(error));
       return;
     }
-    batch.forEach(({ resolve, reject }, i) => (failures.has(i) ? reject(failures.get(i)) : resolve()));
-  }
-
-  async deleteSession(id: string): Promise<boolean> {
-    return this.deleteTx(id);
-  }
-
-  async listSessions({ tenant, limit, cursor, state }: ListQuery): Promise<Page<SessionRow>> {
-    const before = cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(cursor);
-    const records = (
-      state ? this.sql.listByState.all(tenant, state, before, limit + 1) : this.sql.listAll.all(tenant, before, limit + 1)
-    ) as SessionRecord[];
-    const page = records.slice(0, limit);
-    return {
-      items: page.map(toRow),
-      nextCursor: records.length > limit ? String(page.at(-1)!.ordinal) : null,
-    };
-  }
-
-  async countByState(): Promise<Record<SessionState, number>> {
-    const counts = Object.fromEntries(SESSION_STATES.map((s) => [s, 0])) as Record<SessionState, number>;
-    for (const { state, n } of this.sql.countByState.all() as { state: SessionState; n: number }[]) counts[state] = n;
-    return counts;
-  }
-
-  async readEvents(sessionId: string, after: number, limit: number): Promise<SessionEvent[]> {
-    return (this.sql.readEvents.all(sessionId, after, limit) as string[]).map((data) => JSON.parse(data) as SessionEvent);
-  }
-
-  async readMessages(sessionId: string, { limit, cursor }: { limit: number; cursor?: string }): Promise<Page<Message>> {
-    const after = cursor === undefined ? 0 : Number(cursor);
-    const records = this.sql.readMessages.all(sessionId, after, limit + 1) as { position: number; data: string }[];
-    const page = records.slice(0, limit);
-    return {
-      items: page.map((r) => JSON.parse(r.data) as Message),
-      nextCursor: records.length > limit ? String(page.at(-1)!.position) : null,
-    };
-  }
-
-  async readRecentMessages(sessionId: string, limit: number): Promise<Message[]> {
-    return (this.sql.readRecentMessages.all(sessionId, limit) as string[]).reverse().map((data) => JSON.parse(data) as Message);
-  }
-
-  async expiredRuns(): Promise<string[]> {
-    return this.sql.expiredRuns.all(Date.now()) as string[];
-  }
-
-  async runningSessions(): Promise<string[]> {
-    return this.sql.idsInState.all('running') as string[];
-  }
-
-  async interruptedSessions(): Promise<string[]> {
-    return this.sql.interrupted.all() as string[];
-  }
-
-  async renewLeases(owner: string, sessionIds: readonly string[], ttlMs: number): Promise<string[]> {
-    if (sessionIds.length === 0) return [];
-    const until = Date.now() + ttlMs;
-    return this.db.transaction(() => sessionIds.filter((id) => this.sql.renewLease.run(until, id, owner).changes === 1))();
-  }
-
-  async getIdempotency(tenant: string, key: string): Promise<IdempotencyRecord | null> {
-    const row = this.sql.getIdempotency.get(tenant, key) as IdempotencyRecordRow | undefined;
-    return row ? toIdempotencyRecord(row) : null;
-  }
-
-  async purgeIdempotency(before: string): Promise<number> {
-    return this.sql.purgeIdempotency.run(before).changes;
-  }
-
-  async createApiKey(record: Omit<ApiKeyRecord, 'revoked_at'>): Promise<void> {
-    this.sql.insertApiKey.run(record);
-  }
-
-  async listApiKeys(): Promise<ApiKeyRecord[]> {
-    return this.sql.listApiKeys.all() as ApiKeyRecord[];
-  }
-
-  async revokeApiKey(id: string, at: string): Promise<boolean> {
-    return this.sql.revokeApiKey.run(at, id).changes === 1;
-  }
-
-  async findApiKey(hash: string): Promise<ApiKeyRecord | null> {
-    return (this.sql.findApiKey.get(hash) as ApiKeyRecord | undefined) ?? null;
-  }
-
-  async countActiveApiKeys(): Promise<number> {
-    return this.sql.countActiveApiKeys.get() as number;
-  }
-
-  async ping(): Promise<void> {
-    this.sql.ping.get();
-  }
-
-  async close(): Promise<void> {
-    this.flushQueued();
-    if (!this.db.open) return;
-    this.db.close();
-    if (this.location !== ':memory:') unlockDatabase(this.location);
+    batch.forEach(({ resolve, reject }, i) => (failures.has(i) ? reject(translate(failures.get(i))) : resolve()));
   }
 
   private putIdempotency(record: IdempotencyRecord): void {
@@ -250,3 +314,25 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore {
   }
 }
 
+function sumLengths(texts: readonly string[]): number {
+  let total = 0;
+  for (const text of texts) total += text.length;
+  return total;
+}
+
+/**
+ * Takes rows up to `limit`, and while their sizes stay within `maxBytes` (the
+ * first row always). Rows are read one by one: nothing past the page is
+ * fetched. `more`: a row was left for the next page.
+ */
+function takePage<R>(rows: Iterable<R>, size: (row: R) => number, limit: number, maxBytes = Number.POSITIVE_INFINITY): { page: R[]; more: boolean } {
+  const page: R[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    const n = size(row);
+    if (page.length >= limit || (page.length > 0 && bytes + n > maxBytes)) return { page, more: true };
+    page.push(row);
+    bytes += n;
+  }
+  return { page, more: false };
+}

@@ -6,14 +6,14 @@ const SESSION_COLUMNS = `ordinal, id, tenant, title, agent, system_prompt, metad
 
 const SQL = {
   insertSession: `INSERT INTO sessions
-      (id, tenant, title, agent, system_prompt, metadata, state, snapshot, version, last_event_seq, message_count, created_at, updated_at)
-      VALUES (@id, @tenant, @title, @agent, @system_prompt, @metadata, @state, @snapshot, @version, @last_event_seq, @message_count, @created_at, @updated_at)`,
+      (id, tenant, title, agent, system_prompt, metadata, state, snapshot, version, last_event_seq, message_count, bytes, created_at, updated_at)
+      VALUES (@id, @tenant, @title, @agent, @system_prompt, @metadata, @state, @snapshot, @version, @last_event_seq, @message_count, @bytes, @created_at, @updated_at)`,
   loadSession: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`,
   sessionVersion: 'SELECT version FROM sessions WHERE id = ?',
   updateWithSnapshot: `UPDATE sessions SET state = ?, snapshot = ?, last_run_status = ?, version = version + 1,
-      last_event_seq = COALESCE(?, last_event_seq), message_count = message_count + ?, updated_at = ? WHERE id = ? AND version = ?`,
+      last_event_seq = COALESCE(?, last_event_seq), message_count = message_count + ?, bytes = bytes + ?, updated_at = ? WHERE id = ? AND version = ?`,
   updateLog: `UPDATE sessions SET version = version + 1,
-      last_event_seq = COALESCE(?, last_event_seq), message_count = message_count + ?, updated_at = ? WHERE id = ? AND version = ?`,
+      last_event_seq = COALESCE(?, last_event_seq), message_count = message_count + ?, bytes = bytes + ?, updated_at = ? WHERE id = ? AND version = ?`,
   takeLease: 'UPDATE sessions SET lease_owner = ?, lease_epoch = ?, lease_expires_at = ? WHERE id = ?',
   releaseLease: 'UPDATE sessions SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ?',
   leaseLive: 'SELECT 1 FROM sessions WHERE id = ? AND lease_expires_at >= ?',
@@ -31,6 +31,10 @@ const SQL = {
   interrupted: `SELECT id FROM sessions WHERE state = 'idle' AND last_run_status = 'interrupted' ORDER BY ordinal`,
   countByState: 'SELECT state, COUNT(*) AS n FROM sessions GROUP BY state',
   readEvents: 'SELECT data FROM events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+  tenantUsage: 'SELECT COUNT(*) AS sessions, COALESCE(SUM(bytes), 0) AS bytes FROM sessions WHERE tenant = ?',
+  idleSince: `SELECT id FROM sessions WHERE state <> 'running' AND updated_at < ? ORDER BY updated_at LIMIT ?`,
+  probeWrite: 'INSERT INTO write_probe (at) VALUES (?)',
+  clearProbes: 'DELETE FROM write_probe',
   readMessages: 'SELECT position, data FROM messages WHERE session_id = ? AND position > ? ORDER BY position LIMIT ?',
   readRecentMessages: 'SELECT data FROM messages WHERE session_id = ? ORDER BY position DESC LIMIT ?',
   getIdempotency: 'SELECT * FROM idempotency_records WHERE tenant = ? AND key = ?',
@@ -46,7 +50,7 @@ const SQL = {
   ping: 'SELECT 1',
 } as const;
 
-const VALUES: ReadonlySet<keyof typeof SQL> = new Set(['runningForTenant', 'countActiveApiKeys', 'sessionVersion', 'leaseLive', 'expiredRuns', 'messagePosition', 'idsInState', 'interrupted', 'readEvents', 'readRecentMessages', 'ping']);
+const VALUES: ReadonlySet<keyof typeof SQL> = new Set(['idleSince', 'runningForTenant', 'countActiveApiKeys', 'sessionVersion', 'leaseLive', 'expiredRuns', 'messagePosition', 'idsInState', 'interrupted', 'readEvents', 'readRecentMessages', 'ping']);
 
 export type Statements = { [K in keyof typeof SQL]: Statement };
 

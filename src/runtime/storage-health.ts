@@ -1,0 +1,60 @@
+/**
+ * Storage incidents, told once: the first failure of a kind is logged with
+ * what failed, the rest are counted, and recovery is logged with the count and
+ * how long it lasted. Readiness fails while an incident is open.
+ */
+import type { Logger } from 'pino';
+import { StorageUnavailable, type Store } from '../storage/store.js';
+
+/** Methods whose success proves storage can write again. */
+const WRITES = new Set<string | symbol>(['commit', 'createSession', 'deleteSession', 'renewLeases', 'deleteSessionsIdleSince']);
+
+export class StorageHealth {
+  private incident: { reason: StorageUnavailable['reason']; since: number; failures: number } | null = null;
+
+  constructor(private readonly logger: Logger) {}
+
+  get failing(): boolean {
+    return this.incident !== null;
+  }
+
+  failed(error: StorageUnavailable): void {
+    if (this.incident) {
+      this.incident.failures++;
+      return;
+    }
+    this.incident = { reason: error.reason, since: Date.now(), failures: 1 };
+    this.logger.error({ reason: error.reason, err: error.cause ?? error }, `storage failing (${error.reason}): ${error.message}; requests get 503/507 until it recovers`);
+  }
+
+  succeeded(): void {
+    if (!this.incident) return;
+    const { reason, since, failures } = this.incident;
+    this.incident = null;
+    this.logger.warn({ reason, failures, seconds: Math.round((Date.now() - since) / 100) / 10 }, `storage recovered after ${failures} failed operations`);
+  }
+}
+
+/** The store, with its failures and recoveries reported to `health`. */
+export function watchStorage<S extends Store>(store: S, health: StorageHealth): S {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const result = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (!(result instanceof Promise)) return result;
+        return result.then(
+          (resolved) => {
+            if (WRITES.has(property) || (property === 'ping' && (args[0] as { write?: boolean } | undefined)?.write)) health.succeeded();
+            return resolved;
+          },
+          (error: unknown) => {
+            if (error instanceof StorageUnavailable) health.failed(error);
+            throw error;
+          },
+        );
+      };
+    },
+  });
+}
