@@ -88,7 +88,8 @@ export function databaseError(error: unknown, path: string): unknown {
   const code = (error as { code?: string }).code;
   const name = settingName('BAMBOO_DB');
   const file = path === ':memory:' ? path : resolve(path);
-  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+  if (code === 'SQLITE_CORRUPT') return new ConfigError(`${name} ${new DatabaseDamaged(file, code).message}`);
+  if (code === 'SQLITE_NOTADB') {
     return new ConfigError(`${name} ${file} is not a readable SQLite database: point ${name} at another file (or restore this one)`);
   }
   if (error instanceof DatabaseInUse || error instanceof DatabaseDamaged) return new ConfigError(`${name} ${error.message}`);

@@ -33,13 +33,27 @@ export function rawRequest(base: string, method: string, path: string, headers: 
   });
 }
 
-/** Opens an event stream and keeps it open; resolves once the status line is in. */
-export function openStream(base: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; close: () => void }> {
+export interface OpenStream {
+  status: number;
+  close(): void;
+  /** True once the server ended or cut the stream. */
+  closed(): boolean;
+}
+
+/**
+ * Opens an event stream and keeps it open; resolves once the status line is
+ * in. With `read: false` nothing of it is ever read: a client that stalls.
+ */
+export function openStream(base: string, path: string, headers: Record<string, string> = {}, { read = true } = {}): Promise<OpenStream> {
   const url = new URL(path, base);
   return new Promise((resolve, reject) => {
     const req = request({ host: url.hostname, port: url.port, path: url.pathname + url.search, headers: { Accept: 'text/event-stream', ...headers } }, (res) => {
-      res.resume();
-      resolve({ status: res.statusCode ?? 0, close: () => req.destroy() });
+      let ended = false;
+      res.once('close', () => (ended = true));
+      res.on('error', () => (ended = true));
+      if (read) res.resume();
+      else res.socket.pause();
+      resolve({ status: res.statusCode ?? 0, close: () => req.destroy(), closed: () => ended || res.socket.destroyed });
     });
     req.on('error', reject);
     req.end();

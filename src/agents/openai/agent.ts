@@ -30,6 +30,8 @@ export interface OpenAIAgentOptions {
   maxTokens?: number;
   /** Rounds of tool calls one run may make before it fails. Default 8. */
   maxToolRounds?: number;
+  /** How many of the latest messages a run sends the model. Default 200. */
+  transcriptWindow?: number;
   /** Tools beside the built-in `ask_user`. */
   tools?: ToolRegistry | Iterable<Tool>;
   /** The SDK's retries of connection errors, 408, 409, 429 and 5xx. Default 2. */
@@ -55,6 +57,7 @@ const optionsSchema = z.object({
   temperature: z.number().min(0).max(2).optional(),
   maxTokens: z.int().positive().optional(),
   maxToolRounds: z.int().positive().optional(),
+  transcriptWindow: z.int().positive().optional(),
   maxRetries: z.int().min(0).optional(),
   timeout: z.int().positive().optional(),
 });
@@ -106,6 +109,7 @@ export function createOpenAIAgent(options: OpenAIAgentOptions): Agent {
   }
 
   return {
+    ...(parsed.data.transcriptWindow ? { transcriptWindow: parsed.data.transcriptWindow } : {}),
     async run(ctx: RunContext): Promise<RunResult> {
       const chat = toChatMessages(ctx.session.system_prompt, ctx.messages);
       for (let round = 0; ; round++) {

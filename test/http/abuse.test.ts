@@ -1,0 +1,178 @@
+/**
+ * Bounded under abuse, through a real server: stream and connection caps
+ * refuse with JSON before anything opens, slow streams share one buffer
+ * budget, pages stop at a byte budget, and growth meets quotas.
+ */
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import { API, cleanup, createSession, expectError, sleep, startServer, tempDb, type TestServer } from './helpers.js';
+import { openStream } from './raw-http.js';
+
+afterEach(cleanup);
+
+const BIG = 'x'.repeat(97 * 1024);
+
+async function appendQuietly(server: TestServer, id: string, content: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const reply = await server.call('POST', `${API}/sessions/${id}/messages`, { json: { content, resume: false } });
+    expect(reply.status, reply.text).toBe(201);
+  }
+}
+
+async function metric(server: TestServer, name: string): Promise<number> {
+  const text = (await server.call('GET', '/metrics')).text;
+  const line = text.split('\n').find((row) => row.startsWith(`${name} `) || row.startsWith(`${name}{`));
+  return Number(line?.split(' ').at(-1));
+}
+
+describe('event stream caps', () => {
+  it('per session, per client and in all: refused with JSON before the stream opens; /healthz still answers', async () => {
+    const server = await startServer({ limits: { maxStreams: 12, maxStreamsPerSession: 5, maxStreamsPerClient: 8 } });
+    const [a, b, c] = [await createSession(server), await createSession(server), await createSession(server)];
+    const path = (id: string) => `${API}/sessions/${id}/events`;
+    const open = [];
+    for (let i = 0; i < 5; i++) open.push(await openStream(server.url, path(a.id)));
+    expect(open.every((stream) => stream.status === 200)).toBe(true);
+    const sixth = await server.call('GET', path(a.id), { headers: { Accept: 'text/event-stream' } });
+    expectError(sixth, 429, 'too_many_streams', { scope: 'session', limit: 5 });
+    for (let i = 0; i < 3; i++) open.push(await openStream(server.url, path(b.id)));
+    expectError(await server.call('GET', path(c.id), { headers: { Accept: 'text/event-stream' } }), 429, 'too_many_streams', { scope: 'client', limit: 8 });
+    expect((await server.call('GET', '/healthz')).status).toBe(200);
+    expect(await metric(server, 'bamboo_event_streams')).toBe(8);
+    for (const stream of open) stream.close();
+    await sleep(50);
+    expect(await metric(server, 'bamboo_event_streams')).toBe(0);
+  });
+
+  it('in all: past BAMBOO_MAX_STREAMS the server answers 503 unavailable', async () => {
+    const server = await startServer({ limits: { maxStreams: 3 } });
+    const session = await createSession(server);
+    const open = await Promise.all([1, 2, 3].map(() => openStream(server.url, `${API}/sessions/${session.id}/events`)));
+    const refused = await server.call('GET', `${API}/sessions/${session.id}/events`, { headers: { Accept: 'text/event-stream' } });
+    expectError(refused, 503, 'unavailable', { limit: 3 });
+    for (const stream of open) stream.close();
+  });
+});
+
+describe('connections', () => {
+  it('one client address cannot hold every connection: past its cap it is answered 503 and closed, others are served', async () => {
+    const server = await startServer({ limits: { maxConnectionsPerClient: 20 } });
+    const sockets: Socket[] = [];
+    // Connections that never send a request, from another loopback address: a slow-header flood.
+    for (let i = 0; i < 30; i++) {
+      const socket = connect({ host: '127.0.0.1', port: server.server.port, localAddress: '127.0.0.2' });
+      socket.on('error', () => undefined);
+      sockets.push(socket);
+    }
+    const refused = await new Promise<string>((resolve) => {
+      let text = '';
+      const socket = connect({ host: '127.0.0.1', port: server.server.port, localAddress: '127.0.0.2' });
+      socket.on('data', (chunk) => (text += chunk.toString()));
+      socket.on('close', () => resolve(text));
+      socket.on('error', () => resolve(text));
+      sockets.push(socket);
+    });
+    expect(refused).toMatch(/^HTTP\/1\.1 503 /);
+    expect(refused).toContain('"code":"unavailable"');
+    expect((await server.call('GET', '/healthz')).status).toBe(200);
+    for (const socket of sockets) socket.destroy();
+  });
+});
+
+describe('slow streams', () => {
+  it('share one buffer budget: when their buffers together pass it, the slowest are cut; streams that keep up go on', async () => {
+    const budget = 6 * 1024 * 1024;
+    const server = await startServer({ limits: { sseBufferedBytes: budget }, sseMaxBufferedBytes: 64 * 1024 * 1024 });
+    const session = await createSession(server);
+    const path = `${API}/sessions/${session.id}/events`;
+    // Streams that never read what they are sent, and streams that do.
+    const silent = await Promise.all(Array.from({ length: 20 }, () => openStream(server.url, path, {}, { read: false })));
+    const reading = await Promise.all(Array.from({ length: 5 }, () => openStream(server.url, path)));
+    expect(await metric(server, 'bamboo_event_streams')).toBe(25);
+    // More than the kernel's socket buffers take: the rest waits in the server, against the budget.
+    await appendQuietly(server, session.id, BIG, 150);
+    await sleep(100);
+    expect(await metric(server, 'bamboo_sse_buffered_bytes')).toBeLessThanOrEqual(budget);
+    const open = await metric(server, 'bamboo_event_streams');
+    expect(open).toBeLessThan(25);
+    expect(open).toBeGreaterThanOrEqual(5);
+    expect(reading.every((stream) => !stream.closed())).toBe(true);
+    expect((await server.call('GET', '/healthz')).status).toBe(200);
+    for (const stream of [...silent, ...reading]) stream.close();
+  });
+});
+
+describe('pages', () => {
+  it('stop at the byte budget with a cursor to the rest, and are read from storage chunk by chunk', async () => {
+    const dbPath = tempDb();
+    const store = new SqliteStore(dbPath);
+    let reads = 0;
+    const counting = new Proxy(store, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver) as unknown;
+        if (property === 'readMessages' || property === 'readEvents') reads++;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const server = await startServer({ store: counting, limits: { pageBytes: 1024 * 1024 } });
+    const session = await createSession(server);
+    await appendQuietly(server, session.id, BIG, 30);
+
+    reads = 0;
+    const first = await server.call('GET', `${API}/sessions/${session.id}/messages?limit=1000`);
+    expect(first.status).toBe(200);
+    expect(first.text.length).toBeLessThanOrEqual(1024 * 1024 + 100 * 1024);
+    expect(first.body.messages.length).toBeGreaterThanOrEqual(9);
+    expect(first.body.messages.length).toBeLessThan(30);
+    expect(first.body.next_cursor).not.toBeNull();
+    // A megabyte in chunks of 256 KiB: several reads, not one.
+    expect(reads).toBeGreaterThanOrEqual(4);
+    let count = first.body.messages.length;
+    for (let cursor = first.body.next_cursor; cursor; ) {
+      const page = await server.call('GET', `${API}/sessions/${session.id}/messages?limit=1000&after=${cursor}`);
+      count += page.body.messages.length;
+      cursor = page.body.next_cursor;
+    }
+    expect(count).toBe(30);
+
+    const events = await server.call('GET', `${API}/sessions/${session.id}/events?after=0&limit=1000`);
+    expect(events.text.length).toBeLessThanOrEqual(1024 * 1024 + 100 * 1024);
+    expect(events.body.next_after).toBe(events.body.events.at(-1).seq);
+    const rest = await server.call('GET', `${API}/sessions/${session.id}/events?after=${events.body.next_after}&limit=1000`);
+    expect(rest.body.events[0].seq).toBe(events.body.next_after + 1);
+    // One item always, however large.
+    const one = await server.call('GET', `${API}/sessions/${session.id}/messages?limit=1`);
+    expect(one.body.messages).toHaveLength(1);
+  });
+});
+
+describe('growth', () => {
+  it('meets the quotas: sessions and bytes per tenant, with 429 quota_exceeded', async () => {
+    const server = await startServer({ limits: { quotaSessions: 2, quotaBytes: 400 * 1024 } });
+    const session = await createSession(server);
+    await createSession(server);
+    await sleep(1_100);
+    expectError(await server.call('POST', `${API}/sessions`, { json: {} }), 429, 'quota_exceeded', { quota: 'sessions', limit: 2 });
+    await appendQuietly(server, session.id, BIG, 4);
+    await sleep(1_100);
+    const over = await server.call('POST', `${API}/sessions/${session.id}/messages`, { json: { content: 'one more', resume: false } });
+    expectError(over, 429, 'quota_exceeded', { quota: 'bytes' });
+    // Deleting makes room again.
+    expect((await server.call('DELETE', `${API}/sessions/${session.id}`)).status).toBe(204);
+    await sleep(1_100);
+    expect((await server.call('POST', `${API}/sessions`, { json: {} })).status).toBe(201);
+  });
+
+  it('refuses metadata nested deeper than 16 levels, however deep, with 400 (never a crash)', async () => {
+    const server = await startServer();
+    const deep = '['.repeat(200_000) + ']'.repeat(200_000);
+    const reply = await server.call('POST', `${API}/sessions`, { raw: `{"metadata":{"a":${deep}}}`, headers: { 'Content-Type': 'application/json' } });
+    expectError(reply, 400, 'invalid_request');
+    expect(reply.body.error.message).toContain('metadata');
+    const nested = (depth: number): unknown => (depth === 0 ? 1 : { a: nested(depth - 1) });
+    expect((await server.call('POST', `${API}/sessions`, { json: { metadata: nested(15) } })).status).toBe(201);
+    expectError(await server.call('POST', `${API}/sessions`, { json: { metadata: nested(17) } }), 400, 'invalid_request');
+    expect((await server.call('GET', '/healthz')).status).toBe(200);
+  });
+});
