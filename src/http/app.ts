@@ -18,6 +18,7 @@ import type { RouteDeps } from './routes/deps.js';
 import { eventRoutes } from './routes/events.js';
 import { machineRoutes } from './routes/machines.js';
 import { messageRoutes } from './routes/messages.js';
+import { openapiRoutes } from './routes/openapi.js';
 import { runRoutes } from './routes/runs.js';
 import { serviceRoutes } from './routes/service.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -60,7 +61,7 @@ export function createApp(options: AppOptions): Express {
 
   const api = Router();
   api.use(defaultTenant);
-  for (const register of [sessionRoutes, messageRoutes, runRoutes, eventRoutes, machineRoutes]) register(api, deps);
+  for (const register of [sessionRoutes, messageRoutes, runRoutes, eventRoutes, machineRoutes, openapiRoutes]) register(api, deps);
   api.use(replayOnRace);
   // Answered inside the router, so a failed request keeps its mount path and is labelled like a successful one.
   api.use(errorHandler);
