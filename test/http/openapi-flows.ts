@@ -22,7 +22,9 @@ export async function driveTurn(check: ResponseCheck, server: TestServer): Promi
   await check.stream(server, `${session}/events?after=0`);
   await check.stream(server, `${session}/events`, { 'Last-Event-ID': '1' });
   await c('GET', `${API}/sessions?limit=1&state=idle`);
-  await c('GET', session);
+  const etag = (await c('GET', session)).headers.get('etag')!;
+  // fetch adds `Cache-Control: no-cache` to a request with If-None-Match unless it has a Cache-Control already; that would ask for a fresh copy.
+  expect((await c('GET', session, { headers: { 'If-None-Match': etag, 'Cache-Control': 'max-age=0' } })).status).toBe(304);
 
   expect((await c('POST', `${session}/messages`, { json: { content: '/ask Pick a colour | red | blue' } })).status).toBe(202);
   const waiting = await waitForState(server, id, 'awaitingUser');

@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import type { ErrorCode } from '../../domain/errors.js';
 import { statusOf } from '../errors.js';
 import { ERROR_CODES, errorEnvelope } from './bodies.js';
-import type { Operation, ResponseSpec } from './operation.js';
+import type { Operation, RequestHeader, ResponseSpec } from './operation.js';
 import { OPERATIONS } from './operations.js';
 import { idempotencyKey, lastEventId } from './requests.js';
 import { componentSchemas, inputSchema, type JsonSchema, numericRange, refTo } from './schemas.js';
@@ -44,7 +44,12 @@ const HEADERS: Record<string, JsonSchema> = {
   'Retry-After': { description: 'Seconds to wait; sent when storage is the cause.', schema: { type: 'string' } },
 };
 
-const REQUEST_HEADERS = { 'Idempotency-Key': idempotencyKey, 'Last-Event-ID': lastEventId };
+/** The first two are validated with zod; `If-None-Match` is compared as is. */
+const REQUEST_HEADERS: Record<RequestHeader, () => JsonSchema> = {
+  'Idempotency-Key': () => inputSchema(idempotencyKey),
+  'Last-Event-ID': () => inputSchema(lastEventId),
+  'If-None-Match': () => ({ type: 'string', description: 'The `ETag` of an earlier read: 304 without a body while the session is unchanged.' }),
+};
 
 /** A parameter's description lives on the parameter, not in its schema. */
 function parameter(name: string, location: 'query' | 'header' | 'path', required: boolean, { description, ...schema }: JsonSchema, range?: [number, number] | null): JsonSchema {
@@ -59,7 +64,7 @@ function parameters(op: Operation): JsonSchema[] {
         parameter(name, 'query', false, schema, numericRange(op.query!.shape[name])),
       )
     : [];
-  const headers = (op.headers ?? []).map((name) => parameter(name, 'header', false, inputSchema(REQUEST_HEADERS[name])));
+  const headers = (op.headers ?? []).map((name) => parameter(name, 'header', false, REQUEST_HEADERS[name]()));
   return [...path, ...query, ...headers];
 }
 

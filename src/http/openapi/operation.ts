@@ -7,6 +7,9 @@ export type Method = 'get' | 'post' | 'delete';
 /** Response headers the API sets, described once in the document. */
 export type ResponseHeader = 'Location' | 'ETag' | 'Idempotent-Replayed' | 'Cache-Control' | 'Retry-After';
 
+/** Request headers some operations read. */
+export type RequestHeader = 'Idempotency-Key' | 'Last-Event-ID' | 'If-None-Match';
+
 export interface ResponseSpec {
   description: string;
   /** An `application/json` body, validated by this schema. */
@@ -27,7 +30,7 @@ export interface Operation {
   /** A query schema from `validation.ts`; each field becomes a parameter. */
   query?: z.ZodObject;
   /** Request headers the operation reads. */
-  headers?: ('Idempotency-Key' | 'Last-Event-ID')[];
+  headers?: RequestHeader[];
   /** A body schema from `validation.ts`. */
   body?: z.ZodObject;
   /** Success responses, and error statuses whose body is not the plain error envelope. */

@@ -40,7 +40,11 @@ export const OPERATIONS: Operation[] = [
     operationId: 'getSession',
     tag: 'Sessions',
     summary: 'Read a session',
-    responses: { 200: { description: 'The session; its `version` is also the `ETag`.', json: sessionEnvelope, headers: ['ETag'] } },
+    headers: ['If-None-Match'],
+    responses: {
+      200: { description: 'The session; its `version` is also the `ETag`.', json: sessionEnvelope, headers: ['ETag'] },
+      304: { description: 'Unchanged since the `ETag` given in `If-None-Match`; no body.', headers: ['ETag'] },
+    },
     errors: [...SESSION, ...STORED],
   },
   {
