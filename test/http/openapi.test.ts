@@ -145,7 +145,7 @@ describe('streamed events', () => {
     await server.call('POST', `${API}/sessions/${asking.id}/messages`, { json: { content: '/sleep 10000' } });
     expect((await server.call('POST', `${API}/sessions/${asking.id}/cancel`)).status).toBe(200);
     await server.call('POST', `${API}/sessions/${tooling.id}/messages`, { json: { content: 'what time is it?' } });
-    await waitForState(server, tooling.id, 'completed');
+    await streams[1].waitFor((received) => received.some((frame) => frame.type === 'run_completed'));
     await server.call('DELETE', `${API}/sessions/${asking.id}`);
     await streams[0].waitFor((received) => received.some((frame) => frame.type === 'session_deleted'));
 
