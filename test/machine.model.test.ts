@@ -4,9 +4,10 @@
  * is brought there (by replaying the shortest path, and again by hydrating the
  * vertex's snapshot with `resolveState`) and given every event, client commands
  * and run results alike, including those the state does not handle. What it
- * does is compared with an independent model of the contract in DESIGN.md and
- * API.md: the next state, the next context, and everything it emits (durable
- * records, the resume outcome, the rejection code).
+ * does is compared with an independent model of the contract in docs/API.md
+ * (the statechart's rules and the resume outcomes): the next state, the next
+ * context, and everything it emits (durable records, the resume outcome, the
+ * rejection code).
  */
 import { getAdjacencyMap, getShortestPaths, type StatePath } from '@xstate/graph';
 import { describe, expect, it } from 'vitest';
@@ -379,7 +380,7 @@ describe.each(SESSION_STATES)('in %s', (value) => {
   });
 });
 
-describe('named cases from API.md', () => {
+describe('named cases from docs/API.md', () => {
   const at = (state: SessionState, where: (context: SessionContext) => boolean = () => true) =>
     paths.find((path) => path.state.value === state && where(path.state.context))!;
 

@@ -19,6 +19,7 @@ import type { RouteDeps } from './routes/deps.js';
 import { eventRoutes } from './routes/events.js';
 import { machineRoutes } from './routes/machines.js';
 import { messageRoutes } from './routes/messages.js';
+import { openapiRoutes } from './routes/openapi.js';
 import { runRoutes } from './routes/runs.js';
 import { serviceRoutes } from './routes/service.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -100,6 +101,8 @@ export function createApp(options: AppOptions): Express {
   app.use(jsonBody(options.bodyLimitBytes ?? 1024 * 1024));
 
   const api = Router();
+  // The API's description is public; everything else needs a key when keys exist.
+  openapiRoutes(api, deps);
   api.use(authenticate);
   if (access.rateLimitPerMinute) api.use(tenantRateLimit(access.rateLimitPerMinute, access.rateLimitStore));
   for (const register of [sessionRoutes, messageRoutes, runRoutes, eventRoutes, machineRoutes]) register(api, deps);

@@ -1,4 +1,4 @@
-/** Every error code of API.md, provoked through a real server, with its exact status and envelope. */
+/** Every error code of docs/API.md, provoked through a real server, with its exact status and envelope. */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SessionState } from '../../src/domain/types.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';

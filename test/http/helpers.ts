@@ -87,7 +87,7 @@ export async function call(base: string, method: string, path: string, options: 
   return { status: response.status, headers: response.headers, body: text && isJson ? JSON.parse(text) : null, text };
 }
 
-/** Asserts the JSON error envelope of API.md: the status, the code, a message, and the extras. */
+/** Asserts the JSON error envelope of docs/API.md: the status, the code, a message, and the extras. */
 export function expectError(reply: Reply, status: number, code: string, extra: Record<string, unknown> = {}): void {
   expect({ status: reply.status, code: reply.body?.error?.code }, reply.text.slice(0, 300)).toEqual({ status, code });
   expect(reply.headers.get('content-type')).toMatch(/^application\/json/);

@@ -1,4 +1,4 @@
-/** The demo agent's behaviour, fixed by API.md: echo word by word, /ask, /sleep, /fail. */
+/** The demo agent's behaviour, fixed by docs/API.md: echo word by word, /ask, /sleep, /fail. */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunContext, RunEvent, RunResult } from '../../src/agents/agent.js';
 import { createDemoAgent } from '../../src/agents/demo.js';

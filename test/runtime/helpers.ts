@@ -68,7 +68,7 @@ export async function allMessages(runtime: SessionRuntime, id: string): Promise<
 export const TERMINAL_EVENTS = ['run_completed', 'question_asked', 'run_failed', 'run_cancelled', 'run_interrupted'];
 
 /**
- * The log's invariants from API.md: seq 1..n with no gap, every event of the
+ * The log's invariants from docs/API.md: seq 1..n with no gap, every event of the
  * session, every run opened by `run_started` and closed by exactly one terminal
  * event, runs not interleaved, and a completed run's tokens adding up to its
  * stored reply. Returns the runs in order.

@@ -1,4 +1,4 @@
-/** The resume outcome table of DESIGN.md, through the runtime, and its at-most-one-run guarantee under concurrency. */
+/** The resume outcomes by state (docs/API.md), through the runtime, and its at-most-one-run guarantee under concurrency. */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SessionRuntime } from '../../src/runtime/runtime.js';
 import { allEvents, checkLog, testRuntime, nextTurn, waitForState } from './helpers.js';

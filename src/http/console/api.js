@@ -1,4 +1,4 @@
-// The HTTP API as API.md defines it. Paths are relative, so the console works wherever the app is mounted.
+// The HTTP API as docs/API.md describes it. Paths are relative, so the console works wherever the app is mounted.
 // Every request goes through authFetch, so the API key (when one is stored) is on all of them.
 import { authFetch } from './auth.js';
 import { openEventStream } from './sse.js';

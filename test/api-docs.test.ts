@@ -1,0 +1,30 @@
+/** docs/API.md keeps up with the code: every endpoint, error code and event type is in its tables. */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { EVENT_TYPES } from '../src/domain/events.js';
+import { statusOf } from '../src/http/errors.js';
+import { ERROR_CODES } from '../src/http/openapi/bodies.js';
+import { OPERATIONS } from '../src/http/openapi/operations.js';
+
+const doc = readFileSync(new URL('../docs/API.md', import.meta.url), 'utf8');
+/** The first cells of the table rows. */
+const firstCells = [...doc.matchAll(/^\| (.+?) \|/gm)].map(([, cell]) => cell);
+
+describe('docs/API.md', () => {
+  it('lists every endpoint in its endpoint table', () => {
+    for (const op of OPERATIONS) {
+      const endpoint = `${op.method.toUpperCase()} ${op.path}`;
+      // The service endpoints share one row: `GET /healthz` · `/readyz` · `/metrics`.
+      const listed = firstCells.some((cell) => cell.includes(`\`${endpoint}\``) || (op.tag === 'Service' && cell.includes(`\`${op.path}\``)));
+      expect(listed, endpoint).toBe(true);
+    }
+  });
+
+  it('gives every error code its status', () => {
+    for (const code of ERROR_CODES) expect(doc, code).toContain(`| \`${code}\` | ${statusOf(code)} |`);
+  });
+
+  it('describes every event type', () => {
+    for (const type of EVENT_TYPES) expect(firstCells, type).toContain(`\`${type}\``);
+  });
+});
