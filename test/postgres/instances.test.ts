@@ -105,6 +105,25 @@ describe('two instances on one PostgreSQL database', () => {
     }
   });
 
+  it("an instance that starts while A runs leaves A's live lease alone; A's run goes on and completes", async () => {
+    const gated = gatedAgent();
+    const db = await database();
+    const agents = { gated: gated.agent };
+    const a = await instance(db.url, 'instance-a', { agents, defaultAgent: 'gated' });
+    const session = await createSession(a);
+    expect((await sendMessage(a, session.id, 'keep going')).status).toBe(202);
+    await expect.poll(() => gated.runs.length).toBe(1);
+
+    const late = await instance(db.url, 'instance-late', { agents, defaultAgent: 'gated', resumeInterrupted: true });
+    // Two leases of renewals and recovery sweeps on both.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(await waitForSession(late, session.id, () => true)).toMatchObject({ state: 'running', last_run: { status: 'running' } });
+    expect(gated.runs[0]!.signal.aborted).toBe(false);
+    gated.release();
+    await waitForSession(late, session.id, (s) => s.state === 'completed');
+    expect(gated.runs).toHaveLength(1);
+  });
+
   it("cancel on B stops A's run through its owner, and answers 200 Cancelled once that is durable", async () => {
     const gated = gatedAgent();
     const { a, b } = await pair({ agents: { gated: gated.agent }, defaultAgent: 'gated' });
