@@ -161,6 +161,25 @@ describe('two instances on one PostgreSQL database', () => {
     expectGapFree(live.frames);
   });
 
+  it('a live-only stream on B starts at the end of the log, even where B holds an outdated copy of the session', async () => {
+    const { a, b } = await pair();
+    const session = await createSession(a);
+    // B hosts the session as it was then…
+    expect((await b.call('POST', `${API}/sessions/${session.id}/resume`)).body.outcome).toBe('Completed');
+    // …and A moves it on.
+    expect((await sendMessage(a, session.id, 'first turn')).status).toBe(202);
+    await waitForSession(a, session.id, (s) => s.state === 'completed');
+    const logged = (await events(a, session.id)).length;
+
+    const live = openStream(b, session.id, {}, '');
+    cleanups.push(async () => live.close());
+    await expect.poll(() => b.server.runtime.stats().subscribers).toBe(1);
+    expect((await sendMessage(a, session.id, 'second turn')).status).toBe(202);
+    await expect.poll(() => live.frames.at(-1)?.data.to).toBe('completed');
+    expect(live.frames[0]!.id).toBe(logged + 1);
+    expect(live.frames.map((frame) => frame.id)).toEqual(live.frames.map((_, i) => logged + 1 + i));
+  });
+
   it("a deletion on A ends B's streams with session_deleted after the last event", async () => {
     const { a, b } = await pair();
     const session = await createSession(a);
