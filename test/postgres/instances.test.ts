@@ -257,4 +257,29 @@ describe('two instances on one PostgreSQL database', () => {
     expectGapFree(stream.frames);
     expect((await events(a, session.id)).filter((event) => event.type === 'run_interrupted')).toHaveLength(1);
   });
+
+  it('with resumeInterrupted, the instance that records a dead owner\'s run interrupted runs the turn again', async () => {
+    const db = await database();
+    const proxy = await PgProxy.start();
+    cleanups.push(() => proxy.cut());
+    const gated = gatedAgent();
+    const agents = { gated: gated.agent };
+    const a = await instance(urlOf(db.name, { port: proxy.port }), 'instance-a', { agents, defaultAgent: 'gated' });
+    const b = await instance(db.url, 'instance-b', { agents, defaultAgent: 'gated', resumeInterrupted: true });
+    const session = await createSession(a);
+    const first = await sendMessage(a, session.id, 'survive this');
+    expect(first.status).toBe(202);
+    await expect.poll(() => gated.runs.length).toBe(1);
+
+    // A is gone as far as the database can tell.
+    await proxy.cut();
+    await expect.poll(() => gated.runs.length, { timeout: 5_000 }).toBe(2);
+    const log = await events(b, session.id);
+    const types = log.map((event) => event.type);
+    expect(types.slice(types.indexOf('run_interrupted'))).toEqual(['run_interrupted', 'state_changed', 'run_started', 'state_changed']);
+    expect(log.find((event) => event.type === 'run_interrupted')).toMatchObject({ run_id: first.body.run_id });
+    gated.release();
+    await waitForSession(b, session.id, (s) => s.state === 'completed');
+    expect(gated.runs[1]!.signal.aborted).toBe(false);
+  });
 });
