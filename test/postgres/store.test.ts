@@ -170,6 +170,16 @@ describe('PostgreSQL store', () => {
     await expect.poll(() => heard).toEqual([`${CHANNELS.events} ses_a:3`, `${CHANNELS.events} ses_a:4`, `${CHANNELS.deleted} ses_a`]);
   });
 
+  it('pages nothing, without failing, past positions beyond any integer', async () => {
+    const db = await database();
+    const store = await open(db.url);
+    await store.createSession(sessionRow('ses_a'), [event('ses_a', 1, 'session_created')]);
+    await store.commit({ sessionId: 'ses_a', expectedVersion: 1, updatedAt: tick(), events: [], messages: [message(1)] });
+    expect(await store.readEvents('ses_a', 999_999_999_999_999, 10)).toEqual([]);
+    expect(await store.readMessages('ses_a', { limit: 10, cursor: '999999999999999' })).toEqual({ items: [], nextCursor: null });
+    expect(await store.listSessions({ tenant: 'default', limit: 10, cursor: '999999999999999' })).toMatchObject({ items: [expect.anything()] });
+  });
+
   it('times leases by the database clock', async () => {
     const db = await database();
     const store = await open(db.url);

@@ -92,8 +92,9 @@ export const SQL = {
   listByState: `SELECT ${SESSION_COLUMNS}, ordinal::text AS ordinal FROM sessions
     WHERE tenant = $1 AND state = $2 AND ordinal < $3::bigint ORDER BY ordinal DESC LIMIT $4`,
   countByState: 'SELECT state, count(*)::integer AS n FROM sessions GROUP BY state',
-  readEvents: 'SELECT data FROM events WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
-  readMessages: 'SELECT position, data FROM messages WHERE session_id = $1 AND position > $2 ORDER BY position LIMIT $3',
+  // Positions from clients may exceed an integer (the API allows 15 digits): compared as bigint, they page nothing.
+  readEvents: 'SELECT data FROM events WHERE session_id = $1 AND seq > $2::bigint ORDER BY seq LIMIT $3',
+  readMessages: 'SELECT position, data FROM messages WHERE session_id = $1 AND position > $2::bigint ORDER BY position LIMIT $3',
   readRecentMessages: 'SELECT data FROM messages WHERE session_id = $1 ORDER BY position DESC LIMIT $2',
   expiredRuns: `SELECT id FROM sessions WHERE state = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < now()) ORDER BY ordinal`,
   runningSessions: `SELECT id FROM sessions WHERE state = 'running' ORDER BY ordinal`,
