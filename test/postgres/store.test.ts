@@ -170,6 +170,23 @@ describe('PostgreSQL store', () => {
     await expect.poll(() => heard).toEqual([`${CHANNELS.events} ses_a:3`, `${CHANNELS.events} ses_a:4`, `${CHANNELS.deleted} ses_a`]);
   });
 
+  it('keeps any text a client may send, NUL included, and knows no session whose id has one', async () => {
+    const db = await database();
+    const store = await open(db.url);
+    const odd = 'nul \u0000 · emoji 🚀 · quote " · backslash \\';
+    const row = sessionRow('ses_a', { info: { ...sessionRow('ses_a').info, title: odd, system_prompt: odd, agent: odd, metadata: { [odd]: odd } } });
+    await store.createSession(row, [event('ses_a', 1, 'session_created')]);
+    expect(await store.loadSession('ses_a')).toEqual(row);
+    const bad = 'ses_\u0000';
+    expect(await store.loadSession(bad)).toBeNull();
+    expect(await store.sessionVersion(bad)).toBeNull();
+    expect(await store.readEvents(bad, 0, 10)).toEqual([]);
+    expect(await store.readMessages(bad, { limit: 10 })).toEqual({ items: [], nextCursor: null });
+    expect(await store.readRecentMessages(bad, 10)).toEqual([]);
+    expect(await store.deleteSession(bad)).toBe(false);
+    await expect(store.commit({ sessionId: bad, expectedVersion: 1, updatedAt: tick(), events: [], messages: [] })).rejects.toBeInstanceOf(VersionConflict);
+  });
+
   it('pages nothing, without failing, past positions beyond any integer', async () => {
     const db = await database();
     const store = await open(db.url);

@@ -4,7 +4,9 @@ import type pg from 'pg';
  * Append-only: a released migration is never edited; a change is a new entry.
  *
  * Texts, not jsonb, for payloads: the store keeps what it is given byte for
- * byte, and never looks inside. No index covers a column every commit changes
+ * byte, and never looks inside. A session's title, agent, system prompt and
+ * metadata are one JSON text (`info`): JSON escapes the NUL characters that a
+ * text column refuses. No index covers a column every commit changes
  * (version, updated_at, last_event_seq), so a token commit is a HOT update.
  */
 const MIGRATIONS: string[] = [
@@ -13,10 +15,7 @@ const MIGRATIONS: string[] = [
     id               text        PRIMARY KEY,
     ordinal          bigint      GENERATED ALWAYS AS IDENTITY UNIQUE,
     tenant           text        NOT NULL,
-    title            text,
-    agent            text        NOT NULL,
-    system_prompt    text,
-    metadata         text        NOT NULL,
+    info             text        NOT NULL,
     state            text        NOT NULL,
     snapshot         text        NOT NULL,
     version          integer     NOT NULL,

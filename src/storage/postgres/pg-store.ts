@@ -7,11 +7,11 @@
  */
 import pg from 'pg';
 import type { SessionEvent } from '../../domain/events.js';
-import type { Message, SessionState } from '../../domain/types.js';
+import type { Message, SessionInfo, SessionState } from '../../domain/types.js';
 import { SESSION_STATES } from '../../domain/types.js';
 import type { Commit, IdempotencyRecord, IdempotencyStore, ListQuery, Page, SessionRow, Store } from '../store.js';
 import { IdempotencyKeyTaken, VersionConflict } from '../store.js';
-import { type IdempotencyRecordRow, type SessionRecord, toIdempotencyRecord, toRow } from '../sqlite/records.js';
+import { type IdempotencyRecordRow, toIdempotencyRecord } from '../sqlite/records.js';
 import { clientConfig, createPool, redactUrl, unavailability } from './connection.js';
 import { migrate } from './migrations.js';
 import { SQL, type StatementName } from './statements.js';
@@ -25,6 +25,44 @@ export interface PgStoreOptions {
 
 /** A cursor is a number this store handed out; anything else pages nothing, as in SQLite. */
 const CURSOR = /^\d{1,18}$/;
+
+/** The session's description, stored as one JSON text. */
+type Profile = Pick<SessionInfo, 'title' | 'agent' | 'system_prompt' | 'metadata'>;
+
+interface SessionRecord {
+  id: string;
+  tenant: string;
+  info: string;
+  state: SessionState;
+  snapshot: string;
+  version: number;
+  last_event_seq: number;
+  message_count: number;
+  created_at: string;
+  updated_at: string;
+  lease_owner: string | null;
+  lease_epoch: number;
+}
+
+function toRow({ info, ...record }: SessionRecord): SessionRow {
+  const profile = JSON.parse(info) as Profile;
+  return {
+    info: { id: record.id, tenant: record.tenant, ...profile, created_at: record.created_at },
+    state: record.state,
+    snapshot: record.snapshot,
+    version: record.version,
+    last_event_seq: record.last_event_seq,
+    message_count: record.message_count,
+    updated_at: record.updated_at,
+    lease_owner: record.lease_owner,
+    lease_epoch: record.lease_epoch,
+  };
+}
+
+/** A text column cannot hold NUL, so no stored session has such an id: asking for one is asking for nothing. */
+function impossible(id: string): boolean {
+  return id.includes('\u0000');
+}
 
 export class PgStore implements Store, IdempotencyStore {
   readonly kind = 'postgres';
@@ -66,8 +104,9 @@ export class PgStore implements Store, IdempotencyStore {
   async createSession(row: SessionRow, events: SessionEvent[], idempotency?: IdempotencyRecord): Promise<void> {
     const { info } = row;
     const records = idempotency ? [idempotency] : [];
+    const profile: Profile = { title: info.title, agent: info.agent, system_prompt: info.system_prompt, metadata: info.metadata };
     await this.run('createSession', [
-      info.id, info.tenant, info.title, info.agent, info.system_prompt, JSON.stringify(info.metadata),
+      info.id, info.tenant, JSON.stringify(profile),
       row.state, row.snapshot, row.version, row.last_event_seq, row.message_count, info.created_at, row.updated_at,
       row.lease_owner, row.lease_epoch,
       events.map((event) => event.seq), events.map((event) => JSON.stringify(event)), recordsJson(records),
@@ -75,11 +114,13 @@ export class PgStore implements Store, IdempotencyStore {
   }
 
   async loadSession(id: string): Promise<SessionRow | null> {
+    if (impossible(id)) return null;
     const { rows } = await this.run<SessionRecord>('loadSession', [id]);
     return rows[0] ? toRow(rows[0]) : null;
   }
 
   async sessionVersion(id: string): Promise<number | null> {
+    if (impossible(id)) return null;
     const { rows } = await this.run<{ version: number }>('sessionVersion', [id]);
     return rows[0]?.version ?? null;
   }
@@ -88,6 +129,7 @@ export class PgStore implements Store, IdempotencyStore {
     const { sessionId, expectedVersion, snapshot, lease, events, messages } = commit;
     const records = commit.idempotency ?? [];
     const take = lease && !('release' in lease) ? lease : null;
+    if (impossible(sessionId)) throw new VersionConflict(sessionId, expectedVersion);
     const { rows } = await this.run<{ updated: number }>('commit', [
       sessionId, expectedVersion, commit.updatedAt,
       snapshot !== undefined, snapshot?.state ?? null, snapshot?.data ?? null, snapshot?.lastRunStatus ?? null,
@@ -101,6 +143,7 @@ export class PgStore implements Store, IdempotencyStore {
   }
 
   async deleteSession(id: string): Promise<boolean> {
+    if (impossible(id)) return false;
     const { rows } = await this.run<{ removed: number }>('deleteSession', [id]);
     return rows[0]?.removed === 1;
   }
@@ -123,18 +166,20 @@ export class PgStore implements Store, IdempotencyStore {
   }
 
   async readEvents(sessionId: string, after: number, limit: number): Promise<SessionEvent[]> {
+    if (impossible(sessionId)) return [];
     const { rows } = await this.run<{ data: string }>('readEvents', [sessionId, after, limit]);
     return rows.map((row) => JSON.parse(row.data) as SessionEvent);
   }
 
   async readMessages(sessionId: string, { limit, cursor }: { limit: number; cursor?: string }): Promise<Page<Message>> {
-    if (cursor !== undefined && !CURSOR.test(cursor)) return { items: [], nextCursor: null };
+    if (impossible(sessionId) || (cursor !== undefined && !CURSOR.test(cursor))) return { items: [], nextCursor: null };
     const { rows } = await this.run<{ position: number; data: string }>('readMessages', [sessionId, Number(cursor ?? 0), limit + 1]);
     const page = rows.slice(0, limit);
     return { items: page.map((row) => JSON.parse(row.data) as Message), nextCursor: rows.length > limit ? String(page.at(-1)!.position) : null };
   }
 
   async readRecentMessages(sessionId: string, limit: number): Promise<Message[]> {
+    if (impossible(sessionId)) return [];
     const { rows } = await this.run<{ data: string }>('readRecentMessages', [sessionId, limit]);
     return rows.reverse().map((row) => JSON.parse(row.data) as Message);
   }

@@ -15,7 +15,7 @@ export const CHANNELS = {
   cancel: 'bamboo_cancel',
 } as const;
 
-export const SESSION_COLUMNS = `id, tenant, title, agent, system_prompt, metadata, state, snapshot, version,
+export const SESSION_COLUMNS = `id, tenant, info, state, snapshot, version,
   last_event_seq, message_count, created_at, updated_at, lease_owner, lease_epoch`;
 
 /** The columns of an idempotency record, as `jsonb_to_recordset` reads them. */
@@ -26,18 +26,18 @@ const INSERT_RECORDS = `INSERT INTO idempotency_records (tenant, key, method, pa
 const MS = "* interval '1 millisecond'";
 
 export const SQL = {
-  /** $1..$15 the row; $16 seqs, $17 event texts; $18 idempotency records as JSON. */
+  /** $1..$12 the row; $13 seqs, $14 event texts; $15 idempotency records as JSON. */
   createSession: `
     WITH s AS (
-      INSERT INTO sessions (id, tenant, title, agent, system_prompt, metadata, state, snapshot, version, last_event_seq,
+      INSERT INTO sessions (id, tenant, info, state, snapshot, version, last_event_seq,
                             message_count, created_at, updated_at, lease_owner, lease_epoch)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
       RETURNING id
     ), ev AS (
       INSERT INTO events (session_id, seq, data)
-      SELECT s.id, e.seq, e.data FROM s, unnest($16::integer[], $17::text[]) AS e(seq, data)
+      SELECT s.id, e.seq, e.data FROM s, unnest($13::integer[], $14::text[]) AS e(seq, data)
     ), idem AS (
-      ${INSERT_RECORDS} FROM s, jsonb_to_recordset($18::jsonb) AS ${RECORD_SHAPE}
+      ${INSERT_RECORDS} FROM s, jsonb_to_recordset($15::jsonb) AS ${RECORD_SHAPE}
     )
     SELECT count(*)::integer AS created FROM s`,
 
