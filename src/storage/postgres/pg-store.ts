@@ -7,13 +7,13 @@
  */
 import pg from 'pg';
 import type { SessionEvent } from '../../domain/events.js';
-import type { Message, SessionInfo, SessionState } from '../../domain/types.js';
+import type { Message, SessionState } from '../../domain/types.js';
 import { SESSION_STATES } from '../../domain/types.js';
 import type { Commit, IdempotencyRecord, IdempotencyStore, ListQuery, Page, SessionRow, Store } from '../store.js';
 import { IdempotencyKeyTaken, VersionConflict } from '../store.js';
-import { type IdempotencyRecordRow, toIdempotencyRecord } from '../sqlite/records.js';
 import { clientConfig, createPool, redactUrl, unavailability } from './connection.js';
 import { migrate } from './migrations.js';
+import { type IdempotencyRecordRow, type Profile, recordsJson, type SessionRecord, toIdempotencyRecord, toRow } from './records.js';
 import { SQL, type StatementName } from './statements.js';
 
 export interface PgStoreOptions {
@@ -25,39 +25,6 @@ export interface PgStoreOptions {
 
 /** A cursor is a number this store handed out; anything else pages nothing, as in SQLite. */
 const CURSOR = /^\d{1,18}$/;
-
-/** The session's description, stored as one JSON text. */
-type Profile = Pick<SessionInfo, 'title' | 'agent' | 'system_prompt' | 'metadata'>;
-
-interface SessionRecord {
-  id: string;
-  tenant: string;
-  info: string;
-  state: SessionState;
-  snapshot: string;
-  version: number;
-  last_event_seq: number;
-  message_count: number;
-  created_at: string;
-  updated_at: string;
-  lease_owner: string | null;
-  lease_epoch: number;
-}
-
-function toRow({ info, ...record }: SessionRecord): SessionRow {
-  const profile = JSON.parse(info) as Profile;
-  return {
-    info: { id: record.id, tenant: record.tenant, ...profile, created_at: record.created_at },
-    state: record.state,
-    snapshot: record.snapshot,
-    version: record.version,
-    last_event_seq: record.last_event_seq,
-    message_count: record.message_count,
-    updated_at: record.updated_at,
-    lease_owner: record.lease_owner,
-    lease_epoch: record.lease_epoch,
-  };
-}
 
 /** A text column cannot hold NUL, so no stored session has such an id: asking for one is asking for nothing. */
 function impossible(id: string): boolean {
@@ -258,10 +225,4 @@ export class PgStore implements Store, IdempotencyStore {
     }
     throw new IdempotencyKeyTaken(taken.tenant, taken.key);
   }
-}
-
-function recordsJson(records: readonly IdempotencyRecord[]): string {
-  return JSON.stringify(
-    records.map((r) => ({ tenant: r.tenant, key: r.key, method: r.method, path: r.path, body_hash: r.bodyHash, status: r.status, body: r.body, created_at: r.createdAt })),
-  );
 }
