@@ -7,10 +7,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SessionEvent } from '../../src/domain/events.js';
 import type { Message, RunStatus, SessionState } from '../../src/domain/types.js';
 import { SESSION_STATES } from '../../src/domain/types.js';
-import type { Commit, IdempotencyRecord, IdempotencyStore, SessionRow, Store } from '../../src/storage/store.js';
+import type { Commit, IdempotencyRecord, IdempotencyStore, SessionRow, Store, WebhookOutbox } from '../../src/storage/store.js';
 import { IdempotencyKeyTaken, VersionConflict } from '../../src/storage/store.js';
+import { describeOutboxContract } from './outbox.contract.js';
 
-export type StoreFactory = () => (Store & IdempotencyStore) | Promise<Store & IdempotencyStore>;
+type ContractStore = Store & IdempotencyStore & WebhookOutbox;
+export type StoreFactory = () => ContractStore | Promise<ContractStore>;
 
 let clock = Date.parse('2025-03-01T00:00:00.000Z');
 /** Increasing ISO times, so rows and records have distinct, ordered timestamps. */
@@ -59,7 +61,7 @@ export function message(n: number, fields: Partial<Message> = {}): Message {
 
 export function describeStoreContract(name: string, makeStore: StoreFactory): void {
   describe(`Store contract: ${name}`, () => {
-    let store: Store & IdempotencyStore;
+    let store: ContractStore;
 
     beforeEach(async () => {
       store = await makeStore();
@@ -638,5 +640,7 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
     it('answers a ping', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });
+
+    describeOutboxContract(() => store);
   });
 }
