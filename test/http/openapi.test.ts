@@ -16,7 +16,7 @@ import { componentSchemas } from '../../src/http/openapi/schemas.js';
 import { createBamboo } from '../../src/server.js';
 import { API, cleanup, createSession, type Json, startServer, tempDb, waitForSession, waitForState } from './helpers.js';
 import { problems, ResponseCheck } from './openapi-check.js';
-import { driveErrors, driveStorageFailures, driveTurn } from './openapi-flows.js';
+import { driveErrors, driveStorageFailures, driveTurn, driveWebhooks } from './openapi-flows.js';
 import { EventLog } from './sse-client.js';
 
 afterEach(cleanup);
@@ -104,12 +104,13 @@ describe('the OpenAPI document', () => {
 });
 
 describe('real responses', () => {
-  it('match the document: a human-in-the-loop turn, every error, storage failing', async () => {
+  it('match the document: a human-in-the-loop turn, every error, storage failing, webhook deliveries', async () => {
     const server = await startServer();
     const check = new ResponseCheck(await served(server));
     await driveTurn(check, server);
     await driveErrors(check, server);
     await driveStorageFailures(check);
+    await driveWebhooks(check);
     expect(check.untested()).toEqual([]);
   });
 });
