@@ -31,10 +31,28 @@ export { PgFeed } from './storage/postgres/feed.js';
 export type { PgFeedOptions } from './storage/postgres/feed.js';
 export { openStore } from './storage/open-store.js';
 export type { OpenedStore, OpenStoreOptions } from './storage/open-store.js';
-export type { Commit, IdempotencyRecord, IdempotencyStore, LeaseChange, ListQuery, Page, SessionRow, Store } from './storage/store.js';
+export type {
+  Commit,
+  DeliveryQuery,
+  DeliveryRecord,
+  IdempotencyRecord,
+  IdempotencyStore,
+  LeaseChange,
+  ListQuery,
+  Page,
+  RetryOutcome,
+  ServerStore,
+  SessionRow,
+  Store,
+  WebhookDelivery,
+  WebhookOutbox,
+} from './storage/store.js';
+export type * from './domain/webhooks.js';
+export { WEBHOOK_EVENT_TYPES } from './domain/webhooks.js';
 export { IdempotencyKeyTaken, StorageUnavailable, VersionConflict } from './storage/store.js';
 export { createBamboo, createServer } from './server.js';
-export type { Bamboo, BambooOptions, BambooServer, ServerOptions } from './server.js';
+export type { Bamboo, BambooOptions, BambooServer, ServerOptions, WebhookSettings } from './server.js';
+export type { WebhookTuning } from './webhooks/dispatcher.js';
 export { createApp, DEFAULT_SSE } from './http/app.js';
 export type { AppOptions } from './http/app.js';
 export { Lifecycle } from './http/lifecycle.js';

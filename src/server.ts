@@ -20,6 +20,10 @@ import { SqliteStore } from './storage/sqlite/sqlite-store.js';
 import type { ServerStore } from './storage/store.js';
 import { Authenticator } from './auth/authenticator.js';
 import type { ConfiguredKey } from './auth/keys.js';
+import { WebhookDeliveries } from './webhooks/deliveries.js';
+import { WebhookDispatcher, type WebhookTuning } from './webhooks/dispatcher.js';
+import { webhookRenderer } from './webhooks/render.js';
+import { checkSecret, receiverUrl } from './webhooks/urls.js';
 
 /** API keys and tenants, the front door, per-tenant limits. */
 export interface AccessSettings {
@@ -86,8 +90,16 @@ export const DEFAULT_LIMITS = {
   maxConnectionsPerClient: 2_500,
 } as const;
 
+/** Webhooks: receivers the operator configures (never an API client), told of every run's end. */
+export interface WebhookSettings extends WebhookTuning {
+  /** `http://` or `https://` URLs; each is sent every run ending. None: webhooks are off. */
+  urls: readonly string[];
+  /** The signing secret, `whsec_` and base64 (Standard Webhooks). */
+  secret: string;
+}
+
 export interface BambooOptions {
-  /** Storage; defaults to a SQLite file at `dbPath`. It must also keep idempotency records and API keys. */
+  /** Storage; defaults to a SQLite file at `dbPath`. It must also keep idempotency records, API keys and the webhook outbox. */
   store?: ServerStore;
   /** SQLite file (or `:memory:`) when no `store` is given. Default `./data/bamboo.db`. */
   dbPath?: string;
@@ -122,6 +134,7 @@ export interface BambooOptions {
   inspector?: RuntimeInspector;
   access?: AccessSettings;
   limits?: ResourceLimits;
+  webhooks?: WebhookSettings;
 }
 
 export interface Bamboo {
@@ -193,6 +206,7 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
   try {
     keysExist = await authenticator.required();
     checkAccess(access, keysExist, listening?.host, Boolean(options.inspector), logger);
+    checkWebhooks(options.webhooks);
   } catch (error) {
     await options.feed?.close();
     await store.close();
@@ -202,6 +216,9 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
   const agents = new Map<string, Agent>([['demo', createDemoAgent({ tokenDelayMs: options.tokenDelayMs ?? 20 })]]);
   for (const [name, agent] of Object.entries(options.agents ?? {})) agents.set(name, agent);
 
+  const webhooks = options.webhooks?.urls.length ? options.webhooks : undefined;
+  // Made once the runtime has started; a run ending before that is sent at the dispatcher's first look.
+  let dispatcher: WebhookDispatcher | undefined;
   let runtime: SessionRuntime;
   let interrupted: string[];
   try {
@@ -220,6 +237,7 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
       feed: options.feed,
       logger,
       inspector: options.inspector,
+      webhooks: webhooks && { render: webhookRenderer(webhooks.urls), queued: () => dispatcher?.wake() },
     });
     interrupted = await runtime.start({ resumeInterrupted: options.resumeInterrupted });
   } catch (error) {
@@ -236,11 +254,19 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
   const purgeTimer = setInterval(purge, 60 * 60 * 1000);
   purgeTimer.unref();
 
+  const metrics = new Metrics(runtime);
+  if (webhooks) {
+    dispatcher = new WebhookDispatcher({ ...webhooks, outbox: store, owner: runtime.instanceId, logger, onResult: (result) => metrics.deliverySettled(result) });
+    metrics.watchWebhooks(() => store.countPendingDeliveries());
+    dispatcher.start();
+  }
+
   const lifecycle = new Lifecycle();
   const app = createApp({
     runtime,
     idempotencyStore: store,
-    metrics: new Metrics(runtime),
+    webhooks: new WebhookDeliveries(store, () => dispatcher?.wake(), webhooks?.now),
+    metrics,
     logger,
     lifecycle,
     access: {
@@ -271,6 +297,8 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
       http?.closeIdleConnections();
       const unfinished = await lifecycle.drain(options.shutdownGraceMs ?? 10_000);
       if (unfinished > 0) logger.warn({ requests: unfinished }, 'shutting down with requests still in flight');
+      // Before storage closes; deliveries of the runs interrupted next are sent at the next start.
+      await dispatcher?.stop();
       const stoppedRuns = await runtime.shutdown();
       // Streams are ended, not cut: each has been sent its run's `run_interrupted`; clients reconnect with Last-Event-ID.
       lifecycle.endStreams();
@@ -281,6 +309,17 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
     })());
 
   return { app, runtime, interrupted, close };
+}
+
+/** Receivers must be http(s) URLs, signed with a secret of the Standard Webhooks form. */
+function checkWebhooks(webhooks: WebhookSettings | undefined): void {
+  if (!webhooks?.urls.length) return;
+  for (const url of webhooks.urls) receiverUrl(url);
+  try {
+    checkSecret(webhooks.secret);
+  } catch (error) {
+    throw new Error(`The webhook secret ${(error as Error).message}`);
+  }
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);

@@ -6,7 +6,7 @@
  */
 import { DEFAULT_MAX_TOOL_ROUNDS, DEFAULT_MODEL } from '../agents/openai/index.js';
 import { DEFAULT_LEASE_MS } from '../runtime/runtime.js';
-import { apiKeys, integer, list, oneOf, path, port, text, toggle, type Value } from './values.js';
+import { apiKeys, integer, list, oneOf, path, port, text, toggle, urls, type Value, webhookSecret } from './values.js';
 
 export interface Setting<Name extends string = string, T = unknown, Default extends T | undefined = T | undefined> {
   variable: Name;
@@ -157,6 +157,21 @@ export const SETTINGS = [
   setting({ variable: 'BAMBOO_QUOTA_SESSIONS', value: integer(0), default: 0, meaning: 'sessions per tenant; more get `429 quota_exceeded` (`0`: no quota)' }),
   setting({ variable: 'BAMBOO_QUOTA_BYTES', value: integer(0), default: 0, meaning: 'bytes of stored sessions per tenant; past it, new sessions and messages get `429 quota_exceeded` (`0`: no quota)' }),
   setting({ variable: 'BAMBOO_RETENTION_DAYS', value: integer(0), default: 0, meaning: 'delete sessions idle for longer than this many days, with their logs, hourly (`0`: keep everything)' }),
+  setting({
+    variable: 'BAMBOO_WEBHOOK_URL',
+    value: urls,
+    default: undefined,
+    defaultLabel: 'none',
+    meaning:
+      'webhook receivers, comma-separated `http(s)://` URLs: each is sent every run ending (`run.completed`, `run.awaiting_user`, `run.failed`, `run.cancelled`, `run.interrupted`), signed, retried for 24 h; needs `BAMBOO_WEBHOOK_SECRET`',
+  }),
+  setting({
+    variable: 'BAMBOO_WEBHOOK_SECRET',
+    value: webhookSecret,
+    default: undefined,
+    meaning: 'the webhooks\' signing secret, `whsec_` and the base64 of 24 to 64 random bytes (Standard Webhooks)',
+    secret: true,
+  }),
   setting({ variable: 'BAMBOO_SHUTDOWN_GRACE_MS', value: integer(0), default: 10_000, meaning: 'how long shutdown waits for requests in flight' }),
   setting({ variable: 'BAMBOO_LOG_LEVEL', flag: 'log-level', value: oneOf(LOG_LEVELS), default: 'info', meaning: 'pino log level' }),
   setting({

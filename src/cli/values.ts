@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { type ConfiguredKey, parseConfiguredKeys } from '../auth/keys.js';
+import { checkSecret, isReceiverUrl } from '../webhooks/urls.js';
 
 export interface Value<T> {
   /** Parses the raw text (never empty: an empty variable counts as unset). */
@@ -76,5 +77,31 @@ export const apiKeys: Value<ConfiguredKey[]> = {
     }
   }),
   placeholder: '<tenant:key,…>',
+  format: () => '…',
+};
+
+/** Comma-separated `http://` or `https://` URLs, blanks dropped. */
+export const urls: Value<string[]> = {
+  schema: list.schema.superRefine((items, ctx) => {
+    const wrong = items.find((item) => !isReceiverUrl(item));
+    if (wrong !== undefined) ctx.addIssue({ code: 'custom', message: `must be http:// or https:// URLs, comma-separated; ${JSON.stringify(wrong)} is not` });
+  }),
+  placeholder: '<url,…>',
+  format: (value) => value.join(','),
+};
+
+/** A Standard Webhooks signing secret: `whsec_` and the base64 of 24 to 64 bytes. Never echoed. */
+export const webhookSecret: Value<string> = {
+  schema: z
+    .string()
+    .trim()
+    .superRefine((secret, ctx) => {
+      try {
+        checkSecret(secret);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    }),
+  placeholder: '<whsec_…>',
   format: () => '…',
 };

@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'not_running'
   | 'queue_full'
   | 'queued_message_not_found'
+  | 'delivery_not_found'
+  | 'delivery_not_failed'
   | 'idempotency_conflict'
   | 'unauthorized'
   | 'host_not_allowed'

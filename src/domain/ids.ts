@@ -15,8 +15,8 @@ function random128(): string {
   return bits;
 }
 
-/** An opaque, URL-safe id such as `run_3kTq…`: 128 random bits. */
-export function newId(prefix: 'run' | 'msg' | 'q'): string {
+/** An opaque, URL-safe id such as `run_3kTq…`: 128 random bits. `dlv`: a webhook delivery. */
+export function newId(prefix: 'run' | 'msg' | 'q' | 'dlv'): string {
   return `${prefix}_${random128()}`;
 }
 

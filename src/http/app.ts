@@ -23,6 +23,8 @@ import { openapiRoutes } from './routes/openapi.js';
 import { runRoutes } from './routes/runs.js';
 import { serviceRoutes } from './routes/service.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import type { WebhookDeliveries } from '../webhooks/deliveries.js';
 import type { SseOptions } from './sse.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { BufferBudget } from './buffer-budget.js';
@@ -67,6 +69,8 @@ export interface AppOptions {
   lifecycle?: Lifecycle;
   access?: AccessOptions;
   budget?: ResponseBudget;
+  /** Webhook deliveries, listed and retried by their tenants; without it those routes are not served. */
+  webhooks?: WebhookDeliveries;
 }
 
 const NO_STREAM_LIMITS: StreamLimits = { total: 0, perTenant: 0, perSession: 0, perClient: 0 };
@@ -87,7 +91,7 @@ export function createApp(options: AppOptions): Express {
   const pageBytes = options.budget?.pageBytes ?? 4 * 1024 * 1024;
   const buffers = new BufferBudget(options.budget?.sseBufferedBytes ?? 64 * 1024 * 1024);
   metrics.watchStreams(streams, buffers);
-  const deps: RouteDeps = { runtime, idempotent: guard, sse: { ...DEFAULT_SSE, ...options.sse }, metrics, lifecycle, streams, buffers, authenticate, pageBytes };
+  const deps: RouteDeps = { runtime, idempotent: guard, sse: { ...DEFAULT_SSE, ...options.sse }, metrics, lifecycle, streams, buffers, authenticate, pageBytes, webhooks: options.webhooks };
 
   const app = express();
   app.disable('x-powered-by');
@@ -105,7 +109,7 @@ export function createApp(options: AppOptions): Express {
   openapiRoutes(api, deps);
   api.use(authenticate);
   if (access.rateLimitPerMinute) api.use(tenantRateLimit(access.rateLimitPerMinute, access.rateLimitStore));
-  for (const register of [sessionRoutes, messageRoutes, runRoutes, eventRoutes, machineRoutes]) register(api, deps);
+  for (const register of [sessionRoutes, messageRoutes, runRoutes, eventRoutes, machineRoutes, webhookRoutes]) register(api, deps);
   api.use(replayOnRace);
   // Answered inside the router, so a failed request keeps its mount path and is labelled like a successful one.
   api.use(errorHandler);

@@ -27,6 +27,8 @@ const STATUS: Record<ErrorCode, number> = {
   not_running: 409,
   queue_full: 409,
   queued_message_not_found: 404,
+  delivery_not_found: 404,
+  delivery_not_failed: 409,
   idempotency_conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -26,6 +26,12 @@ export class Metrics {
     help: 'Events appended to session logs',
     registers: [this.registry],
   });
+  private readonly deliveries = new Counter({
+    name: 'bamboo_webhook_deliveries_total',
+    help: 'Webhook delivery attempts settled, by result: delivered, retried (the attempt failed), failed (given up)',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
   private readonly httpDuration = new Histogram({
     name: 'bamboo_http_request_duration_seconds',
     help: 'HTTP request durations',
@@ -82,6 +88,28 @@ export class Metrics {
         this.set(buffers.buffered);
       },
     });
+  }
+
+  /** The webhook queue's depth: deliveries pending, read from the outbox at each scrape. */
+  watchWebhooks(pending: () => Promise<number>): void {
+    // Every result shows from the start, at 0, so a rate over it is defined.
+    for (const result of ['delivered', 'retried', 'failed']) this.deliveries.inc({ result }, 0);
+    let last = 0;
+    new Gauge({
+      name: 'bamboo_webhook_queue_depth',
+      help: 'Webhook deliveries pending (waiting for an attempt or in flight), of every instance',
+      registers: [this.registry],
+      async collect() {
+        // A store that does not answer shows the last depth read; its failure is told by bamboo_storage_failing.
+        last = await pending().catch(() => last);
+        this.set(last);
+      },
+    });
+  }
+
+  /** One settled webhook attempt. */
+  deliverySettled(result: 'delivered' | 'retried' | 'failed'): void {
+    this.deliveries.inc({ result });
   }
 
   private observe(events: readonly SessionEvent[]): void {

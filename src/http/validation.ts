@@ -3,6 +3,7 @@ import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { SessionError } from '../domain/errors.js';
 import { MULTITASK_STRATEGIES, SESSION_STATES } from '../domain/types.js';
+import { DELIVERY_STATUSES } from '../domain/webhooks.js';
 
 const METADATA_MAX_BYTES = 16 * 1024;
 export const METADATA_MAX_DEPTH = 16;
@@ -65,6 +66,12 @@ export const listMessagesQuery = z.strictObject({
 export const eventsQuery = z.strictObject({
   after: integer('after').optional(),
   limit: integer('limit').pipe(z.number().min(1).max(1000)).optional(),
+});
+
+export const listDeliveriesQuery = z.strictObject({
+  status: z.enum(DELIVERY_STATUSES).optional(),
+  limit: integer('limit').pipe(z.number().min(1).max(200)).optional(),
+  cursor: cursor.optional(),
 });
 
 export const lastEventId = integer('Last-Event-ID');

@@ -24,6 +24,7 @@ import { StorageHealth, watchStorage } from './storage-health.js';
 import { SessionRegistry } from './registry.js';
 import { createRunActor } from './run-executor.js';
 import { createSessionIndex, type SessionIndex, type StateCounts } from './session-index.js';
+import type { WebhookRenderer } from './session-host.js';
 import type { Change } from './session-writer.js';
 import { cancelRun } from './use-cases/cancel-run.js';
 import { obeyOwnerCommand } from './use-cases/owner.js';
@@ -69,6 +70,8 @@ export interface RuntimeOptions {
   logger?: Logger;
   /** The Stately inspector: every session actor, and the state counts as a store. */
   inspector?: RuntimeInspector;
+  /** Webhooks: each run ending's deliveries are written in its commit; `queued` hears once they are durable. */
+  webhooks?: { render: WebhookRenderer; queued(): void };
 }
 
 export interface RuntimeInspector {
@@ -167,12 +170,14 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
       leaseMs,
       maxRunsPerTenant: options.maxRunsPerTenant ?? 0,
       inspect: options.inspector?.inspect,
+      webhooks: options.webhooks?.render,
       logic: sessionMachine.provide({
         actors: { agentRun: createRunActor({ store, agents: options.agents, host: (id) => registry.peek(id), logger }) },
       }),
       onDurable: (host, changes) => {
         onDurable(changes);
         for (const change of changes) bus.publish(host.id, change.events);
+        if (changes.some((change) => change.outbox)) options.webhooks?.queued();
         queue.freed(host);
       },
     },

@@ -11,10 +11,10 @@ import type { Actor, InspectionEvent, Observer } from 'xstate';
 import { createActor } from 'xstate';
 import { initialContext, type SessionContext, type SessionEmitted, type SessionMachineEvent, type sessionMachine } from '../../machines/session.machine.js';
 import type { LogEvent, SessionEvent } from '../domain/events.js';
-import { numbered } from '../domain/events.js';
-import type { Message, SessionInfo, SessionState, SessionView } from '../domain/types.js';
-import type { IdempotencyRecord, LeaseChange, SessionRow, Store } from '../storage/store.js';
-import { type Change, type Durable, SessionWriter } from './session-writer.js';
+import { isRunEnding, numbered } from '../domain/events.js';
+import type { LastRun, Message, SessionInfo, SessionState, SessionView } from '../domain/types.js';
+import type { IdempotencyRecord, LeaseChange, SessionRow, Store, WebhookDelivery } from '../storage/store.js';
+import { type Change, type Durable, type MachineState, SessionWriter } from './session-writer.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
 import { sessionView } from './view.js';
 
@@ -35,6 +35,13 @@ const MAX_PARTIAL_CHARS = 1_000_000;
 /** An idle actor's own heap, measured by the benchmarks (about 6 KB), rounded up. */
 const ACTOR_OVERHEAD_BYTES = 8 * 1024;
 
+/**
+ * The webhook deliveries a transition owes for the run endings among its
+ * events, given the machine after it and the run as it stood before it (a
+ * message that interrupts a run starts the next one in the same transition).
+ */
+export type WebhookRenderer = (info: SessionInfo, events: readonly SessionEvent[], machine: MachineState, runBefore: LastRun | null) => WebhookDelivery[];
+
 /** The machine's answer to the command just sent, if any. */
 export type Reply = Exclude<SessionEmitted, { type: 'record' }>;
 
@@ -47,6 +54,8 @@ export interface HostDeps {
   /** Concurrent runs a tenant may have; 0 for no limit. */
   maxRunsPerTenant: number;
   inspect?: Observer<InspectionEvent>;
+  /** Set when webhooks are configured: their deliveries join the commit of the run's end. */
+  webhooks?: WebhookRenderer;
   /** Changes just made durable, in order. */
   onDurable(host: SessionHost, changes: readonly Change[]): void;
   /** A write failed or the actor crashed: the host is unusable and must be dropped. */
@@ -61,6 +70,8 @@ export class SessionHost {
   private lastSeqAssigned: number;
   private leaseEpoch: number;
   private records: LogEvent[] = [];
+  /** The machine's last run as of the latest transition, for the deliveries of the next one. */
+  private runSeen: LastRun | null;
   /** What the run executing here has produced: its reply so far, and its messages. */
   private output: RunOutput | null = null;
   /** Set while recovery sends `run.interrupt`: its commit holds only if the lease has expired. */
@@ -80,6 +91,7 @@ export class SessionHost {
     this.id = info.id;
     this.infoBytes = JSON.stringify(info).length;
     this.lastSeqAssigned = durable.lastSeq;
+    this.runSeen = durable.context.lastRun;
     this.leaseEpoch = leaseEpoch;
     this.writer = new SessionWriter(info.id, deps.store, durable, (changes) => deps.onDurable(this, changes));
     this.writer.snapshotBytes = encodeSnapshot(durable.state, durable.context).length;
@@ -248,12 +260,15 @@ export class SessionHost {
   }
 
   private afterTransition(from: SessionState, to: SessionState): void {
+    const machine: MachineState = { state: to, context: this.actor.getSnapshot().context };
+    const runBefore = this.runSeen;
+    this.runSeen = machine.context.lastRun;
     if (this.stopped) return;
     const events = this.records;
     this.records = [];
     if (to !== from) events.push({ type: 'state_changed', at: events.at(-1)?.at ?? new Date().toISOString(), from, to });
     if (events.length === 0) return;
-    this.enqueue(events, { state: to, context: this.actor.getSnapshot().context }, this.leaseChange(from, to));
+    this.enqueue(events, machine, this.leaseChange(from, to), runBefore);
   }
 
   /** A run start counts against the tenant's limit of concurrent runs, checked in the same commit. */
@@ -269,8 +284,10 @@ export class SessionHost {
     return undefined;
   }
 
-  private enqueue(newEvents: LogEvent[], machine?: Change['machine'], lease?: LeaseChange): void {
+  private enqueue(newEvents: LogEvent[], machine?: MachineState, lease?: LeaseChange, runBefore: LastRun | null = null): void {
     const events: SessionEvent[] = newEvents.map((event) => numbered(event, ++this.lastSeqAssigned, this.id));
+    // Runs end only in transitions, so only a change with the machine's new state owes deliveries.
+    const outbox = machine && this.deps.webhooks && events.some(isRunEnding) ? this.deps.webhooks(this.info, events, machine, runBefore) : [];
     const messages: Message[] = [];
     const removeMessages: string[] = [];
     for (const event of newEvents) {
@@ -287,6 +304,7 @@ export class SessionHost {
       ...(lease ? { lease } : {}),
       ...(runLimit ? { runLimit } : {}),
       ...(this.fenced ? { onlyIfLeaseExpired: true } : {}),
+      ...(outbox.length > 0 ? { outbox } : {}),
     });
     this.writer.settled().catch((error: unknown) => this.break(error));
   }

@@ -7,7 +7,7 @@ import type { SessionContext } from '../../machines/session.machine.js';
 import type { SessionEvent } from '../domain/events.js';
 import { now } from '../domain/ids.js';
 import type { Message, SessionState } from '../domain/types.js';
-import type { Commit, IdempotencyRecord, LeaseChange, Store } from '../storage/store.js';
+import type { Commit, IdempotencyRecord, LeaseChange, Store, WebhookDelivery } from '../storage/store.js';
 import { encodeSnapshot } from './snapshot.js';
 
 /** Where the machine stands after a transition. */
@@ -27,6 +27,8 @@ export interface Change {
   runLimit?: Commit['runLimit'];
   onlyIfLeaseExpired?: boolean;
   idempotency?: IdempotencyRecord[];
+  /** Webhook deliveries for the run endings among `events`. */
+  outbox?: WebhookDelivery[];
 }
 
 /** What storage holds; views show only this, so nobody hears of a change before it is durable. */
@@ -100,6 +102,7 @@ export class SessionWriter {
     const runLimit = batch.find((change) => change.runLimit)?.runLimit;
     const idempotency = batch.flatMap((change) => change.idempotency ?? []);
     const removeMessages = batch.flatMap((change) => change.removeMessages ?? []);
+    const outbox = batch.flatMap((change) => change.outbox ?? []);
     return {
       sessionId: this.sessionId,
       expectedVersion: this.durableState.version,
@@ -114,6 +117,7 @@ export class SessionWriter {
       ...(runLimit ? { runLimit } : {}),
       ...(batch.some((change) => change.onlyIfLeaseExpired) ? { onlyIfLeaseExpired: true } : {}),
       ...(idempotency.length > 0 ? { idempotency } : {}),
+      ...(outbox.length > 0 ? { outbox } : {}),
     };
   }
 

@@ -1,11 +1,12 @@
 /**
  * The storage port. Every adapter (SQLite, PostgreSQL) passes the contract
  * suite in test/contract. Writes are compare-and-set on the session's
- * `version`, and a commit's events, messages, lease and idempotency record
- * land in the same transaction as its state change.
+ * `version`, and a commit's events, messages, lease, idempotency record and
+ * webhook deliveries land in the same transaction as its state change.
  */
 import type { SessionEvent } from '../domain/events.js';
 import type { Message, RunStatus, SessionInfo, SessionState } from '../domain/types.js';
+import type { DeliveryStatus, WebhookEventType } from '../domain/webhooks.js';
 
 export interface SessionRow {
   info: SessionInfo;
@@ -44,6 +45,8 @@ export interface Commit {
   onlyIfLeaseExpired?: boolean;
   /** The responses that acknowledge this change, kept for `Idempotency-Key` replays. */
   idempotency?: IdempotencyRecord[];
+  /** Webhook deliveries the change owes (a run ended): stored `pending`, due at once, in this transaction. */
+  outbox?: WebhookDelivery[];
 }
 
 export interface Page<T> {
@@ -198,5 +201,85 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** Everything a server keeps: sessions and their logs, idempotency records, API keys. Both adapters are one. */
-export type ServerStore = Store & IdempotencyStore & KeyStore;
+/** What one run ending owes one configured receiver; written by `Commit.outbox`. */
+export interface WebhookDelivery {
+  /** `dlv_…`, unique. Also the `webhook-id` of every attempt, so a receiver can drop repeats. */
+  id: string;
+  /** The tenant of the session: the only one that may list or retry the delivery. */
+  tenant: string;
+  sessionId: string;
+  runId: string;
+  type: WebhookEventType;
+  /** A receiver from the operator's configuration, never from a client. */
+  url: string;
+  /** The JSON body, rendered once: every attempt sends these bytes. */
+  payload: string;
+  createdAt: string;
+}
+
+/** A delivery as stored, with where it stands. Times are ISO 8601 UTC with milliseconds (`toISOString`). */
+export interface DeliveryRecord extends WebhookDelivery {
+  status: DeliveryStatus;
+  /** Claims taken since the delivery was created, or last retried through the API: attempts started. */
+  attempts: number;
+  /** A `pending` delivery is due from then on. */
+  nextAttemptAt: string;
+  /** Why the last attempt failed; null before any failed. */
+  lastError: string | null;
+  /** When it became `delivered` or `failed`; null while `pending`. */
+  finishedAt: string | null;
+  /** When a client last asked for it again (`retryDelivery`); null if never. */
+  retriedAt: string | null;
+}
+
+export interface DeliveryQuery {
+  tenant: string;
+  status?: DeliveryStatus;
+  limit: number;
+  cursor?: string;
+}
+
+export type RetryOutcome = { outcome: 'retried' | 'not_failed'; delivery: DeliveryRecord };
+
+/**
+ * The webhook outbox, for the dispatcher that sends what `Commit.outbox`
+ * wrote. Several instances may dispatch from one store at once, so a delivery
+ * is sent only under a claim: an owner and an expiry, taken atomically.
+ *
+ * - A delivery is *claimable* at `now` when it is `pending`, its
+ *   `nextAttemptAt <= now`, and it has no claim or its claim expires at or
+ *   before `now`. Claiming sets the owner, the expiry (`now + claimMs`) and
+ *   adds one to `attempts`, in one conditional update (PostgreSQL: `UPDATE …
+ *   WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)`): two owners claiming at
+ *   once never get the same delivery while its claim lasts.
+ * - Only the current claim's owner may settle a delivery (`markDelivered`,
+ *   `scheduleRetry`, `markFailed`); each clears the claim and answers false,
+ *   changing nothing, when `owner` does not hold it (it lapsed and was taken).
+ * - `now` and every time are given by the caller, so the dispatcher's clock
+ *   rules (and tests can move it); ISO strings of `toISOString` compare as times.
+ */
+export interface WebhookOutbox {
+  /** Claims up to `limit` claimable deliveries, those due first (then oldest first); returns them as claimed. */
+  claimDeliveries(claim: { owner: string; now: string; limit: number; claimMs: number }): Promise<DeliveryRecord[]>;
+  /** The receiver took it: `delivered` at `at`. */
+  markDelivered(id: string, owner: string, at: string): Promise<boolean>;
+  /** The attempt failed: still `pending`, due again at `nextAttemptAt`, with `error` kept as `lastError`. */
+  scheduleRetry(id: string, owner: string, nextAttemptAt: string, error: string): Promise<boolean>;
+  /** Given up: `failed` at `at`, with `error` kept as `lastError`. */
+  markFailed(id: string, owner: string, at: string, error: string): Promise<boolean>;
+  /** The tenant's deliveries, newest first, optionally of one status; `cursor` is a previous page's `nextCursor`. */
+  listDeliveries(query: DeliveryQuery): Promise<Page<DeliveryRecord>>;
+  /**
+   * A `failed` delivery of the tenant becomes `pending` again, due at `now`,
+   * with `attempts` 0, `retriedAt` and no `finishedAt`; any other status is
+   * left as it is (`not_failed`). Null when the tenant has no such delivery.
+   */
+  retryDelivery(tenant: string, id: string, now: string): Promise<RetryOutcome | null>;
+  /** Deliveries `pending`, claimed or not, of every tenant: the queue's depth. */
+  countPendingDeliveries(): Promise<number>;
+  /** Deletes up to `limit` deliveries `delivered` or `failed` before `before`; returns how many. */
+  purgeDeliveries(before: string, limit: number): Promise<number>;
+}
+
+/** Everything a server keeps: sessions and their logs, idempotency records, API keys, the webhook outbox. Both adapters are one. */
+export type ServerStore = Store & IdempotencyStore & KeyStore & WebhookOutbox;

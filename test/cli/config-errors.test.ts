@@ -41,6 +41,10 @@ function expectConfigError(result: Finished, ...mentions: (string | RegExp)[]): 
 }
 
 describe.concurrent('configuration errors', () => {
+  it('BAMBOO_WEBHOOK_URL without BAMBOO_WEBHOOK_SECRET', async () => {
+    expectConfigError(await runCli([], { BAMBOO_WEBHOOK_URL: 'http://127.0.0.1:9/hooks', BAMBOO_DB: db('webhook') }), 'BAMBOO_WEBHOOK_URL needs BAMBOO_WEBHOOK_SECRET');
+  });
+
   it('PORT=abc', async () => {
     expectConfigError(await runCli([], { PORT: 'abc', BAMBOO_DB: db('port') }), 'PORT', 'whole number from 0 to 65535', '"abc"');
   });

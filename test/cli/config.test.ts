@@ -37,6 +37,8 @@ describe('loadConfig', () => {
       BAMBOO_QUOTA_SESSIONS: 0,
       BAMBOO_QUOTA_BYTES: 0,
       BAMBOO_RETENTION_DAYS: 0,
+      BAMBOO_WEBHOOK_URL: undefined,
+      BAMBOO_WEBHOOK_SECRET: undefined,
       BAMBOO_SHUTDOWN_GRACE_MS: 10_000,
       BAMBOO_LOG_LEVEL: 'info',
       BAMBOO_LOG_FORMAT: undefined,
@@ -71,7 +73,9 @@ describe('loadConfig', () => {
   });
 
   it('redacts every secret setting when the configuration is logged', () => {
-    expect(REDACTED_PATHS).toEqual(expect.arrayContaining(['config.OPENAI_API_KEY', 'config.OPENAI_BASE_URL', 'config.BAMBOO_API_KEYS', 'req.headers.authorization']));
+    expect(REDACTED_PATHS).toEqual(
+      expect.arrayContaining(['config.OPENAI_API_KEY', 'config.OPENAI_BASE_URL', 'config.BAMBOO_API_KEYS', 'config.BAMBOO_WEBHOOK_SECRET', 'req.headers.authorization']),
+    );
   });
 
   it('reads API keys as tenant:key pairs and names a bad entry without echoing any key', () => {
@@ -90,5 +94,21 @@ describe('loadConfig', () => {
     const config = loadConfig([], { BAMBOO_ALLOWED_HOSTS: 'api.example.com, *', BAMBOO_CORS_ORIGINS: 'https://app.example.com' });
     expect(config.BAMBOO_ALLOWED_HOSTS).toEqual(['api.example.com', '*']);
     expect(config.BAMBOO_CORS_ORIGINS).toEqual(['https://app.example.com']);
+  });
+
+  it('reads webhook URLs and the secret; names a URL that is not http(s), and never echoes a bad secret', () => {
+    const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+    const config = loadConfig([], { BAMBOO_WEBHOOK_URL: 'https://hooks.example.com/a?token=x, http://127.0.0.1:8080/b', BAMBOO_WEBHOOK_SECRET: ` ${secret} ` });
+    expect(config.BAMBOO_WEBHOOK_URL).toEqual(['https://hooks.example.com/a?token=x', 'http://127.0.0.1:8080/b']);
+    expect(config.BAMBOO_WEBHOOK_SECRET).toBe(secret);
+    expect(() => loadConfig([], { BAMBOO_WEBHOOK_URL: 'https://ok.example.com,ftp://files.example.com' })).toThrow(
+      /^BAMBOO_WEBHOOK_URL must be http:\/\/ or https:\/\/ URLs, comma-separated; "ftp:\/\/files.example.com" is not/,
+    );
+    expect(() => loadConfig([], { BAMBOO_WEBHOOK_URL: 'hooks.example.com' })).toThrow(/"hooks.example.com" is not/);
+    for (const bad of ['whsec_tooshort', Buffer.alloc(32).toString('base64'), 'whsec_not base64 at all, but long enough to pass']) {
+      const read = () => loadConfig([], { BAMBOO_WEBHOOK_SECRET: bad });
+      expect(read).toThrow(/^BAMBOO_WEBHOOK_SECRET must be whsec_ followed by the base64 of 24 to 64 random bytes/);
+      expect(read).not.toThrow(bad);
+    }
   });
 });

@@ -9,6 +9,7 @@ import type { Message, RunStatus, SessionState } from '../../src/domain/types.js
 import { SESSION_STATES } from '../../src/domain/types.js';
 import type { ApiKeyRecord, Commit, IdempotencyRecord, ServerStore, SessionRow } from '../../src/storage/store.js';
 import { IdempotencyKeyTaken, TooManyRuns, VersionConflict } from '../../src/storage/store.js';
+import { describeOutboxContract } from './outbox.contract.js';
 
 export type StoreFactory = () => ServerStore | Promise<ServerStore>;
 
@@ -728,5 +729,7 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
     it('answers a ping', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });
+
+    describeOutboxContract(() => store);
   });
 }

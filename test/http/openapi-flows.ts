@@ -4,6 +4,8 @@ import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { type ListQuery, type Page, type SessionRow, StorageUnavailable } from '../../src/storage/store.js';
 import { API, type CallOptions, startServer, type TestServer, tempDb, waitForSession, waitForState } from './helpers.js';
 import type { ResponseCheck } from './openapi-check.js';
+import { FAST, waitForDeliveries } from '../webhooks/helpers.js';
+import { newSecret, Receiver } from '../webhooks/receiver.js';
 
 const HUGE = { raw: JSON.stringify({ content: 'x'.repeat(1024 * 1024) }), headers: { 'Content-Type': 'application/json' } };
 const TEXT = { raw: '{}', headers: { 'Content-Type': 'text/plain' } };
@@ -123,6 +125,36 @@ export async function driveErrors(check: ResponseCheck, server: TestServer): Pro
   const put = await server.call('PUT', sessions, { json: {} });
   check.general(put, 405, 'method_not_allowed');
   expect(put.headers.get('allow')).toBe('GET, POST');
+}
+
+/** Webhook deliveries: a failure listed, retried, retried again; every error of both operations. */
+export async function driveWebhooks(check: ResponseCheck): Promise<void> {
+  const secret = newSecret();
+  const hooks = await Receiver.start({ secret, answer: () => 500 });
+  try {
+    const server = await startServer({ webhooks: { urls: [hooks.url], secret, ...FAST, retryWindowMs: 100 } });
+    const c = (method: string, path: string, options?: CallOptions) => check.call(server, method, path, options);
+    const expectCode = async (code: string, method: string, path: string, options?: CallOptions) => {
+      const reply = await c(method, path, options);
+      expect(reply.body?.error?.code, `${method} ${path}`).toBe(code);
+    };
+    const { id } = (await server.call('POST', `${API}/sessions`, { json: { metadata: { team: 'docs' } } })).body.session;
+    await server.call('POST', `${API}/sessions/${id}/messages`, { json: { content: '/ask Pick one | a | b' } });
+    const [failed] = await waitForDeliveries(server, 'failed', (found) => found.length === 1);
+    await c('GET', `${API}/webhooks/deliveries?status=failed&limit=10`);
+    await expectCode('invalid_request', 'GET', `${API}/webhooks/deliveries?status=lost`);
+
+    const retry = `${API}/webhooks/deliveries/${failed.id}/retry`;
+    for (const [bad, code] of [[{ json: { now: true } }, 'invalid_request'], [HUGE, 'payload_too_large'], [TEXT, 'unsupported_media_type']] as const) {
+      await expectCode(code, 'POST', retry, bad);
+    }
+    expect((await c('POST', retry)).status).toBe(202);
+    await expectCode('delivery_not_failed', 'POST', retry);
+    await expectCode('delivery_not_found', 'POST', `${API}/webhooks/deliveries/dlv_missing/retry`);
+    await expectCode('invalid_request', 'POST', `${API}/webhooks/deliveries/${BAD_ID}/retry`);
+  } finally {
+    await hooks.close();
+  }
 }
 
 /** Storage that fails on demand: unreachable, full, or with an unexpected error. */

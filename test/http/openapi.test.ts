@@ -17,7 +17,7 @@ import { createBamboo } from '../../src/server.js';
 import { API, cleanup, createSession, type Json, startServer, tempDb, waitForSession, waitForState } from './helpers.js';
 import { driveFrontDoor, driveLimits } from './openapi-access.js';
 import { problems, ResponseCheck } from './openapi-check.js';
-import { driveErrors, driveStorageFailures, driveTurn } from './openapi-flows.js';
+import { driveErrors, driveStorageFailures, driveTurn, driveWebhooks } from './openapi-flows.js';
 import { EventLog } from './sse-client.js';
 
 afterEach(cleanup);
@@ -105,7 +105,7 @@ describe('the OpenAPI document', () => {
 });
 
 describe('real responses', () => {
-  it('match the document: a human-in-the-loop turn, every error, the front door and the limits, storage failing', async () => {
+  it('match the document: a human-in-the-loop turn, every error, the front door and the limits, storage failing, webhook deliveries', async () => {
     const server = await startServer();
     const check = new ResponseCheck(await served(server));
     await driveTurn(check, server);
@@ -113,6 +113,7 @@ describe('real responses', () => {
     await driveFrontDoor(check);
     await driveLimits(check);
     await driveStorageFailures(check);
+    await driveWebhooks(check);
     expect(check.untested()).toEqual([]);
   });
 });

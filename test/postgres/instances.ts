@@ -5,7 +5,7 @@
  */
 import { vi } from 'vitest';
 import type { Agent } from '../../src/agents/agent.js';
-import { createServer, type BambooServer } from '../../src/server.js';
+import { createServer, type BambooServer, type WebhookSettings } from '../../src/server.js';
 import { PgFeed } from '../../src/storage/postgres/feed.js';
 import { PgStore } from '../../src/storage/postgres/pg-store.js';
 import { API, call, type CallOptions, type Json, type Reply } from '../http/helpers.js';
@@ -26,6 +26,7 @@ export interface InstanceOptions {
   defaultAgent?: string;
   resumeInterrupted?: boolean;
   tokenDelayMs?: number;
+  webhooks?: WebhookSettings;
 }
 
 export async function startInstance(url: string, id: string, options: InstanceOptions = {}): Promise<Instance> {
@@ -42,6 +43,7 @@ export async function startInstance(url: string, id: string, options: InstanceOp
     defaultAgent: options.defaultAgent,
     resumeInterrupted: options.resumeInterrupted,
     tokenDelayMs: options.tokenDelayMs ?? 0,
+    webhooks: options.webhooks,
     // Closing must not wait for streams the test left open.
     shutdownGraceMs: 200,
   });

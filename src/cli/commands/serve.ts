@@ -58,6 +58,7 @@ async function start(config: Config, context: CommandContext, logger: Logger): P
   checkAgent(config.BAMBOO_AGENT, ['demo', ...Object.keys(agents)]);
   checkDatabase(config.BAMBOO_DB);
   const instanceId = config.BAMBOO_INSTANCE_ID ?? defaultInstanceId();
+  const webhooks = webhookSettings(config);
 
   // Off by default: inspecting every actor costs throughput.
   const inspector = config.BAMBOO_INSPECT
@@ -109,6 +110,7 @@ async function start(config: Config, context: CommandContext, logger: Logger): P
         allowUnauthenticated: config.BAMBOO_ALLOW_UNAUTHENTICATED,
         inspectorWithKeys: config.BAMBOO_INSPECT_ALLOW_WITH_KEYS,
       },
+      webhooks,
     }).catch((error: unknown) => {
       if (error instanceof UnsafeConfiguration) throw new ConfigError(error.message);
       throw databaseError(listenError(error, 'PORT', config.PORT, config.HOST), config.BAMBOO_DB);
@@ -119,6 +121,14 @@ async function start(config: Config, context: CommandContext, logger: Logger): P
     await inspector?.stop();
     throw error;
   }
+}
+
+/** Receivers need the secret to sign for them. */
+function webhookSettings(config: Config): { urls: string[]; secret: string } | undefined {
+  const urls = config.BAMBOO_WEBHOOK_URL ?? [];
+  if (urls.length === 0) return undefined;
+  if (!config.BAMBOO_WEBHOOK_SECRET) throw new ConfigError('BAMBOO_WEBHOOK_URL needs BAMBOO_WEBHOOK_SECRET: whsec_ and the base64 of 24 to 64 random bytes, to sign every delivery');
+  return { urls, secret: config.BAMBOO_WEBHOOK_SECRET };
 }
 
 /** The openai agent when its variables are set; its own validation errors are configuration errors. */

@@ -24,6 +24,8 @@ export const ERROR_CODES = [
   'not_running',
   'queue_full',
   'queued_message_not_found',
+  'delivery_not_found',
+  'delivery_not_failed',
   'idempotency_conflict',
   'rate_limited',
   'too_many_runs',

@@ -12,12 +12,15 @@ import { OPERATIONS } from './operations.js';
 import { idempotencyKey, lastEventId } from './requests.js';
 import { componentSchemas, inputSchema, type JsonSchema, numericRange, refTo } from './schemas.js';
 import { requestSchemas } from './registry.js';
+import { WEBHOOK_EVENT_TYPES } from '../../domain/webhooks.js';
+import { webhookBody } from './webhooks.js';
 
 export type OpenApiDocument = {
   openapi: '3.1.0';
   info: { title: string; version: string; description: string };
   tags: { name: string; description: string }[];
   paths: Record<string, Record<string, JsonSchema>>;
+  webhooks: Record<string, Record<string, JsonSchema>>;
   components: { schemas: Record<string, JsonSchema>; headers: Record<string, JsonSchema>; securitySchemes: Record<string, JsonSchema> };
   security: Record<string, string[]>[];
 };
@@ -35,6 +38,7 @@ const TAGS = [
   { name: 'Runs', description: 'Resume, answer the agent’s question, cancel.' },
   { name: 'Events', description: 'The session log, live (Server-Sent Events) or paged.' },
   { name: 'Statechart', description: 'The session statechart, generated from the machine the server runs.' },
+  { name: 'Webhooks', description: 'Run endings sent to the receivers the operator configured; their deliveries, listed and retried.' },
   { name: 'Service', description: 'Health, readiness, metrics and this document.' },
 ];
 
@@ -79,7 +83,7 @@ function parameter(name: string, location: 'query' | 'header' | 'path', required
 }
 
 function parameters(op: Operation): JsonSchema[] {
-  const path = [...op.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => parameter(name, 'path', true, { type: 'string', description: 'The session id, `ses_…`.' }));
+  const path = [...op.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => parameter(name, 'path', true, { type: 'string', description: pathParameter(op.path, name) }));
   const query = op.query
     ? Object.entries((inputSchema(op.query).properties ?? {}) as Record<string, JsonSchema>).map(([name, schema]) =>
         parameter(name, 'query', false, schema, numericRange(op.query!.shape[name])),
@@ -87,6 +91,26 @@ function parameters(op: Operation): JsonSchema[] {
     : [];
   const headers = (op.headers ?? []).map((name) => parameter(name, 'header', false, REQUEST_HEADERS[name]()));
   return [...path, ...query, ...headers];
+}
+
+function pathParameter(path: string, name: string): string {
+  if (name === 'message_id') return 'The queued message’s id, `msg_…`.';
+  return path.startsWith('/api/v1/webhooks/') ? 'The delivery id, `dlv_…`.' : 'The session id, `ses_…`.';
+}
+
+/** What the server sends to the receivers the operator configured (`BAMBOO_WEBHOOK_URL`), one entry per event type. */
+function webhooks(): OpenApiDocument['webhooks'] {
+  const post = (type: string) => ({
+    post: {
+      tags: ['Webhooks'],
+      summary: `A run ended: \`${type}\``,
+      description: 'Signed per the Standard Webhooks spec. A 2xx answer delivers it; anything else, or no answer within 10 s, is retried with backoff for 24 h under the same `webhook-id`.',
+      parameters: ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((name) => ({ name, in: 'header', required: true, schema: { type: 'string' } })),
+      requestBody: { required: true, content: { 'application/json': { schema: refTo(webhookBody) } } },
+      responses: { '2XX': { description: 'Delivered.' } },
+    },
+  });
+  return Object.fromEntries(WEBHOOK_EVENT_TYPES.map((type) => [type, post(type)]));
 }
 
 function response(spec: ResponseSpec): JsonSchema {
@@ -146,6 +170,7 @@ export function buildDocument(version: string): OpenApiDocument {
     info: { title: 'Bamboo Server API', version, description: DESCRIPTION },
     tags: TAGS,
     paths,
+    webhooks: webhooks(),
     components: { schemas: componentSchemas(), headers: HEADERS, securitySchemes: SECURITY_SCHEMES },
     // Either scheme; open operations say `security: []`.
     security: [{ bearer: [] }, { apiKey: [] }],

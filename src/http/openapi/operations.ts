@@ -5,8 +5,9 @@
 import { cancelled, eventPage, health, machine, messageAccepted, messagePage, messageStored, noRunStarted, notFound, openapiDocument, ready, replayedAnswer, sessionEnvelope, sessionPage, started } from './bodies.js';
 import { event } from './events.js';
 import { BODY, FAILS, type Operation, SESSION, STORED, WRITES } from './operation.js';
-import { appendMessage, createSession, empty, eventQuery, messagesQuery, respond, sessionsQuery } from './requests.js';
+import { appendMessage, createSession, deliveriesQuery, empty, eventQuery, messagesQuery, respond, sessionsQuery } from './requests.js';
 import { refTo } from './schemas.js';
+import { deliveryEnvelope, deliveryPage } from './webhooks.js';
 
 const SVG = { 'image/svg+xml': { type: 'string', description: 'An SVG document.' } };
 const session = '/api/v1/sessions/{id}';
@@ -180,6 +181,29 @@ export const OPERATIONS: Operation[] = [
     description: '`?detail=compact` draws state and event names only; anything else, or nothing, the full diagram with guards and actions.',
     responses: { 200: { description: 'Cacheable for five minutes.', media: SVG, headers: ['Cache-Control'] } },
     errors: FAILS,
+  },
+  {
+    method: 'get',
+    path: '/api/v1/webhooks/deliveries',
+    operationId: 'listWebhookDeliveries',
+    tag: 'Webhooks',
+    summary: 'List webhook deliveries, newest first',
+    description: 'The deliveries of the tenant’s sessions only. `?status=failed` lists those given up after the retry window (24 h by default).',
+    query: deliveriesQuery,
+    responses: { 200: { description: 'A page of deliveries.', json: deliveryPage } },
+    errors: ['invalid_request', ...STORED],
+  },
+  {
+    method: 'post',
+    path: '/api/v1/webhooks/deliveries/{id}/retry',
+    operationId: 'retryWebhookDelivery',
+    tag: 'Webhooks',
+    summary: 'Send a failed delivery again',
+    description:
+      'The delivery becomes `pending`, due at once, with the same `webhook-id` and body, and is retried for another window. It goes to the receiver it was made for, and only while that URL is still configured.',
+    body: empty,
+    responses: { 202: { description: 'Pending again.', json: deliveryEnvelope } },
+    errors: [...BODY, 'delivery_not_found', 'delivery_not_failed', ...WRITES],
   },
   {
     method: 'get',

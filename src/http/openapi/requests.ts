@@ -5,7 +5,7 @@
  * and not here fails type-checking.
  */
 import type { z } from 'zod';
-import { appendMessageBody, createSessionBody, emptyBody, eventsQuery, idempotencyKey, lastEventId, listMessagesQuery, listSessionsQuery, respondBody } from '../validation.js';
+import { appendMessageBody, createSessionBody, emptyBody, eventsQuery, idempotencyKey, lastEventId, listDeliveriesQuery, listMessagesQuery, listSessionsQuery, respondBody } from '../validation.js';
 import { requestSchemas } from './registry.js';
 
 function describeFields<S extends z.ZodObject>(schema: S, meta: { id?: string; description?: string }, fields: { [K in keyof S['shape']]: string }): S {
@@ -72,6 +72,16 @@ export const eventQuery = describeFields(
   {
     after: 'Only events with a greater `seq`. JSON: default 0. Stream: replay from here, then live; without it (and without `Last-Event-ID`) the stream is live only.',
     limit: 'JSON only: events per page; default 100. A stream is not paged.',
+  },
+);
+
+export const deliveriesQuery = describeFields(
+  listDeliveriesQuery,
+  {},
+  {
+    status: 'Only deliveries with this status: `failed` lists those given up.',
+    limit: 'Deliveries per page; default 50.',
+    cursor: 'The `next_cursor` of the previous page.',
   },
 );
 

@@ -6,6 +6,7 @@ import type { Lifecycle } from '../lifecycle.js';
 import type { StreamBudget } from '../stream-budget.js';
 import type { Metrics } from '../metrics.js';
 import type { SseOptions } from '../sse.js';
+import type { WebhookDeliveries } from '../../webhooks/deliveries.js';
 
 /** What the route modules share. */
 export interface RouteDeps {
@@ -21,6 +22,8 @@ export interface RouteDeps {
   pageBytes: number;
   /** Requires an API key when keys exist; sets the request's tenant. */
   authenticate: RequestHandler;
+  /** The webhook deliveries' list and retry; without it those routes are not served. */
+  webhooks?: WebhookDeliveries;
 }
 
 /** Every route module has this shape: it registers its resource's routes on the router it is given. */

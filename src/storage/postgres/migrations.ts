@@ -90,6 +90,33 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX idempotency_records_by_age ON idempotency_records (created_at);
   `,
+  // The webhook outbox: deliveries written with the run endings they tell of, claimed by one dispatcher at a time.
+  // Times are ISO 8601 UTC texts as the port passes them, so they compare as times, as in SQLite.
+  `
+  CREATE TABLE webhook_deliveries (
+    ordinal          bigserial PRIMARY KEY,
+    id               text    NOT NULL UNIQUE,
+    tenant           text    NOT NULL,
+    session_id       text    NOT NULL,
+    run_id           text    NOT NULL,
+    type             text    NOT NULL,
+    url              text    NOT NULL,
+    payload          text    NOT NULL,
+    created_at       text    NOT NULL,
+    status           text    NOT NULL,
+    attempts         integer NOT NULL DEFAULT 0,
+    next_attempt_at  text    NOT NULL,
+    last_error       text,
+    finished_at      text,
+    retried_at       text,
+    claim_owner      text,
+    claim_expires_at text
+  );
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, ordinal) WHERE status = 'pending';
+  CREATE INDEX webhook_deliveries_by_tenant ON webhook_deliveries (tenant, ordinal);
+  CREATE INDEX webhook_deliveries_by_tenant_status ON webhook_deliveries (tenant, status, ordinal);
+  CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (finished_at) WHERE status <> 'pending';
+  `,
 ];
 
 /** Any constant shared by every instance: the key of the advisory lock that serialises migrations. */

@@ -9,10 +9,26 @@ import pg from 'pg';
 import type { SessionEvent } from '../../domain/events.js';
 import type { Message, SessionState } from '../../domain/types.js';
 import { SESSION_STATES } from '../../domain/types.js';
-import type { ApiKeyRecord, Commit, IdempotencyRecord, IdempotencyStore, KeyStore, ListQuery, Page, SessionRow, Store, TenantUsage } from '../store.js';
+import type {
+  ApiKeyRecord,
+  Commit,
+  DeliveryQuery,
+  DeliveryRecord,
+  IdempotencyRecord,
+  IdempotencyStore,
+  KeyStore,
+  ListQuery,
+  Page,
+  RetryOutcome,
+  SessionRow,
+  Store,
+  TenantUsage,
+  WebhookOutbox,
+} from '../store.js';
 import { IdempotencyKeyTaken, TooManyRuns, VersionConflict } from '../store.js';
 import { clientConfig, createPool, redactUrl, unavailability } from './connection.js';
 import { migrate } from './migrations.js';
+import { deliveriesJson, OUTBOX_SQL, type OutboxStatement, PgOutbox } from './outbox.js';
 import { type IdempotencyRecordRow, type Profile, recordsJson, type SessionRecord, toIdempotencyRecord, toRow } from './records.js';
 import { SQL, type StatementName } from './statements.js';
 
@@ -34,12 +50,13 @@ function impossible(id: string): boolean {
 /** No byte budget: larger than any page. */
 const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 
-export class PgStore implements Store, IdempotencyStore, KeyStore {
+export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox {
   readonly kind = 'postgres';
   readonly shared = true;
   /** The URL without its password. */
   readonly location: string;
   private closed = false;
+  private readonly outbox = new PgOutbox((name, values) => this.run(name, values));
 
   /** Prefer `PgStore.open`, which also migrates. `pool` is the store's from now on: `close` ends it. */
   constructor(
@@ -112,7 +129,7 @@ export class PgStore implements Store, IdempotencyStore, KeyStore {
       messageData, messages.map((message) => message.id), commit.removeMessages ?? [], sumLengths(eventData) + sumLengths(messageData),
       lease ? (take ? 'take' : 'release') : null, take?.owner ?? null, take?.epoch ?? null, take?.ttlMs ?? null,
       runLimit?.max ?? 0, commit.onlyIfLeaseExpired === true,
-      recordsJson(records),
+      recordsJson(records), deliveriesJson(commit.outbox ?? []),
     ]).catch((error: unknown) => {
       if ((error as { code?: string; message?: string }).code === 'P0001' && (error as { message?: string }).message === 'too_many_runs') {
         throw new TooManyRuns(runLimit?.tenant ?? '', runLimit?.max ?? 0);
@@ -245,6 +262,38 @@ export class PgStore implements Store, IdempotencyStore, KeyStore {
     return rows[0] ? { sessionId: rows[0].session_id, command: rows[0].command } : null;
   }
 
+  claimDeliveries(claim: { owner: string; now: string; limit: number; claimMs: number }): Promise<DeliveryRecord[]> {
+    return this.outbox.claim(claim);
+  }
+
+  markDelivered(id: string, owner: string, at: string): Promise<boolean> {
+    return this.outbox.markDelivered(id, owner, at);
+  }
+
+  scheduleRetry(id: string, owner: string, nextAttemptAt: string, error: string): Promise<boolean> {
+    return this.outbox.scheduleRetry(id, owner, nextAttemptAt, error);
+  }
+
+  markFailed(id: string, owner: string, at: string, error: string): Promise<boolean> {
+    return this.outbox.markFailed(id, owner, at, error);
+  }
+
+  listDeliveries(query: DeliveryQuery): Promise<Page<DeliveryRecord>> {
+    return this.outbox.list(query);
+  }
+
+  retryDelivery(tenant: string, id: string, now: string): Promise<RetryOutcome | null> {
+    return this.outbox.retry(tenant, id, now);
+  }
+
+  countPendingDeliveries(): Promise<number> {
+    return this.outbox.countPending();
+  }
+
+  purgeDeliveries(before: string, limit: number): Promise<number> {
+    return this.outbox.purge(before, limit);
+  }
+
   async ping({ write = false }: { write?: boolean } = {}): Promise<void> {
     await this.run(write ? 'pingWrite' : 'ping', []);
   }
@@ -256,9 +305,9 @@ export class PgStore implements Store, IdempotencyStore, KeyStore {
   }
 
   /** One statement, one round trip; prepared once per connection by name. */
-  private async run<R extends pg.QueryResultRow = pg.QueryResultRow>(name: StatementName, values: unknown[]): Promise<pg.QueryResult<R>> {
+  private async run<R extends pg.QueryResultRow = pg.QueryResultRow>(name: StatementName | OutboxStatement, values: unknown[]): Promise<pg.QueryResult<R>> {
     try {
-      return await this.pool.query<R>({ name: `bamboo_${name}`, text: SQL[name], values });
+      return await this.pool.query<R>({ name: `bamboo_${name}`, text: name in SQL ? SQL[name as StatementName] : OUTBOX_SQL[name as OutboxStatement], values });
     } catch (error) {
       throw unavailability(error) ?? error;
     }

@@ -23,6 +23,11 @@ const RECORD_SHAPE = 'r(tenant text, key text, method text, path text, body_hash
 const INSERT_RECORDS = `INSERT INTO idempotency_records (tenant, key, method, path, body_hash, status, body, created_at)
     SELECT r.tenant, r.key, r.method, r.path, r.body_hash, r.status, r.body, r.created_at`;
 
+/** A webhook delivery as `jsonb_to_recordset` reads it from a commit; pending and due at once. */
+const DELIVERY_SHAPE = 'd(id text, tenant text, session_id text, run_id text, type text, url text, payload text, created_at text)';
+const INSERT_DELIVERIES = `INSERT INTO webhook_deliveries (id, tenant, session_id, run_id, type, url, payload, created_at, status, next_attempt_at)
+    SELECT d.id, d.tenant, d.session_id, d.run_id, d.type, d.url, d.payload, d.created_at, 'pending', d.created_at`;
+
 const MS = "* interval '1 millisecond'";
 
 export const SQL = {
@@ -45,7 +50,8 @@ export const SQL = {
    * $1 id, $2 expected version, $3 updated_at; $4 has snapshot, $5 state, $6 snapshot, $7 last run status, $8 queued;
    * $9 last seq (null without events), $10 seqs, $11 event texts; $12 message texts, $13 message ids, $14 ids of
    * messages removed, $15 bytes added; $16 lease 'take' | 'release' | null, $17 owner, $18 epoch, $19 ttl ms,
-   * $20 the tenant's limit of runs (0: none); $21 only if the lease expired; $22 idempotency records as JSON.
+   * $20 the tenant's limit of runs (0: none); $21 only if the lease expired; $22 idempotency records as JSON;
+   * $23 webhook deliveries as JSON.
    */
   commit: `
     WITH upd AS (
@@ -89,6 +95,8 @@ export const SQL = {
       UPDATE tenant_runs SET running = greatest(running - 1, 0) FROM upd WHERE tenant_runs.tenant = upd.tenant AND $16::text = 'release'
     ), refused AS (
       SELECT bamboo_refuse('too_many_runs') FROM upd WHERE $16::text = 'take' AND NOT EXISTS (SELECT 1 FROM started)
+    ), hooks AS (
+      ${INSERT_DELIVERIES} FROM upd, jsonb_to_recordset($23::jsonb) AS ${DELIVERY_SHAPE}
     ), note AS (
       SELECT pg_notify('${CHANNELS.events}', upd.id || ':' || $9::integer) FROM upd WHERE $9::integer IS NOT NULL
     )

@@ -96,6 +96,32 @@ const MIGRATIONS: string[] = [
   ALTER TABLE sessions ADD COLUMN queued INTEGER NOT NULL DEFAULT 0;
   CREATE INDEX sessions_with_queue ON sessions (ordinal) WHERE queued > 0;
   `,
+  // The webhook outbox: deliveries written with the run endings they tell of, claimed by a dispatcher.
+  `
+  CREATE TABLE webhook_deliveries (
+    ordinal          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id               TEXT    NOT NULL UNIQUE,
+    tenant           TEXT    NOT NULL,
+    session_id       TEXT    NOT NULL,
+    run_id           TEXT    NOT NULL,
+    type             TEXT    NOT NULL,
+    url              TEXT    NOT NULL,
+    payload          TEXT    NOT NULL,
+    created_at       TEXT    NOT NULL,
+    status           TEXT    NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  TEXT    NOT NULL,
+    last_error       TEXT,
+    finished_at      TEXT,
+    retried_at       TEXT,
+    claim_owner      TEXT,
+    claim_expires_at TEXT
+  );
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, ordinal) WHERE status = 'pending';
+  CREATE INDEX webhook_deliveries_by_tenant ON webhook_deliveries (tenant, ordinal);
+  CREATE INDEX webhook_deliveries_by_tenant_status ON webhook_deliveries (tenant, status, ordinal);
+  CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (finished_at) WHERE status <> 'pending';
+  `,
 ];
 
 export function migrate(db: Database): number {

@@ -1,6 +1,7 @@
 /** Rows as SQLite returns them, and their mapping to the port's types. */
 import type { SessionState } from '../../domain/types.js';
-import type { IdempotencyRecord, SessionRow } from '../store.js';
+import type { DeliveryStatus, WebhookEventType } from '../../domain/webhooks.js';
+import type { DeliveryRecord, IdempotencyRecord, SessionRow } from '../store.js';
 
 export interface SessionRecord {
   ordinal: number;
@@ -64,5 +65,42 @@ export function toIdempotencyRecord(row: IdempotencyRecordRow): IdempotencyRecor
     status: row.status,
     body: row.body,
     createdAt: row.created_at,
+  };
+}
+
+export interface DeliveryRow {
+  ordinal: number;
+  id: string;
+  tenant: string;
+  session_id: string;
+  run_id: string;
+  type: WebhookEventType;
+  url: string;
+  payload: string;
+  created_at: string;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  finished_at: string | null;
+  retried_at: string | null;
+}
+
+export function toDelivery(row: DeliveryRow): DeliveryRecord {
+  return {
+    id: row.id,
+    tenant: row.tenant,
+    sessionId: row.session_id,
+    runId: row.run_id,
+    type: row.type,
+    url: row.url,
+    payload: row.payload,
+    createdAt: row.created_at,
+    status: row.status,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lastError: row.last_error,
+    finishedAt: row.finished_at,
+    retriedAt: row.retried_at,
   };
 }

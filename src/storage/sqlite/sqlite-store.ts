@@ -13,18 +13,23 @@ import { SESSION_STATES } from '../../domain/types.js';
 import type {
   ApiKeyRecord,
   Commit,
+  DeliveryQuery,
+  DeliveryRecord,
   IdempotencyRecord,
   IdempotencyStore,
   KeyStore,
   ListQuery,
   Page,
+  RetryOutcome,
   SessionRow,
   Store,
   TenantUsage,
+  WebhookOutbox,
 } from '../store.js';
 import { IdempotencyKeyTaken, TooManyRuns, VersionConflict } from '../store.js';
 import { checkIntegrity, translate } from './errors.js';
 import { migrate } from './migrations.js';
+import { SqliteOutbox } from './outbox.js';
 import { type IdempotencyRecordRow, type SessionRecord, toIdempotencyRecord, toRow } from './records.js';
 import { lockDatabase, unlockDatabase } from './single-instance.js';
 import { prepareStatements } from './statements.js';
@@ -34,12 +39,13 @@ export interface SqliteStoreOptions {
   checkIntegrity?: boolean;
 }
 
-export class SqliteStore implements Store, IdempotencyStore, KeyStore {
+export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox {
   readonly kind = 'sqlite';
   readonly shared = false;
   readonly location: string;
   private readonly db: Database.Database;
   private readonly sql;
+  private readonly outbox: SqliteOutbox;
   private readonly commitTx;
   private readonly createTx;
   private readonly deleteTx;
@@ -66,6 +72,7 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore {
       throw error;
     }
     this.sql = prepareStatements(this.db);
+    this.outbox = new SqliteOutbox(this.db);
 
     this.createTx = this.db.transaction((row: SessionRow, events: SessionEvent[], idempotency?: IdempotencyRecord) => {
       const data = events.map((event) => JSON.stringify(event));
@@ -106,6 +113,7 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore {
       events.forEach((event, i) => this.sql.insertEvent.run(sessionId, event.seq, eventData[i]));
       messageData.forEach((data, i) => this.sql.insertMessage.run(sessionId, position + i + 1, data, messages[i]!.id));
       for (const record of commit.idempotency ?? []) this.putIdempotency(record);
+      for (const delivery of commit.outbox ?? []) this.outbox.insert(delivery);
     });
 
     this.deleteTx = this.db.transaction((id: string) => {
@@ -244,6 +252,38 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore {
 
   countActiveApiKeys(): Promise<number> {
     return this.run(() => this.sql.countActiveApiKeys.get() as number);
+  }
+
+  claimDeliveries(claim: { owner: string; now: string; limit: number; claimMs: number }): Promise<DeliveryRecord[]> {
+    return this.run(() => this.outbox.claim(claim));
+  }
+
+  markDelivered(id: string, owner: string, at: string): Promise<boolean> {
+    return this.run(() => this.outbox.markDelivered(id, owner, at));
+  }
+
+  scheduleRetry(id: string, owner: string, nextAttemptAt: string, error: string): Promise<boolean> {
+    return this.run(() => this.outbox.scheduleRetry(id, owner, nextAttemptAt, error));
+  }
+
+  markFailed(id: string, owner: string, at: string, error: string): Promise<boolean> {
+    return this.run(() => this.outbox.markFailed(id, owner, at, error));
+  }
+
+  listDeliveries(query: DeliveryQuery): Promise<Page<DeliveryRecord>> {
+    return this.run(() => this.outbox.list(query));
+  }
+
+  retryDelivery(tenant: string, id: string, now: string): Promise<RetryOutcome | null> {
+    return this.run(() => this.outbox.retry(tenant, id, now));
+  }
+
+  countPendingDeliveries(): Promise<number> {
+    return this.run(() => this.outbox.countPending());
+  }
+
+  purgeDeliveries(before: string, limit: number): Promise<number> {
+    return this.run(() => this.outbox.purge(before, limit));
   }
 
   /** With `write`, also commits a row and removes it: a full disk fails this where a read would not. */

@@ -1,4 +1,4 @@
-/** Every statement the SQLite store runs, prepared once. Those in `VALUES` return one column's values. */
+/** Every statement the SQLite store runs (the webhook outbox's are in outbox.ts), prepared once. Those in `VALUES` return one column's values. */
 import type { Database, Statement } from 'better-sqlite3';
 
 const SESSION_COLUMNS = `ordinal, id, tenant, title, agent, system_prompt, metadata, state, snapshot, version,

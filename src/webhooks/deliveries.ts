@@ -1,0 +1,47 @@
+/** The API's side of the outbox: a tenant lists its deliveries and retries a failed one. */
+import { SessionError } from '../domain/errors.js';
+import type { DeliveryStatus, DeliveryView, WebhookBody } from '../domain/webhooks.js';
+import type { DeliveryRecord, WebhookOutbox } from '../storage/store.js';
+import { shownUrl } from './urls.js';
+
+export class WebhookDeliveries {
+  constructor(
+    private readonly outbox: WebhookOutbox,
+    /** Wakes the dispatcher, if one runs, so a retried delivery goes out at once. */
+    private readonly wake: () => void = () => undefined,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async list(tenant: string, query: { status?: DeliveryStatus; limit: number; cursor?: string }): Promise<{ deliveries: DeliveryView[]; next_cursor: string | null }> {
+    const page = await this.outbox.listDeliveries({ tenant, ...query });
+    return { deliveries: page.items.map(deliveryView), next_cursor: page.nextCursor };
+  }
+
+  /** The failed delivery, pending again and due now: the retry window starts over. */
+  async retry(tenant: string, id: string): Promise<DeliveryView> {
+    const result = await this.outbox.retryDelivery(tenant, id, new Date(this.now()).toISOString());
+    if (!result) throw new SessionError('delivery_not_found', `No webhook delivery with id ${id}`);
+    if (result.outcome === 'not_failed') {
+      throw new SessionError('delivery_not_failed', `Delivery ${id} is ${result.delivery.status}; only a failed delivery is retried`);
+    }
+    this.wake();
+    return deliveryView(result.delivery);
+  }
+}
+
+export function deliveryView(record: DeliveryRecord): DeliveryView {
+  return {
+    id: record.id,
+    type: record.type,
+    session_id: record.sessionId,
+    run_id: record.runId,
+    url: shownUrl(record.url),
+    status: record.status,
+    attempts: record.attempts,
+    created_at: record.createdAt,
+    next_attempt_at: record.status === 'pending' ? record.nextAttemptAt : null,
+    finished_at: record.finishedAt,
+    last_error: record.lastError,
+    body: JSON.parse(record.payload) as WebhookBody,
+  };
+}
