@@ -31,7 +31,8 @@ export class LeaseKeeper {
 
   private async renew(): Promise<void> {
     const { registry, store, instanceId, logger } = this.ctx;
-    const running = registry.runningHere();
+    // Only runs whose start (and lease) is durable: a renewal racing the start commit would not find the lease yet.
+    const running = registry.runningHere().filter(({ durable, runId }) => durable.leaseOwner === instanceId && durable.context.runId === runId);
     const attempted = Date.now();
     try {
       const held = new Set(await store.renewLeases(instanceId, running.map((host) => host.id), this.leaseMs));
