@@ -1,0 +1,89 @@
+/**
+ * A LangGraph run request as a runtime command: input with a human message
+ * appends it and runs; `command.resume` answers the pending question; neither
+ * resumes the session's pending work. `multitask_strategy` decides what
+ * happens when the thread is busy; `appendTurn` is the one place it meets the
+ * runtime.
+ */
+import { SessionError } from '../../domain/errors.js';
+import type { Question, SessionView } from '../../domain/types.js';
+import type { TenantSessions } from '../../runtime/runtime.js';
+import { LangGraphError, unsupported } from './errors.js';
+import { userTurn } from './messages.js';
+import { type MultitaskStrategy, refuseUnsupported, type RunBody } from './schemas.js';
+
+export interface StartedRun {
+  runId: string;
+  /** The log's last `seq` before the run; null when the request joined a run already under way. */
+  eventsAfter: number | null;
+  strategy: MultitaskStrategy;
+}
+
+/**
+ * Appends a user turn and starts its run. With `reject` (LangGraph's default)
+ * a busy thread answers 409. The runtime does not queue or preempt runs yet,
+ * so the other strategies answer 422 when they would differ from `reject`.
+ */
+export async function appendTurn(sessions: TenantSessions, id: string, content: string, strategy: MultitaskStrategy): Promise<StartedRun> {
+  try {
+    const result = await sessions.appendMessage(id, content);
+    if (result.outcome !== 'Started') throw new Error('An appended message did not start a run');
+    return { runId: result.run_id, eventsAfter: result.events_after, strategy };
+  } catch (error) {
+    if (error instanceof SessionError && error.code === 'session_busy') busy(strategy);
+    if (error instanceof SessionError && error.code === 'question_pending') {
+      throw new LangGraphError(409, 'Thread is interrupted: answer its interrupt with command.resume before sending new input');
+    }
+    throw error;
+  }
+}
+
+function busy(strategy: MultitaskStrategy): never {
+  if (strategy === 'reject') throw new SessionError('session_busy', 'A run is active');
+  throw unsupported(`multitask_strategy "${strategy}" on a busy thread (only "reject" is available)`);
+}
+
+export async function startRun(sessions: TenantSessions, session: SessionView, body: RunBody): Promise<StartedRun> {
+  refuseUnsupported(body);
+  const strategy = body.multitask_strategy ?? 'reject';
+  const checkpointId = body.checkpoint?.checkpoint_id ?? body.checkpoint_id;
+  // The latest checkpoint is where a run starts anyway; an earlier one would be time travel.
+  if (checkpointId && checkpointId !== String(session.last_event_seq)) throw unsupported('running from an earlier checkpoint (time travel)');
+  const content = userTurn(body.input);
+  const resume = body.command?.resume;
+  if (resume !== undefined && content !== null) throw new LangGraphError(422, 'Send either input or command.resume, not both');
+  if (resume !== undefined) return answer(sessions, session, resume, strategy);
+  if (content !== null) return appendTurn(sessions, session.id, content, strategy);
+
+  const outcome = await sessions.resume(session.id);
+  switch (outcome.outcome) {
+    case 'Started':
+      return { runId: outcome.run_id, eventsAfter: outcome.events_after, strategy };
+    case 'AlreadyRunning':
+      return busy(strategy);
+    case 'NotFound':
+      throw new LangGraphError(404, `Thread ${session.id} not found`);
+    case 'Completed':
+      throw new LangGraphError(409, 'Nothing to run: send input.messages, or command.resume to answer an interrupt');
+  }
+}
+
+async function answer(sessions: TenantSessions, session: SessionView, resume: unknown, strategy: MultitaskStrategy): Promise<StartedRun> {
+  const question = session.pending_question;
+  if (!question) {
+    if (session.state === 'running') busy(strategy);
+    throw new LangGraphError(409, 'Thread has no interrupt to resume');
+  }
+  const outcome = await sessions.respond(session.id, question.id, answerTo(question, resume));
+  if (outcome.outcome === 'Started') return { runId: outcome.run_id, eventsAfter: outcome.events_after, strategy };
+  // The same answer again: the run it started is the one to follow.
+  if (outcome.outcome === 'AlreadyRunning') return { runId: outcome.run_id, eventsAfter: null, strategy };
+  throw new LangGraphError(409, 'Thread has no interrupt to resume');
+}
+
+/** `resume` is the answer itself, or LangGraph's map from interrupt id to answer. */
+function answerTo(question: Question, resume: unknown): string {
+  const value = resume !== null && typeof resume === 'object' && !Array.isArray(resume) ? (resume as Record<string, unknown>)[question.id] : resume;
+  if (typeof value === 'string' && value.length > 0) return value;
+  throw new LangGraphError(422, `command.resume must be the answer (a non-empty string), or { "${question.id}": answer }`);
+}
