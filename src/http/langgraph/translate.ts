@@ -60,7 +60,7 @@ export class RunTranslator {
     switch (event.type) {
       case 'run_started':
         frames.push({ event: 'metadata', data: { run_id: this.scope.runId, attempt: 1 } });
-        add('values', { event: 'values', data: { messages: this.messages } });
+        add('values', { event: 'values', data: { messages: [...this.messages] } });
         break;
       case 'token':
         this.streamed = true;
@@ -82,7 +82,7 @@ export class RunTranslator {
           this.streamed = false;
         }
         add('updates', { event: 'updates', data: { [NODE]: { messages: [message] } } });
-        add('values', { event: 'values', data: { messages: this.messages } });
+        add('values', { event: 'values', data: { messages: [...this.messages] } });
         break;
       }
       case 'question_asked': {
