@@ -11,7 +11,7 @@ import { allStates, machineJson } from '../../diagrams/index.js';
 import { parse } from '../validation.js';
 import { LangGraphError, notProvided, otherMethods } from './errors.js';
 import { assistantCountBody, assistantSearchBody, contains } from './schemas.js';
-import { assistantView } from './views.js';
+import { assistantView, selectFields } from './views.js';
 
 export function assistantRoutes(router: Router, agentNames: readonly string[]): void {
   const since = new Date().toISOString();
@@ -36,7 +36,7 @@ export function assistantRoutes(router: Router, agentNames: readonly string[]): 
     const offset = query.offset ?? 0;
     const page = found.slice(offset, offset + (query.limit ?? 10));
     if (offset + page.length < found.length) res.setHeader('X-Pagination-Next', String(offset + page.length));
-    res.json(query.select ? page.map((assistant) => pick(assistant, query.select!)) : page);
+    res.json(query.select ? page.map((assistant) => selectFields(assistant, query.select!)) : page);
   });
   router.post('/assistants/count', (req, res) => {
     res.json(matching(parse(assistantCountBody, req.body ?? {}, 'body')).length);
@@ -60,10 +60,6 @@ export function assistantRoutes(router: Router, agentNames: readonly string[]): 
     res.json({});
   });
   router.all(['/assistants/:id/versions', '/assistants/:id/latest'], notProvided('Assistant versions'));
-}
-
-function pick<T extends object>(value: T, fields: readonly string[]): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([key]) => fields.includes(key))) as Partial<T>;
 }
 
 interface Edge {

@@ -13,7 +13,7 @@ import { parse } from '../validation.js';
 import { LangGraphError, notProvided, otherMethods, threadNotFound, unsupported } from './errors.js';
 import { historyPoints, readHistory, readTranscript } from './log.js';
 import { contains, historyBody, stateAtBody, threadCountBody, threadCreateBody, type ThreadSearch, threadSearchBody } from './schemas.js';
-import { emptyStateView, pendingNow, type StatePoint, stateView, threadMetadata, threadStatus, threadView } from './views.js';
+import { emptyStateView, pendingNow, selectFields, type StatePoint, stateView, threadMetadata, threadStatus, threadView } from './views.js';
 
 /** The session behind a thread, or LangGraph's 404. */
 export async function loadThread(sessions: TenantSessions, id: string): Promise<SessionView> {
@@ -49,7 +49,7 @@ export function threadRoutes(router: Router, runtime: SessionRuntime): void {
     const found = await search(sessions(req), query, true);
     const withValues = !query.select || query.select.includes('values');
     const threads = await Promise.all(found.map(async (session) => threadView(session, withValues ? await readTranscript(sessions(req), session.id) : undefined)));
-    res.json(query.select ? threads.map((thread) => pick(thread, query.select!)) : threads);
+    res.json(query.select ? threads.map((thread) => selectFields(thread, query.select!)) : threads);
   });
   router.post('/threads/count', async (req, res) => {
     const query = parse(threadCountBody, req.body ?? {}, 'body');
@@ -145,7 +145,10 @@ async function search(sessions: TenantSessions, query: Partial<ThreadSearch>, pa
   const found: SessionView[] = [];
   if (query.ids) {
     for (const id of query.ids) {
-      const session = await sessions.getSession(id).catch(() => null);
+      const session = await loadThread(sessions, id).catch((error: unknown) => {
+        if (error instanceof LangGraphError && error.status === 404) return null;
+        throw error;
+      });
       if (session && matches(session)) found.push(session);
     }
   } else {
@@ -161,8 +164,4 @@ async function search(sessions: TenantSessions, query: Partial<ThreadSearch>, pa
   const key = sortBy === 'status' ? threadStatus : (session: SessionView) => (sortBy === 'thread_id' ? session.id : sortBy === 'created_at' ? session.created_at : session.updated_at);
   found.sort((a, b) => key(a).localeCompare(key(b)) * (query.sort_order === 'asc' ? 1 : -1));
   return found.slice(offset, wanted);
-}
-
-function pick<T extends object>(value: T, fields: readonly string[]): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([key]) => fields.includes(key))) as Partial<T>;
 }

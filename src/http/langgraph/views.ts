@@ -170,3 +170,8 @@ export function runView(session: SessionView, run: RunFacts, strategy: Multitask
     kwargs: {},
   };
 }
+
+/** The fields a search's `select` names. */
+export function selectFields<T extends object>(value: T, fields: readonly string[]): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([key]) => fields.includes(key))) as Partial<T>;
+}
