@@ -94,4 +94,18 @@ describe('a human-in-the-loop turn through @langchain/langgraph-sdk', () => {
     // Nothing is pending any more.
     expect((await failure(client.runs.wait(thread.thread_id, 'demo', { command: { resume: 'again' } }))).status).toBe(409);
   });
+
+  it('the same answer again, by interrupt id while its run is under way, follows that run instead of starting one', async () => {
+    const { client } = await startLangGraph({ tokenDelayMs: 150 });
+    const thread = await client.threads.create();
+    await client.runs.wait(thread.thread_id, 'demo', { input: humanInput('/ask Colour? | red | blue') });
+    const { id } = (await client.threads.getState(thread.thread_id)).tasks[0].interrupts[0];
+    const first = await client.runs.create(thread.thread_id, 'demo', { command: { resume: { [id!]: 'red' } } });
+    // Without the id the answer is new input for a busy thread.
+    expect((await failure(client.runs.create(thread.thread_id, 'demo', { command: { resume: 'red' } }))).status).toBe(409);
+    const again = await collect(client.runs.stream(thread.thread_id, 'demo', { command: { resume: { [id!]: 'red' } }, streamMode: 'messages-tuple' }));
+    expect(again[0].data.run_id).toBe(first.run_id);
+    expect(streamedText(again)).toBe('You answered: red');
+    expect((await client.runs.list(thread.thread_id)).map((run) => run.run_id)).toEqual([first.run_id, expect.any(String)]);
+  });
 });

@@ -17,6 +17,9 @@ import { loadThread } from './threads.js';
 import { type RunFacts, runStatus, runView } from './views.js';
 import { answerWhenDone, runEnd, valuesAfter } from './wait.js';
 
+/** How long `cancel` with `wait` waits for the run to end. */
+const CANCEL_WAIT_MS = 10_000;
+
 /** Paths as the SDK expects them: from the API's root, wherever it is mounted. */
 const runPath = (threadId: string, runId: string) => `/threads/${threadId}/runs/${runId}`;
 const streamPath = (threadId: string, runId: string, modes: ReadonlySet<StreamMode>) =>
@@ -70,7 +73,8 @@ export function runRoutes(router: Router, { runtime, lifecycle, buffers, sse, st
   };
   const startSeqOf = async (req: Request, session: SessionView, started: StartedRun) => {
     if (started.eventsAfter !== null) return started.eventsAfter + 1;
-    const run = await findRun(sessions(req), session.id, started.runId, Number.MAX_SAFE_INTEGER);
+    const { last_event_seq: lastSeq } = await sessions(req).getSession(session.id);
+    const run = await findRun(sessions(req), session.id, started.runId, lastSeq);
     if (!run) throw runNotFound(started.runId);
     return run.startSeq;
   };
@@ -166,8 +170,12 @@ export function runRoutes(router: Router, { runtime, lifecycle, buffers, sse, st
     if (session.run_id !== run.id) throw new LangGraphError(409, `Run ${run.id} is not running`);
     await sessions(req).cancel(session.id);
     if (!query.wait) return res.status(202).end();
-    await runEnd(sessions(req), session.id, run.id, AbortSignal.timeout(30_000));
-    res.status(204).end();
+    // A run in another process ends when its owner hears of the cancel; past the wait, the cancel is still under way.
+    const ended = await runEnd(sessions(req), session.id, run.id, AbortSignal.timeout(CANCEL_WAIT_MS)).then(
+      () => true,
+      () => false,
+    );
+    res.status(ended ? 204 : 202).end();
   });
 
   router.all(['/runs', '/runs/stream', '/runs/wait', '/runs/batch', '/runs/cancel', '/runs/:run/stream'], notProvided('Runs without a thread'));

@@ -6,7 +6,8 @@
  * runtime.
  */
 import { SessionError } from '../../domain/errors.js';
-import type { Question, SessionView } from '../../domain/types.js';
+import type { RespondOutcome } from '../../domain/outcomes.js';
+import type { SessionView } from '../../domain/types.js';
 import type { TenantSessions } from '../../runtime/runtime.js';
 import { LangGraphError, unsupported } from './errors.js';
 import { userTurn } from './messages.js';
@@ -69,21 +70,32 @@ export async function startRun(sessions: TenantSessions, session: SessionView, b
 }
 
 async function answer(sessions: TenantSessions, session: SessionView, resume: unknown, strategy: MultitaskStrategy): Promise<StartedRun> {
-  const question = session.pending_question;
-  if (!question) {
-    if (session.state === 'running') busy(strategy);
-    throw new LangGraphError(409, 'Thread has no interrupt to resume');
+  const byId = resume !== null && typeof resume === 'object' && !Array.isArray(resume) ? Object.entries(resume as Record<string, unknown>) : null;
+  if (byId && byId.length !== 1) throw new LangGraphError(422, 'command.resume must answer one interrupt');
+  // Named by id, an answer already given is recognised as a replay even once its run is under way.
+  const questionId = byId ? byId[0][0] : session.pending_question?.id;
+  const value = byId ? byId[0][1] : resume;
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new LangGraphError(422, 'command.resume must be the answer (a non-empty string), or { "<interrupt id>": answer }');
   }
-  const outcome = await sessions.respond(session.id, question.id, answerTo(question, resume));
+  if (!questionId) return noInterrupt(session, strategy);
+  let outcome: RespondOutcome;
+  try {
+    outcome = await sessions.respond(session.id, questionId, value);
+  } catch (error) {
+    const refused = error instanceof SessionError && (error.code === 'no_pending_question' || error.code === 'question_mismatch');
+    if (refused) return noInterrupt(session, strategy);
+    throw error;
+  }
   if (outcome.outcome === 'Started') return { runId: outcome.run_id, eventsAfter: outcome.events_after, strategy };
   // The same answer again: the run it started is the one to follow.
   if (outcome.outcome === 'AlreadyRunning') return { runId: outcome.run_id, eventsAfter: null, strategy };
-  throw new LangGraphError(409, 'Thread has no interrupt to resume');
+  return noInterrupt(session, strategy);
 }
 
-/** `resume` is the answer itself, or LangGraph's map from interrupt id to answer. */
-function answerTo(question: Question, resume: unknown): string {
-  const value = resume !== null && typeof resume === 'object' && !Array.isArray(resume) ? (resume as Record<string, unknown>)[question.id] : resume;
-  if (typeof value === 'string' && value.length > 0) return value;
-  throw new LangGraphError(422, `command.resume must be the answer (a non-empty string), or { "${question.id}": answer }`);
+/** A resume with nothing to answer: a busy thread is busy, otherwise there is no interrupt. */
+function noInterrupt(session: SessionView, strategy: MultitaskStrategy): never {
+  if (session.state === 'running') busy(strategy);
+  const pending = session.pending_question;
+  throw new LangGraphError(409, pending ? `That interrupt is not pending; ${pending.id} is` : 'Thread has no interrupt to resume');
 }

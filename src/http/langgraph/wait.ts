@@ -23,7 +23,7 @@ export async function runEnd(sessions: TenantSessions, threadId: string, runId: 
     },
     end: () => settle(new LangGraphError(404, `Thread ${threadId} was deleted`)),
   });
-  const abort = () => settle(new Error('The client left'));
+  const abort = () => settle(new Error('Stopped waiting for the run'));
   signal.addEventListener('abort', abort, { once: true });
   try {
     const session = await sessions.getSession(threadId);
@@ -66,6 +66,8 @@ export async function answerWhenDone(res: Response, work: Promise<unknown>, pati
     if (res.headersSent) res.end(JSON.stringify(result));
     else res.json(result);
   } catch (error) {
+    // The client left: nobody is there to answer.
+    if (res.destroyed || res.socket?.destroyed) return;
     if (!res.headersSent) throw error;
     const message = error instanceof Error ? error.message : 'The wait failed';
     res.end(JSON.stringify({ __error__: { error: error instanceof LangGraphError ? 'NotFound' : 'Error', message } }));
