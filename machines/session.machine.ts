@@ -10,67 +10,26 @@
  * - `rejected`: why the command is refused in this state.
  */
 import { emit, enqueueActions, fromPromise, setup } from 'xstate';
-import type { RejectionCode } from '../src/domain/errors.js';
 import type { LogEvent } from '../src/domain/events.js';
-import type { Decided, OutcomeOf } from '../src/domain/outcomes.js';
-import type { LastRun, Message, Question } from '../src/domain/types.js';
-import { abandoned, endRun, isAllowedAnswer, isReplayedAnswer, mismatchOrNoQuestion, type Abandonment, type Answer } from './session.rules.js';
+import type { Message } from '../src/domain/types.js';
+import {
+  abandoned,
+  type Abandonment,
+  endRun,
+  fromQueue,
+  isAllowedAnswer,
+  isReplayedAnswer,
+  mismatchOrNoQuestion,
+  notQueued,
+  queueFull,
+  queueHasRoom,
+  type Step,
+  userTurn,
+} from './session.rules.js';
+import type { Answer, Rejection, RunEnd, RunInput, SessionContext, SessionEmitted, SessionMachineEvent, SessionMachineInput } from './session.types.js';
+import { initialContext } from './session.types.js';
 
-export interface SessionContext {
-  sessionId: string;
-  /** The active run; set only in `running`. */
-  runId: string | null;
-  lastRun: LastRun | null;
-  pendingQuestion: Question | null;
-  /** The last accepted answer, so a repeated `respond` is recognised as a replay. */
-  lastAnswer: { questionId: string; answer: string } | null;
-  /** Mirrors Bamboo's `has_pending_user_message`: a user turn is waiting for a run. */
-  hasPendingWork: boolean;
-}
-
-export interface RunInput {
-  sessionId: string;
-  runId: string;
-  startedAt: string;
-}
-
-/** How a run ended, normalised by the runtime (ids and times filled in). A run never rejects: a failure is an end too. */
-export type RunEnd =
-  | { kind: 'completed'; message: Message }
-  | { kind: 'awaitingUser'; question: Question }
-  | { kind: 'failed'; error: string; at: string };
-
-export type SessionMachineEvent =
-  | { type: 'message.append'; message: Message }
-  | { type: 'resume'; runId: string; at: string }
-  | ({ type: 'question.answer' } & Answer)
-  | { type: 'cancel'; at: string }
-  /** The run was cut off by a shutdown, a crash or a lost lease. */
-  | { type: 'run.interrupt'; at: string }
-  /** The run died outside its own promise (its host broke); it failed. */
-  | { type: 'run.fail'; error: string; at: string };
-
-export type SessionReply = Decided<OutcomeOf<'Started' | 'AlreadyRunning' | 'Completed'>> & { replayed?: true };
-
-export interface Rejection {
-  code: RejectionCode;
-  message: string;
-  details?: Record<string, unknown>;
-}
-
-export type SessionEmitted =
-  | { type: 'record'; event: LogEvent }
-  | { type: 'reply'; reply: SessionReply }
-  | { type: 'rejected'; rejection: Rejection };
-
-export interface SessionMachineInput {
-  sessionId: string;
-}
-
-/** A new session's context: fresh, no run, nothing pending. */
-export function initialContext(sessionId: string): SessionContext {
-  return { sessionId, runId: null, lastRun: null, pendingQuestion: null, lastAnswer: null, hasPendingWork: false };
-}
+export * from './session.types.js';
 
 const record = (event: LogEvent) => ({ type: 'record', event }) as const;
 
@@ -94,12 +53,12 @@ export const sessionMachine = setup({
     isReplayedAnswer: ({ context }, answer: Answer) => isReplayedAnswer(context.lastAnswer, answer),
     runCompleted: (_, end: RunEnd) => end.kind === 'completed',
     runAskedUser: (_, end: RunEnd) => end.kind === 'awaitingUser',
+    hasQueued: ({ context }) => context.queue.length > 0,
+    queueHasRoom: ({ context }, { maxQueued }: { maxQueued: number }) => queueHasRoom(context, maxQueued),
+    isQueued: ({ context }, { messageId }: { messageId: string }) => context.queue.some((queued) => queued.id === messageId),
   },
   actions: {
-    appendUserMessage: enqueueActions(({ enqueue }, { message }: { message: Message }) => {
-      enqueue.assign({ hasPendingWork: true });
-      enqueue.emit(record({ type: 'message_appended', at: message.created_at, message }));
-    }),
+    appendUserMessage: enqueueActions(({ context, enqueue }, { message }: { message: Message }) => apply(enqueue, userTurn(context, message))),
     startRun: enqueueActions(({ enqueue }, { runId, at }: { runId: string; at: string }) => {
       enqueue.assign({ runId, hasPendingWork: false, lastRun: { id: runId, status: 'running', started_at: at, ended_at: null } });
       enqueue.emit(record({ type: 'run_started', at, run_id: runId }));
@@ -115,29 +74,27 @@ export const sessionMachine = setup({
         }) as const,
     ),
     reject: emit((_, rejection: Rejection) => ({ type: 'rejected', rejection }) as const),
-    recordAnswer: enqueueActions(({ enqueue }, answer: Answer) => {
+    recordAnswer: enqueueActions(({ context, enqueue }, answer: Answer) => {
       const message: Message = { id: answer.messageId, role: 'tool', content: answer.answer, created_at: answer.at, tool_call_id: answer.questionId };
-      enqueue.assign({ pendingQuestion: null, hasPendingWork: true, lastAnswer: { questionId: answer.questionId, answer: answer.answer } });
+      enqueue.assign({
+        pendingQuestion: null,
+        hasPendingWork: true,
+        lastAnswer: { questionId: answer.questionId, answer: answer.answer },
+        turn: [...context.turn, message.id],
+      });
       enqueue.emit(record({ type: 'message_appended', at: answer.at, message }));
       enqueue.emit(record({ type: 'question_answered', at: answer.at, question_id: answer.questionId, answer: answer.answer }));
     }),
     /** Ends the active run without a result: its user turn is still unanswered, so `resume` retries it. */
-    abandonRun: enqueueActions(({ context, enqueue }, { status, at, error }: Abandonment) => {
-      const { patch, event } = abandoned(context, status, at, error);
-      enqueue.assign(patch);
-      enqueue.emit(record(event));
-    }),
+    abandonRun: enqueueActions(({ context, enqueue }, { partial, ...how }: Abandonment & { partial?: Message }) => apply(enqueue, abandoned(context, how, partial))),
     failRun: enqueueActions(({ context, enqueue }, end: RunEnd) => {
-      if (end.kind !== 'failed') return;
-      const { patch, event } = abandoned(context, 'failed', end.at, end.error);
-      enqueue.assign(patch);
-      enqueue.emit(record(event));
+      if (end.kind === 'failed') apply(enqueue, abandoned(context, { status: 'failed', at: end.at, error: end.error }));
     }),
     completeRun: enqueueActions(({ context, enqueue }, end: RunEnd) => {
       if (end.kind !== 'completed') return;
       const { message } = end;
       const runId = context.runId!;
-      enqueue.assign({ runId: null, lastRun: endRun(context.lastRun, 'completed', message.created_at) });
+      enqueue.assign({ runId: null, turn: [], lastRun: endRun(context.lastRun, 'completed', message.created_at) });
       enqueue.emit(record({ type: 'message_appended', at: message.created_at, run_id: runId, message }));
       enqueue.emit(record({ type: 'run_completed', at: message.created_at, run_id: runId }));
     }),
@@ -146,6 +103,26 @@ export const sessionMachine = setup({
       const { question } = end;
       enqueue.assign({ runId: null, pendingQuestion: question, lastRun: endRun(context.lastRun, 'awaiting_user', question.asked_at) });
       enqueue.emit(record({ type: 'question_asked', at: question.asked_at, run_id: context.runId!, question }));
+    }),
+    enqueueMessage: enqueueActions(({ context, enqueue }, { message }: { message: Message }) => {
+      const position = context.queue.length + 1;
+      enqueue.assign({ queue: [...context.queue, { id: message.id, content: message.content, created_at: message.created_at }] });
+      enqueue.emit(record({ type: 'message_queued', at: message.created_at, message, position }));
+      enqueue.emit({ type: 'reply', reply: { outcome: 'Queued', position } });
+    }),
+    removeQueued: enqueueActions(({ context, enqueue }, { messageId, at }: { messageId: string; at: string }) => {
+      enqueue.assign({ queue: context.queue.filter((queued) => queued.id !== messageId) });
+      enqueue.emit(record({ type: 'message_dequeued', at, message_id: messageId }));
+    }),
+    takeQueued: enqueueActions(({ context, enqueue }, { at }: { at: string }) => apply(enqueue, fromQueue(context, at))),
+    withdrawQuestion: enqueueActions(({ context, enqueue }, { at }: { at: string }) => {
+      enqueue.assign({ pendingQuestion: null });
+      enqueue.emit(record({ type: 'question_withdrawn', at, question_id: context.pendingQuestion!.id }));
+    }),
+    /** The superseded turn and what its run produced leave the transcript; the log keeps them. */
+    removeTurn: enqueueActions(({ enqueue }, { removed, at }: { removed: string[]; at: string }) => {
+      enqueue.assign({ turn: [], hasPendingWork: false });
+      if (removed.length > 0) enqueue.emit(record({ type: 'messages_removed', at, message_ids: removed }));
     }),
   },
 }).createMachine({
@@ -156,14 +133,28 @@ export const sessionMachine = setup({
     idle: {
       on: {
         'message.append': { actions: { type: 'appendUserMessage', params: ({ event }) => event } },
+        // Free now: a message for later runs like any other (the runtime resumes).
+        'message.enqueue': { actions: { type: 'appendUserMessage', params: ({ event }) => event } },
+        'message.interrupt': { target: 'running', actions: [{ type: 'appendUserMessage', params: ({ event }) => event }, { type: 'startRun', params: ({ event }) => event }] },
+        'message.rollback': {
+          target: 'running',
+          actions: [
+            { type: 'removeTurn', params: ({ event }) => event },
+            { type: 'appendUserMessage', params: ({ event }) => event },
+            { type: 'startRun', params: ({ event }) => event },
+          ],
+        },
         resume: [
           { guard: 'hasPendingWork', target: 'running', actions: { type: 'startRun', params: ({ event }) => event } },
           { actions: 'replyCompleted' },
         ],
-        'question.answer': [
-          { guard: { type: 'isReplayedAnswer', params: ({ event }) => event }, actions: 'replayAnswer' },
-          { actions: { type: 'reject', params: ({ context, event }) => mismatchOrNoQuestion(context, event) } },
-        ],
+        'queue.next': {
+          guard: 'hasQueued',
+          target: 'running',
+          actions: [{ type: 'takeQueued', params: ({ event }) => event }, { type: 'startRun', params: ({ event }) => event }],
+        },
+        'queue.remove': removeFromQueue(),
+        'question.answer': answerWhenNotAsked(),
         cancel: { actions: { type: 'reject', params: notRunning } },
       },
     },
@@ -185,12 +176,31 @@ export const sessionMachine = setup({
             params: ({ context }) => ({ code: 'session_busy', message: 'A run is active; wait for it or cancel it', details: { run_id: context.runId } }),
           },
         },
+        'message.enqueue': enqueueWhileBusy(),
+        // The active run is cancelled and a new one starts: `running` is entered again, with a new child.
+        'message.interrupt': {
+          target: 'running',
+          reenter: true,
+          actions: [
+            { type: 'abandonRun', params: ({ event }) => ({ status: 'cancelled', at: event.at, partial: event.partial }) },
+            { type: 'appendUserMessage', params: ({ event }) => event },
+            { type: 'startRun', params: ({ event }) => event },
+          ],
+        },
+        'message.rollback': {
+          target: 'running',
+          reenter: true,
+          actions: [
+            { type: 'abandonRun', params: ({ event }) => ({ status: 'cancelled', at: event.at }) },
+            { type: 'removeTurn', params: ({ event }) => event },
+            { type: 'appendUserMessage', params: ({ event }) => event },
+            { type: 'startRun', params: ({ event }) => event },
+          ],
+        },
         resume: { actions: 'replyAlreadyRunning' },
-        'question.answer': [
-          { guard: { type: 'isReplayedAnswer', params: ({ event }) => event }, actions: 'replayAnswer' },
-          { actions: { type: 'reject', params: ({ context, event }) => mismatchOrNoQuestion(context, event) } },
-        ],
-        cancel: { target: 'idle', actions: { type: 'abandonRun', params: ({ event }) => ({ status: 'cancelled', at: event.at }) } },
+        'queue.remove': removeFromQueue(),
+        'question.answer': answerWhenNotAsked(),
+        cancel: { target: 'idle', actions: { type: 'abandonRun', params: ({ event }) => ({ status: 'cancelled', at: event.at, partial: event.partial }) } },
         'run.interrupt': { target: 'idle', actions: { type: 'abandonRun', params: ({ event }) => ({ status: 'interrupted', at: event.at }) } },
         'run.fail': { target: 'idle', actions: { type: 'abandonRun', params: ({ event }) => ({ status: 'failed', at: event.at, error: event.error }) } },
       },
@@ -207,13 +217,28 @@ export const sessionMachine = setup({
             }),
           },
         },
+        'message.enqueue': enqueueWhileBusy(),
+        'message.interrupt': {
+          target: 'running',
+          actions: [
+            { type: 'withdrawQuestion', params: ({ event }) => event },
+            { type: 'appendUserMessage', params: ({ event }) => event },
+            { type: 'startRun', params: ({ event }) => event },
+          ],
+        },
+        'message.rollback': {
+          target: 'running',
+          actions: [
+            { type: 'withdrawQuestion', params: ({ event }) => event },
+            { type: 'removeTurn', params: ({ event }) => event },
+            { type: 'appendUserMessage', params: ({ event }) => event },
+            { type: 'startRun', params: ({ event }) => event },
+          ],
+        },
         resume: { actions: 'replyCompleted' },
+        'queue.remove': removeFromQueue(),
         'question.answer': [
-          {
-            guard: { type: 'isValidAnswer', params: ({ event }) => event },
-            target: 'idle',
-            actions: { type: 'recordAnswer', params: ({ event }) => event },
-          },
+          { guard: { type: 'isValidAnswer', params: ({ event }) => event }, target: 'idle', actions: { type: 'recordAnswer', params: ({ event }) => event } },
           {
             guard: { type: 'answersOpenQuestion', params: ({ event }) => event },
             actions: {
@@ -225,8 +250,7 @@ export const sessionMachine = setup({
               }),
             },
           },
-          { guard: { type: 'isReplayedAnswer', params: ({ event }) => event }, actions: 'replayAnswer' },
-          { actions: { type: 'reject', params: ({ context, event }) => mismatchOrNoQuestion(context, event) } },
+          ...answerWhenNotAsked(),
         ],
         cancel: { actions: { type: 'reject', params: notRunning } },
       },
@@ -234,18 +258,59 @@ export const sessionMachine = setup({
     completed: {
       on: {
         'message.append': { target: 'idle', actions: { type: 'appendUserMessage', params: ({ event }) => event } },
+        'message.enqueue': { target: 'idle', actions: { type: 'appendUserMessage', params: ({ event }) => event } },
+        'message.interrupt': { target: 'running', actions: [{ type: 'appendUserMessage', params: ({ event }) => event }, { type: 'startRun', params: ({ event }) => event }] },
+        'message.rollback': {
+          target: 'running',
+          actions: [
+            { type: 'removeTurn', params: ({ event }) => event },
+            { type: 'appendUserMessage', params: ({ event }) => event },
+            { type: 'startRun', params: ({ event }) => event },
+          ],
+        },
         resume: { actions: 'replyCompleted' },
-        'question.answer': [
-          { guard: { type: 'isReplayedAnswer', params: ({ event }) => event }, actions: 'replayAnswer' },
-          { actions: { type: 'reject', params: ({ context, event }) => mismatchOrNoQuestion(context, event) } },
-        ],
+        'queue.next': {
+          guard: 'hasQueued',
+          target: 'running',
+          actions: [{ type: 'takeQueued', params: ({ event }) => event }, { type: 'startRun', params: ({ event }) => event }],
+        },
+        'queue.remove': removeFromQueue(),
+        'question.answer': answerWhenNotAsked(),
         cancel: { actions: { type: 'reject', params: notRunning } },
       },
     },
   },
 });
 
+/** Applies a rule's context change and records its events. */
+function apply(enqueue: { assign(patch: Partial<SessionContext>): void; emit(event: SessionEmitted): void }, { patch, events }: Step): void {
+  enqueue.assign(patch);
+  for (const event of events) enqueue.emit(record(event));
+}
+
 function notRunning(): Rejection {
   return { code: 'not_running', message: 'No run is active' };
 }
 
+/** While a run is active or a question waits: the message joins the queue, if it has room. */
+function enqueueWhileBusy() {
+  return [
+    { guard: { type: 'queueHasRoom', params: ({ event }: { event: { maxQueued: number } }) => event }, actions: { type: 'enqueueMessage', params: ({ event }: { event: { message: Message } }) => event } },
+    { actions: { type: 'reject', params: ({ event }: { event: { maxQueued: number } }) => queueFull(event.maxQueued) } },
+  ] as const;
+}
+
+function removeFromQueue() {
+  return [
+    { guard: { type: 'isQueued', params: ({ event }: { event: { messageId: string } }) => event }, actions: { type: 'removeQueued', params: ({ event }: { event: { messageId: string; at: string } }) => event } },
+    { actions: { type: 'reject', params: ({ event }: { event: { messageId: string } }) => notQueued(event.messageId) } },
+  ] as const;
+}
+
+/** An answer when no question is open: a replay of the last answer, or a refusal. */
+function answerWhenNotAsked() {
+  return [
+    { guard: { type: 'isReplayedAnswer', params: ({ event }: { event: Answer }) => event }, actions: 'replayAnswer' },
+    { actions: { type: 'reject', params: ({ context, event }: { context: SessionContext; event: Answer }) => mismatchOrNoQuestion(context, event) } },
+  ] as const;
+}

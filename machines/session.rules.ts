@@ -1,22 +1,19 @@
 /** The session machine's rules as plain functions of context and event data, so each reads on its own. */
 import type { LogEvent } from '../src/domain/events.js';
-import type { LastRun, Question, RunStatus } from '../src/domain/types.js';
-import type { Rejection, SessionContext } from './session.machine.js';
-
-/** An answer to the open question, as `question.answer` carries it. */
-export interface Answer {
-  questionId: string;
-  answer: string;
-  /** The id of the `tool` message that records the answer. */
-  messageId: string;
-  at: string;
-}
+import type { LastRun, Message, Question, RunStatus } from '../src/domain/types.js';
+import type { Answer, Rejection, SessionContext } from './session.types.js';
 
 /** How a run ends without a result of its own. */
 export interface Abandonment {
   status: Extract<RunStatus, 'cancelled' | 'interrupted' | 'failed'>;
   at: string;
   error?: string;
+}
+
+/** A context change and the log events that record it. */
+export interface Step {
+  patch: Partial<SessionContext>;
+  events: LogEvent[];
 }
 
 export function isAllowedAnswer(question: Question, answer: string): boolean {
@@ -42,17 +39,48 @@ export function endRun(lastRun: LastRun | null, status: RunStatus, at: string, e
 
 /**
  * The active run ends without a result (cancelled, interrupted, failed): its
- * user turn is still unanswered, so the pending work is kept and `resume` retries it.
+ * user turn is still unanswered, so the pending work is kept and `resume`
+ * retries it. A cancelled run's `partial` output is kept, marked interrupted.
  */
-export function abandoned(context: SessionContext, status: Abandonment['status'], at: string, error?: string): { patch: Partial<SessionContext>; event: LogEvent } {
+export function abandoned(context: SessionContext, { status, at, error }: Abandonment, partial?: Message): Step {
   const run_id = context.runId!;
   const patch = { runId: null, hasPendingWork: true, lastRun: endRun(context.lastRun, status, at, error) };
   switch (status) {
     case 'failed':
-      return { patch, event: { type: 'run_failed', at, run_id, error: error ?? 'The run failed' } };
-    case 'cancelled':
-      return { patch, event: { type: 'run_cancelled', at, run_id } };
+      return { patch, events: [{ type: 'run_failed', at, run_id, error: error ?? 'The run failed' }] };
+    case 'cancelled': {
+      const kept: LogEvent[] = partial ? [{ type: 'message_appended', at, run_id, message: { ...partial, run_id, interrupted: true } }] : [];
+      return { patch, events: [...kept, { type: 'run_cancelled', at, run_id }] };
+    }
     case 'interrupted':
-      return { patch, event: { type: 'run_interrupted', at, run_id } };
+      return { patch, events: [{ type: 'run_interrupted', at, run_id }] };
   }
+}
+
+/** A user message joins the pending turn. */
+export function userTurn(context: SessionContext, message: Message): Step {
+  return {
+    patch: { hasPendingWork: true, turn: [...context.turn, message.id] },
+    events: [{ type: 'message_appended', at: message.created_at, message }],
+  };
+}
+
+export function queueHasRoom(context: SessionContext, maxQueued: number): boolean {
+  return maxQueued <= 0 || context.queue.length < maxQueued;
+}
+
+export function queueFull(maxQueued: number): Rejection {
+  return { code: 'queue_full', message: `${maxQueued} messages are already queued; wait for them, or remove one`, details: { limit: maxQueued } };
+}
+
+export function notQueued(messageId: string): Rejection {
+  return { code: 'queued_message_not_found', message: `No queued message with id ${messageId}` };
+}
+
+/** The first queued message becomes the user turn, as the session is free. */
+export function fromQueue(context: SessionContext, at: string): Step {
+  const [next, ...rest] = context.queue;
+  const message: Message = { id: next!.id, role: 'user', content: next!.content, created_at: next!.created_at };
+  const { patch, events } = userTurn(context, message);
+  return { patch: { ...patch, queue: rest }, events: events.map((event) => ({ ...event, at })) };
 }

@@ -101,6 +101,8 @@ export interface BambooOptions {
   tokenDelayMs?: number;
   /** Default 10,000. */
   maxLiveActors?: number;
+  /** Messages a session may have queued. Default 20. */
+  maxQueued?: number;
   /** How long a run's lease lasts without renewal. Default 10 s. */
   leaseMs?: number;
   /** This process among several sharing a store. */
@@ -208,6 +210,7 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
       agents,
       defaultAgent: options.defaultAgent ?? 'demo',
       maxLiveActors: options.maxLiveActors,
+      maxQueued: options.maxQueued,
       maxLiveBytes: options.limits?.maxLiveBytes,
       quotas: { sessionsPerTenant: options.limits?.quotaSessions ?? 0, bytesPerTenant: options.limits?.quotaBytes ?? 0 },
       retentionDays: options.limits?.retentionDays,

@@ -10,7 +10,7 @@ import { diagramDetail, machineJson, machineSvg, toDot, toMermaid, type MachineJ
 import { SESSION_STATES } from '../src/domain/types.js';
 import { createServer, type BambooServer } from '../src/server.js';
 
-const EVENTS = ['message.append', 'resume', 'question.answer', 'cancel', 'run.interrupt', 'run.fail', 'xstate.done.actor.run'];
+const EVENTS = ['message.append', 'resume', 'question.answer', 'cancel', 'run.interrupt', 'run.fail', 'xstate.done.actor.run', 'message.enqueue', 'queue.remove', 'queue.next', 'message.interrupt', 'message.rollback'];
 
 let server: BambooServer;
 beforeAll(async () => {
@@ -77,8 +77,8 @@ describe('GET /api/v1/machines/session', () => {
       expect.arrayContaining([['cancel', 'idle'], ['onDone(run)', 'completed'], ['onDone(run)', 'awaitingUser'], ['onDone(run)', 'idle']]),
     );
     const idle = machine.states.find((state) => state.key === 'idle')!;
-    expect(idle.transitions.find((t) => t.target === 'running')).toMatchObject({ event: 'resume', guard: 'hasPendingWork', actions: ['startRun'] });
-    const answer = machine.states.find((state) => state.key === 'awaitingUser')!.transitions.find((t) => t.target !== null);
+    expect(idle.transitions.find((t) => t.target === 'running' && t.event === 'resume')).toMatchObject({ event: 'resume', guard: 'hasPendingWork', actions: ['startRun'] });
+    const answer = machine.states.find((state) => state.key === 'awaitingUser')!.transitions.find((t) => t.target !== null && t.event === 'question.answer');
     expect(answer).toMatchObject({ event: 'question.answer', target: 'idle', guard: 'isValidAnswer' });
 
     expect(mermaid.startsWith('stateDiagram-v2\n')).toBe(true);

@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'question_mismatch'
   | 'invalid_answer'
   | 'not_running'
+  | 'queue_full'
+  | 'queued_message_not_found'
   | 'idempotency_conflict'
   | 'unauthorized'
   | 'host_not_allowed'
@@ -27,7 +29,7 @@ export type ErrorCode =
 /** The codes with which a session refuses a command in its current state. */
 export type RejectionCode = Extract<
   ErrorCode,
-  'session_busy' | 'question_pending' | 'no_pending_question' | 'question_mismatch' | 'invalid_answer' | 'not_running'
+  'session_busy' | 'question_pending' | 'no_pending_question' | 'question_mismatch' | 'invalid_answer' | 'not_running' | 'queue_full' | 'queued_message_not_found'
 >;
 
 /** A failure meant for the client: a code, a readable message, and optional extra fields. */

@@ -21,6 +21,14 @@ export type LogEvent =
   | ({ type: 'tool_completed'; tool_call_id: string; result: string } & RunScoped)
   | ({ type: 'question_asked'; question: Question } & RunScoped)
   | { type: 'question_answered'; at: string; question_id: string; answer: string }
+  /** A user message waits for the session to be free (`multitask_strategy: enqueue`); `position` counts from 1. */
+  | { type: 'message_queued'; at: string; message: Message; position: number }
+  /** A queued message was taken back before it ran. */
+  | { type: 'message_dequeued'; at: string; message_id: string }
+  /** Messages left the transcript (`rollback`); the log keeps every event. */
+  | { type: 'messages_removed'; at: string; message_ids: string[] }
+  /** The open question was set aside for a new message (`interrupt`, `rollback`). */
+  | { type: 'question_withdrawn'; at: string; question_id: string }
   | ({ type: 'run_completed' } & RunScoped)
   | ({ type: 'run_failed'; error: string } & RunScoped)
   | ({ type: 'run_cancelled' } & RunScoped)
@@ -41,6 +49,10 @@ export const EVENT_TYPES = [
   'tool_completed',
   'question_asked',
   'question_answered',
+  'question_withdrawn',
+  'message_queued',
+  'message_dequeued',
+  'messages_removed',
   'run_completed',
   'run_failed',
   'run_cancelled',

@@ -39,7 +39,16 @@ export interface Message {
   tool_call_id?: string;
   /** On `assistant` messages that call tools. */
   tool_calls?: ToolCall[];
+  /** On an `assistant` message cut short: the output of a run interrupted by a new message. */
+  interrupted?: boolean;
 }
+
+/** A user message waiting for the session to be free. */
+export type QueuedMessage = Pick<Message, 'id' | 'content' | 'created_at'>;
+
+/** How a message sent while the session is busy is handled (LangGraph's names). */
+export const MULTITASK_STRATEGIES = ['reject', 'enqueue', 'interrupt', 'rollback'] as const;
+export type MultitaskStrategy = (typeof MULTITASK_STRATEGIES)[number];
 
 /** Immutable attributes of a session, chosen at creation. */
 export interface SessionInfo {
@@ -60,6 +69,8 @@ export interface SessionView extends Omit<SessionInfo, 'system_prompt' | 'tenant
   last_run: LastRun | null;
   pending_question: Question | null;
   has_pending_work: boolean;
+  /** Messages waiting for the session to be free, in the order they will run. */
+  queued: QueuedMessage[];
   message_count: number;
   last_event_seq: number;
   version: number;

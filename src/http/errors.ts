@@ -25,6 +25,8 @@ const STATUS: Record<ErrorCode, number> = {
   no_pending_question: 409,
   question_mismatch: 409,
   not_running: 409,
+  queue_full: 409,
+  queued_message_not_found: 404,
   idempotency_conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -30,12 +30,15 @@ export function presentOutcome(result: Outcome | RespondOutcome, sessionId: stri
       return { status: 200, body: { ...replayed, outcome: result.outcome, run_id: result.run_id } };
     case 'Started':
       return { status: 202, body: { outcome: 'Started', run_id: result.run_id, events_url: eventsUrl(baseUrl, sessionId, result.events_after) } };
+    case 'Queued':
+      return { status: 202, body: { outcome: 'Queued', position: result.position } };
   }
 }
 
 /** A new user message: 202 with its run, or 201 when it was only stored (`resume: false`). */
 export function presentAppend(result: AppendOutcome<Message>, sessionId: string, baseUrl: string): Presented {
   if (result.outcome === null) return { status: 201, body: { message: result.message, outcome: null } };
+  if (result.outcome === 'Queued') return { status: 202, body: { message: result.message, outcome: 'Queued', position: result.position } };
   const { status, body } = presentOutcome(result, sessionId, baseUrl);
   return { status, body: { message: result.message, ...body } };
 }

@@ -2,7 +2,7 @@
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { SessionError } from '../domain/errors.js';
-import { SESSION_STATES } from '../domain/types.js';
+import { MULTITASK_STRATEGIES, SESSION_STATES } from '../domain/types.js';
 
 const METADATA_MAX_BYTES = 16 * 1024;
 export const METADATA_MAX_DEPTH = 16;
@@ -32,10 +32,16 @@ export const createSessionBody = z.strictObject({
     .optional(),
 });
 
-export const appendMessageBody = z.strictObject({
-  content: z.string().min(1).max(100_000),
-  resume: z.boolean().optional(),
-});
+export const appendMessageBody = z
+  .strictObject({
+    content: z.string().min(1).max(100_000),
+    resume: z.boolean().optional(),
+    multitask_strategy: z.enum(MULTITASK_STRATEGIES).optional(),
+  })
+  .refine((body) => body.resume !== false || (body.multitask_strategy ?? 'reject') === 'reject', {
+    path: ['resume'],
+    message: '`resume: false` stores a message without running it; it goes only with multitask_strategy reject',
+  });
 
 export const respondBody = z.strictObject({
   question_id: z.string().min(1).max(200),

@@ -3,6 +3,17 @@
  * with several on PostgreSQL, LISTEN/NOTIFY carries these. Redis or NATS could
  * replace that adapter behind the same interfaces.
  */
+import type { Message } from '../domain/types.js';
+
+/**
+ * What only the process running a session's run may do while it runs (every
+ * other process leaves the session's writes to it): asked for by another.
+ */
+export type OwnerCommand =
+  /** `keepPartial`: keep what the run said so far, as an interrupted assistant message. */
+  | { kind: 'cancel'; runId: string; keepPartial: boolean }
+  | { kind: 'enqueue'; message: Message; maxQueued: number }
+  | { kind: 'dequeue'; messageId: string };
 
 /** What other processes tell this one. */
 export interface FeedHandlers {
@@ -10,8 +21,8 @@ export interface FeedHandlers {
   announced(sessionId: string, seq: number): void;
   /** The session was deleted. */
   deleted(sessionId: string): void;
-  /** Someone asked this process, the run's owner, to cancel it. */
-  cancelRequested(sessionId: string, runId: string): void;
+  /** Another process asks this one, the run's owner, to act on the session. */
+  commandRequested(sessionId: string, command: OwnerCommand): void;
 }
 
 export interface EventFeed {
@@ -19,7 +30,7 @@ export interface EventFeed {
   start(handlers: FeedHandlers): Promise<void>;
   /** Tells the other processes a session was deleted. */
   announceDeleted(sessionId: string): Promise<void>;
-  /** Asks the instance `owner` to cancel its run `runId` of `sessionId`. */
-  requestCancel(owner: string, sessionId: string, runId: string): Promise<void>;
+  /** Asks the instance `owner`, which runs the session's run, to carry out `command`. */
+  requestCommand(owner: string, sessionId: string, command: OwnerCommand): Promise<void>;
   close(): Promise<void>;
 }

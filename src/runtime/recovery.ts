@@ -13,6 +13,8 @@ export interface RecoveryOptions {
   resumeInterrupted: boolean;
   /** How often storage is searched for expired leases. */
   intervalMs: number;
+  /** A free session with messages queued: its queue should move. */
+  moveQueue(sessionId: string): void;
 }
 
 export class Recovery {
@@ -36,6 +38,7 @@ export class Recovery {
     const interrupted = await this.interrupt(dead, !store.shared);
     if (interrupted.length > 0) this.ctx.logger.warn({ sessions: interrupted.length }, 'recorded interrupted runs');
     if (this.options.resumeInterrupted) await this.resumeAll(await store.interruptedSessions());
+    await this.moveQueues();
     return interrupted;
   }
 
@@ -59,12 +62,19 @@ export class Recovery {
       // Runs executing here renew their leases; an expired one is being dropped by the lease keeper.
       const dead = expired.filter((id) => !this.ctx.registry.peek(id)?.hasLiveRun);
       const interrupted = await this.interrupt(dead, false);
-      if (interrupted.length === 0) return;
-      this.ctx.logger.warn({ sessions: interrupted }, 'recorded runs whose lease expired as interrupted');
-      if (this.options.resumeInterrupted) await this.resumeAll(interrupted);
+      if (interrupted.length > 0) {
+        this.ctx.logger.warn({ sessions: interrupted }, 'recorded runs whose lease expired as interrupted');
+        if (this.options.resumeInterrupted) await this.resumeAll(interrupted);
+      }
+      await this.moveQueues();
     } catch (err) {
       this.ctx.logger.warn({ err }, 'recovery sweep failed; retrying');
     }
+  }
+
+  /** Queues left behind (a crash between a run's end and the next queued message): moved now. */
+  private async moveQueues(): Promise<void> {
+    for (const id of await this.ctx.store.queuedSessions()) this.options.moveQueue(id);
   }
 
   private async interrupt(ids: readonly string[], unfenced: boolean): Promise<string[]> {

@@ -25,7 +25,10 @@ import { SessionRegistry } from './registry.js';
 import { createRunActor } from './run-executor.js';
 import { createSessionIndex, type SessionIndex, type StateCounts } from './session-index.js';
 import type { Change } from './session-writer.js';
-import { cancelOwnRun, cancelRun } from './use-cases/cancel-run.js';
+import { cancelRun } from './use-cases/cancel-run.js';
+import { obeyOwnerCommand } from './use-cases/owner.js';
+import { QueueMover } from './queue-mover.js';
+import { removeQueued } from './use-cases/multitask.js';
 import { assertOpen, type RuntimeContext } from './use-cases/context.js';
 import { createSession, type NewSession } from './use-cases/create-session.js';
 import { deleteSession, forgetDeleted } from './use-cases/delete-session.js';
@@ -53,6 +56,8 @@ export interface RuntimeOptions {
   leaseMs?: number;
   /** Concurrent runs a tenant may have; a start over it answers `too_many_runs` and starts nothing. Default 0: no limit. */
   maxRunsPerTenant?: number;
+  /** Messages a session may have queued (`multitask_strategy: enqueue`). Default 20. */
+  maxQueued?: number;
   /** Per-tenant quotas on stored sessions and bytes. Default: none. */
   quotas?: Partial<QuotaLimits>;
   /** Delete sessions idle for longer than this many days (with their logs). Default 0: keep everything. */
@@ -86,6 +91,8 @@ export interface TenantSessions {
   resume(id: string): Promise<ResumeOutcome>;
   respond(id: string, questionId: string, answer: string, acknowledge?: Acknowledge<RespondOutcome>): Promise<RespondOutcome>;
   cancel(id: string): Promise<OutcomeOf<'Cancelled'>>;
+  /** Takes a queued message back before it runs. */
+  removeQueued(id: string, messageId: string): Promise<void>;
   /** At most `limit` events, and within `maxBytes` past the first. */
   readEvents(id: string, after: number, limit: number, maxBytes?: number): Promise<{ events: SessionEvent[]; next_after: number }>;
   readMessages(id: string, query: { limit: number; cursor?: string; maxBytes?: number }): Promise<{ messages: Message[]; next_cursor: string | null }>;
@@ -166,6 +173,7 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
       onDurable: (host, changes) => {
         onDurable(changes);
         for (const change of changes) bus.publish(host.id, change.events);
+        queue.freed(host);
       },
     },
   });
@@ -178,11 +186,13 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
     agents: options.agents,
     defaultAgent: options.defaultAgent,
     instanceId,
+    maxQueued: options.maxQueued ?? 20,
     quotas: new Quotas(store, { sessionsPerTenant: 0, bytesPerTenant: 0, ...options.quotas }),
     logger,
     isClosing: () => closing,
   };
   const retention = new Retention(ctx, options.retentionDays ?? 0);
+  const queue = new QueueMover(() => ctx);
   options.inspector?.watchStore?.('session-index', index);
   let recovery: Recovery | null = null;
   const leases = new LeaseKeeper(ctx, leaseMs);
@@ -197,6 +207,7 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
     resume: (id) => resumeSession(ctx, tenant, id),
     respond: (id, questionId, answer, acknowledge) => respond(ctx, tenant, id, { questionId, answer }, acknowledge),
     cancel: (id) => cancelRun(ctx, tenant, id),
+    removeQueued: (id, messageId) => removeQueued(ctx, tenant, id, messageId),
     readEvents: (id, after, limit, maxBytes) => readEvents(ctx, tenant, id, after, limit, maxBytes),
     readMessages: (id, query) => readMessages(ctx, tenant, id, query),
     subscribe: (id, subscriber) => subscribe(ctx, tenant, id, subscriber),
@@ -214,11 +225,11 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
       await ctx.feed?.start({
         announced: (id, seq) => bus.announce(id, seq),
         deleted: (id) => forgetDeleted(ctx, id),
-        cancelRequested: (id, runId) => {
-          cancelOwnRun(ctx, id, runId).catch((err: unknown) => logger.warn({ err, session_id: id }, 'could not cancel a run on request'));
+        commandRequested: (id, command) => {
+          obeyOwnerCommand(ctx, id, command).catch((err: unknown) => logger.warn({ err, session_id: id, command: command.kind }, 'could not carry out a command for another instance'));
         },
       });
-      recovery = new Recovery(ctx, { resumeInterrupted, intervalMs: Math.max(1, Math.floor(leaseMs / 2)) });
+      recovery = new Recovery(ctx, { resumeInterrupted, intervalMs: Math.max(1, Math.floor(leaseMs / 2)), moveQueue: (id) => queue.move(id) });
       const interrupted = await recovery.atStart();
       leases.start();
       retention.start();

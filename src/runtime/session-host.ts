@@ -9,7 +9,7 @@
  */
 import type { Actor, InspectionEvent, Observer } from 'xstate';
 import { createActor } from 'xstate';
-import { initialContext, type SessionEmitted, type SessionMachineEvent, type sessionMachine } from '../../machines/session.machine.js';
+import { initialContext, type SessionContext, type SessionEmitted, type SessionMachineEvent, type sessionMachine } from '../../machines/session.machine.js';
 import type { LogEvent, SessionEvent } from '../domain/events.js';
 import { numbered } from '../domain/events.js';
 import type { Message, SessionInfo, SessionState, SessionView } from '../domain/types.js';
@@ -19,6 +19,18 @@ import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
 import { sessionView } from './view.js';
 
 export type SessionLogic = typeof sessionMachine;
+
+/** What a run has produced so far: what an interrupt keeps and a rollback removes. */
+export interface RunOutput {
+  runId: string;
+  /** The reply streamed since the run's last message, from its tokens. */
+  text: string;
+  /** The messages the run appended. */
+  messageIds: string[];
+}
+
+/** A reply kept for an interrupt is bounded: tokens past this are not kept. */
+const MAX_PARTIAL_CHARS = 1_000_000;
 
 /** An idle actor's own heap, measured by the benchmarks (about 6 KB), rounded up. */
 const ACTOR_OVERHEAD_BYTES = 8 * 1024;
@@ -49,6 +61,8 @@ export class SessionHost {
   private lastSeqAssigned: number;
   private leaseEpoch: number;
   private records: LogEvent[] = [];
+  /** What the run executing here has produced: its reply so far, and its messages. */
+  private output: RunOutput | null = null;
   /** Set while recovery sends `run.interrupt`: its commit holds only if the lease has expired. */
   private fenced = false;
   private reply: Reply | null = null;
@@ -134,6 +148,11 @@ export class SessionHost {
     return this.actor.getSnapshot().context.runId;
   }
 
+  /** The machine's context as it stands now, which may be ahead of what is durable. */
+  get context(): SessionContext {
+    return this.actor.getSnapshot().context;
+  }
+
   get lastSeq(): number {
     return this.lastSeqAssigned;
   }
@@ -188,6 +207,11 @@ export class SessionHost {
     if (!change) return false;
     (change.idempotency ??= []).push(record);
     return true;
+  }
+
+  /** What the run executing here has produced so far; null when no run executes here. */
+  get runOutput(): RunOutput | null {
+    return this.output && this.hasLiveRun && this.output.runId === this.runId ? this.output : null;
   }
 
   /** True when the last command queued a write. */
@@ -248,17 +272,37 @@ export class SessionHost {
   private enqueue(newEvents: LogEvent[], machine?: Change['machine'], lease?: LeaseChange): void {
     const events: SessionEvent[] = newEvents.map((event) => numbered(event, ++this.lastSeqAssigned, this.id));
     const messages: Message[] = [];
-    for (const event of newEvents) if (event.type === 'message_appended') messages.push(event.message);
+    const removeMessages: string[] = [];
+    for (const event of newEvents) {
+      if (event.type === 'message_appended') messages.push(event.message);
+      else if (event.type === 'messages_removed') removeMessages.push(...event.message_ids);
+      this.trackRunOutput(event);
+    }
     const runLimit = this.runLimit(lease);
     this.writer.add({
       events,
       messages,
       ...(machine ? { machine } : {}),
+      ...(removeMessages.length > 0 ? { removeMessages } : {}),
       ...(lease ? { lease } : {}),
       ...(runLimit ? { runLimit } : {}),
       ...(this.fenced ? { onlyIfLeaseExpired: true } : {}),
     });
     this.writer.settled().catch((error: unknown) => this.break(error));
+  }
+
+  private trackRunOutput(event: LogEvent): void {
+    if (event.type === 'run_started') {
+      this.output = { runId: event.run_id, text: '', messageIds: [] };
+      return;
+    }
+    const output = this.output;
+    if (!output || !('run_id' in event) || event.run_id !== output.runId) return;
+    if (event.type === 'token' && output.text.length < MAX_PARTIAL_CHARS) output.text += event.text;
+    else if (event.type === 'message_appended') {
+      output.messageIds.push(event.message.id);
+      output.text = '';
+    }
   }
 
   private break(error: unknown): void {

@@ -21,6 +21,8 @@ export interface Change {
   messages: Message[];
   /** The machine's new state, when it moved. */
   machine?: MachineState;
+  /** Messages leaving the transcript (a rollback). */
+  removeMessages?: string[];
   lease?: LeaseChange;
   runLimit?: Commit['runLimit'];
   onlyIfLeaseExpired?: boolean;
@@ -97,13 +99,17 @@ export class SessionWriter {
     const lease = batch.findLast((change) => change.lease)?.lease;
     const runLimit = batch.find((change) => change.runLimit)?.runLimit;
     const idempotency = batch.flatMap((change) => change.idempotency ?? []);
+    const removeMessages = batch.flatMap((change) => change.removeMessages ?? []);
     return {
       sessionId: this.sessionId,
       expectedVersion: this.durableState.version,
       updatedAt: now(),
-      ...(machine && data ? { snapshot: { state: machine.state, data, lastRunStatus: machine.context.lastRun?.status ?? null } } : {}),
+      ...(machine && data
+        ? { snapshot: { state: machine.state, data, lastRunStatus: machine.context.lastRun?.status ?? null, queued: machine.context.queue.length } }
+        : {}),
       events: batch.flatMap((change) => change.events),
       messages: batch.flatMap((change) => change.messages),
+      ...(removeMessages.length > 0 ? { removeMessages } : {}),
       ...(lease ? { lease } : {}),
       ...(runLimit ? { runLimit } : {}),
       ...(batch.some((change) => change.onlyIfLeaseExpired) ? { onlyIfLeaseExpired: true } : {}),
@@ -118,7 +124,7 @@ export class SessionWriter {
       ...machine,
       version: this.durableState.version + 1,
       lastSeq: commit.events.at(-1)?.seq ?? this.durableState.lastSeq,
-      messageCount: this.durableState.messageCount + commit.messages.length,
+      messageCount: this.durableState.messageCount + commit.messages.length - (commit.removeMessages?.length ?? 0),
       updatedAt: commit.updatedAt,
       leaseOwner: commit.lease ? ('release' in commit.lease ? null : commit.lease.owner) : this.durableState.leaseOwner,
     };

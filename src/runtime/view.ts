@@ -15,6 +15,7 @@ export function sessionView(info: SessionInfo, durable: Omit<Durable, 'leaseOwne
     last_run: context.lastRun,
     pending_question: context.pendingQuestion,
     has_pending_work: context.hasPendingWork,
+    queued: context.queue,
     message_count: durable.messageCount,
     last_event_seq: durable.lastSeq,
     version: durable.version,

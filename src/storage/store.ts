@@ -31,10 +31,12 @@ export interface Commit {
   expectedVersion: number;
   updatedAt: string;
   /** Present when the session's state machine moved. */
-  snapshot?: { state: SessionState; data: string; lastRunStatus: RunStatus | null };
+  snapshot?: { state: SessionState; data: string; lastRunStatus: RunStatus | null; queued: number };
   /** Continue the log: the first `seq` is the stored `last_event_seq + 1`, without gaps. */
   events: SessionEvent[];
   messages: Message[];
+  /** Messages that leave the transcript (a rollback), by id; the log keeps them. */
+  removeMessages?: string[];
   lease?: LeaseChange;
   /** Set on a run start: the commit fails with `TooManyRuns` if the tenant already has `max` sessions running. */
   runLimit?: { tenant: string; max: number };
@@ -181,6 +183,8 @@ export interface Store {
   runningSessions(): Promise<string[]>;
   /** Idle sessions whose last run was interrupted, oldest first. */
   interruptedSessions(): Promise<string[]>;
+  /** Sessions not running with messages queued: free, so their queue should be moving. */
+  queuedSessions(): Promise<string[]>;
   /** Extends `owner`'s leases on these sessions by `ttlMs`; returns the ids it still holds. */
   renewLeases(owner: string, sessionIds: readonly string[], ttlMs: number): Promise<string[]>;
 

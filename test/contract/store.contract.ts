@@ -45,7 +45,7 @@ export function sessionRow(id: string, overrides: Partial<SessionRow> = {}): Ses
 
 /** A snapshot for a commit: the state, opaque data, and the last run's status. */
 export function snap(state: SessionState, data = '{}', lastRunStatus: RunStatus | null = null): NonNullable<Commit['snapshot']> {
-  return { state, data, lastRunStatus };
+  return { state, data, lastRunStatus, queued: 0 };
 }
 
 export function event(sessionId: string, seq: number, type: SessionEvent['type'] = 'token', fields: Record<string, unknown> = {}): SessionEvent {

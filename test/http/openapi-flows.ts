@@ -98,7 +98,18 @@ export async function driveErrors(check: ResponseCheck, server: TestServer): Pro
   await expectCode('not_running', 'POST', at('/cancel'));
   await c('POST', at('/messages'), { json: { content: '/sleep 10000' } });
   await expectCode('session_busy', 'POST', at('/messages'), { json: { content: 'me too' } });
+  // The queue: one message queued, one too many, one taken back, one that is not there.
+  const queued = await c('POST', at('/messages'), { json: { content: 'later', multitask_strategy: 'enqueue' } });
+  expect(queued.body).toMatchObject({ outcome: 'Queued', position: 1 });
+  for (let i = 2; i <= 20; i++) await c('POST', at('/messages'), { json: { content: `later ${i}`, multitask_strategy: 'enqueue' } });
+  await expectCode('queue_full', 'POST', at('/messages'), { json: { content: 'one too many', multitask_strategy: 'enqueue' } });
+  expect((await c('DELETE', at(`/queue/${queued.body.message.id}`))).status).toBe(204);
+  await expectCode('queued_message_not_found', 'DELETE', at(`/queue/${queued.body.message.id}`));
+  await expectCode('invalid_request', 'DELETE', `${sessions}/${BAD_ID}/queue/msg_x`);
+  await expectCode('session_not_found', 'DELETE', `${sessions}/${MISSING}/queue/msg_x`);
+  // Once the run is cancelled, the queue runs, message after message.
   await c('POST', at('/cancel'));
+  await waitForSession(server, idle, (session) => session.state === 'completed' && session.queued.length === 0);
   await c('POST', at('/messages'), { json: { content: '/ask Pick one | a | b' } });
   const waiting = await waitForState(server, idle, 'awaitingUser');
   await expectCode('question_pending', 'POST', at('/messages'), { json: { content: 'hello?' } });

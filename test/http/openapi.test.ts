@@ -147,6 +147,15 @@ describe('streamed events', () => {
     await waitForSession(server, asking.id, (session) => session.last_run?.status === 'failed');
     await server.call('POST', `${API}/sessions/${asking.id}/messages`, { json: { content: '/sleep 10000' } });
     expect((await server.call('POST', `${API}/sessions/${asking.id}/cancel`)).status).toBe(200);
+    // Messages while busy: two queued, one taken back; an interrupt; a rollback of the question it asked; then the queue moves.
+    await server.call('POST', `${API}/sessions/${asking.id}/messages`, { json: { content: '/sleep 10000', multitask_strategy: 'interrupt' } });
+    await server.call('POST', `${API}/sessions/${asking.id}/messages`, { json: { content: 'later', multitask_strategy: 'enqueue' } });
+    const second = await server.call('POST', `${API}/sessions/${asking.id}/messages`, { json: { content: 'not after all', multitask_strategy: 'enqueue' } });
+    expect((await server.call('DELETE', `${API}/sessions/${asking.id}/queue/${second.body.message.id}`)).status).toBe(204);
+    await server.call('POST', `${API}/sessions/${asking.id}/messages`, { json: { content: '/ask Which? | a | b', multitask_strategy: 'interrupt' } });
+    await waitForState(server, asking.id, 'awaitingUser');
+    await server.call('POST', `${API}/sessions/${asking.id}/messages`, { json: { content: 'never mind', multitask_strategy: 'rollback' } });
+    await waitForSession(server, asking.id, (session) => session.state === 'completed' && session.queued.length === 0);
     await server.call('POST', `${API}/sessions/${tooling.id}/messages`, { json: { content: 'what time is it?' } });
     await streams[1].waitFor((received) => received.some((frame) => frame.type === 'run_completed'));
     await server.call('DELETE', `${API}/sessions/${asking.id}`);

@@ -74,6 +74,7 @@ async function start(config: Config, context: CommandContext, logger: Logger): P
       logger,
       inspector,
       shutdownGraceMs: config.BAMBOO_SHUTDOWN_GRACE_MS,
+      maxQueued: config.BAMBOO_MAX_QUEUED,
       limits: {
         maxStreams: config.BAMBOO_MAX_STREAMS,
         maxStreamsPerSession: config.BAMBOO_MAX_STREAMS_PER_SESSION,

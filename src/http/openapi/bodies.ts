@@ -22,6 +22,8 @@ export const ERROR_CODES = [
   'no_pending_question',
   'question_mismatch',
   'not_running',
+  'queue_full',
+  'queued_message_not_found',
   'idempotency_conflict',
   'rate_limited',
   'too_many_runs',
@@ -45,7 +47,7 @@ export const errorInfo = named(
     question_id: field('`question_pending`: the open question.', z.string().optional()),
     options: field('`invalid_answer`: the answers the question accepts.', z.array(z.string()).optional()),
     instance: field('`unavailable` from `/readyz`: this server instance.', z.string().optional()),
-    limit: field('`rate_limited`, `too_many_runs`, `too_many_streams`, `quota_exceeded`, `unavailable` (streams): the limit reached.', z.number().int().optional()),
+    limit: field('`rate_limited`, `too_many_runs`, `too_many_streams`, `quota_exceeded`, `queue_full`, `unavailable` (streams): the limit reached.', z.number().int().optional()),
     scope: field('`too_many_streams`: which limit, `tenant`, `session` or `client`.', z.enum(['tenant', 'session', 'client']).optional()),
     quota: field('`quota_exceeded`: which quota, `sessions` or `bytes`.', z.enum(['sessions', 'bytes']).optional()),
   }),
@@ -65,9 +67,19 @@ export const replayedAnswer = named(
   'The same answer again: nothing changes; the outcome says how the session stands.',
   z.discriminatedUnion('outcome', [alreadyRunning.extend({ replayed: z.literal(true) }), completed.extend({ replayed: z.literal(true) })]),
 );
-export type OutcomesListed = Assert<Same<'NotFound' | 'Completed' | 'AlreadyRunning' | 'Started' | 'Cancelled', OutcomeName>>;
+export type OutcomesListed = Assert<Same<'NotFound' | 'Completed' | 'AlreadyRunning' | 'Started' | 'Cancelled' | 'Queued', OutcomeName>>;
 
 export const messageStarted = named('MessageStarted', 'The message was stored and started a run.', started.extend({ message }));
+export const messageQueued = named(
+  'MessageQueued',
+  'The session is busy: the message waits its turn (`multitask_strategy: enqueue`).',
+  z.strictObject({ message, outcome: z.literal('Queued'), position: field('Its place in the queue, from 1.', count()) }),
+);
+export const messageAccepted = named(
+  'MessageAccepted',
+  'The message started a run, or (`enqueue` while busy) waits its turn.',
+  z.discriminatedUnion('outcome', [messageStarted, messageQueued]),
+);
 export const messageStored = named('MessageStored', 'The message was stored; no run was started (`resume: false`).', z.strictObject({ message, outcome: z.null() }));
 
 export const sessionEnvelope = named('SessionResponse', 'One session.', z.strictObject({ session }));

@@ -37,6 +37,10 @@ export const toolStarted = variant('tool_started', 'The agent called a tool.', {
 export const toolCompleted = variant('tool_completed', 'A tool call returned.', { ...inRun, tool_call_id: z.string(), result: z.string() });
 export const questionAsked = variant('question_asked', 'The run ended with a question for the user; the session now waits.', { ...inRun, question });
 export const questionAnswered = variant('question_answered', 'The open question was answered through `/respond`.', { question_id: z.string(), answer: z.string() });
+export const questionWithdrawn = variant('question_withdrawn', 'The open question was set aside for a new message (`interrupt`, `rollback`).', { question_id: z.string() });
+export const messageQueued = variant('message_queued', 'A message waits for the session to be free; `position` counts from 1.', { message, position: count() });
+export const messageDequeued = variant('message_dequeued', 'A queued message was removed before it ran.', { message_id: z.string() });
+export const messagesRemoved = variant('messages_removed', 'Messages left the transcript (`rollback`); the log keeps every event.', { message_ids: z.array(z.string()) });
 export const runCompleted = variant('run_completed', 'The run ended with a reply.', inRun);
 export const runFailed = variant('run_failed', 'The run failed; its user turn is kept, so `resume` retries it.', { ...inRun, error: z.string() });
 export const runCancelled = variant('run_cancelled', 'The run was cancelled; its user turn is kept.', inRun);
@@ -53,6 +57,10 @@ const stored = [
   toolCompleted,
   questionAsked,
   questionAnswered,
+  questionWithdrawn,
+  messageQueued,
+  messageDequeued,
+  messagesRemoved,
   runCompleted,
   runFailed,
   runCancelled,

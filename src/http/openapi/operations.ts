@@ -2,7 +2,7 @@
  * Every operation of the app, once: the document is built from this list, and
  * the tests check the app's routes and real responses against it.
  */
-import { cancelled, eventPage, health, machine, messagePage, messageStarted, messageStored, noRunStarted, notFound, openapiDocument, ready, replayedAnswer, sessionEnvelope, sessionPage, started } from './bodies.js';
+import { cancelled, eventPage, health, machine, messageAccepted, messagePage, messageStored, noRunStarted, notFound, openapiDocument, ready, replayedAnswer, sessionEnvelope, sessionPage, started } from './bodies.js';
 import { event } from './events.js';
 import { BODY, FAILS, type Operation, SESSION, STORED, WRITES } from './operation.js';
 import { appendMessage, createSession, empty, eventQuery, messagesQuery, respond, sessionsQuery } from './requests.js';
@@ -72,14 +72,25 @@ export const OPERATIONS: Operation[] = [
     operationId: 'appendMessage',
     tag: 'Messages',
     summary: 'Add a user message and start a run',
-    description: 'Accepted in `idle` and `completed`; refused while a run is active (`session_busy`) or a question is open (`question_pending`).',
+    description:
+      'Accepted in `idle` and `completed`. While a run is active or a question is open, `multitask_strategy` decides: `reject` (the default) refuses (`session_busy`, `question_pending`), `enqueue` queues the message, `interrupt` and `rollback` supersede the run or the question and run the message now.',
     headers: ['Idempotency-Key'],
     body: appendMessage,
     responses: {
       201: { description: 'Stored without a run (`resume: false`).', json: messageStored, headers: ['Idempotent-Replayed'] },
-      202: { description: 'Stored; a run started.', json: messageStarted, headers: ['Idempotent-Replayed'] },
+      202: { description: 'Stored and a run started, or queued (`Queued`, with its `position`).', json: messageAccepted, headers: ['Idempotent-Replayed'] },
     },
-    errors: [...BODY, ...SESSION, 'session_busy', 'question_pending', 'idempotency_conflict', ...WRITES],
+    errors: [...BODY, ...SESSION, 'session_busy', 'question_pending', 'queue_full', 'idempotency_conflict', ...WRITES],
+  },
+  {
+    method: 'delete',
+    path: `${session}/queue/{message_id}`,
+    operationId: 'removeQueuedMessage',
+    tag: 'Messages',
+    summary: 'Take a queued message back before it runs',
+    description: 'Records `message_dequeued`; the message never joins the transcript.',
+    responses: { 204: { description: 'Removed; no body.' } },
+    errors: [...SESSION, 'queued_message_not_found', ...WRITES],
   },
   {
     method: 'get',

@@ -30,7 +30,9 @@ export const appendMessage = describeFields(
   { id: 'AppendMessageRequest', description: 'A user turn.' },
   {
     content: 'The message text.',
-    resume: 'Start a run right away (the default); `false` only stores the message, and a later `resume` runs it.',
+    resume: 'Start a run right away (the default); `false` only stores the message, and a later `resume` runs it (only with `reject`).',
+    multitask_strategy:
+      'What happens while a run is active or a question waits: `reject` (default, 409), `enqueue` (run it when the session is free), `interrupt` (cancel the run, keeping what it said, or withdraw the question, and run this now), `rollback` (the same, and remove the superseded turn from the transcript).',
   },
 );
 

@@ -1,6 +1,6 @@
 /** The API's resources as zod schemas: the session object and what it holds, and messages. */
 import { z } from 'zod';
-import { SESSION_STATES, type LastRun, type Message, type Question, type SessionView, type ToolCall } from '../../domain/types.js';
+import { SESSION_STATES, type LastRun, type Message, type Question, type QueuedMessage, type SessionView, type ToolCall } from '../../domain/types.js';
 import { type Assert, field, named, type Same } from './registry.js';
 
 export const RUN_STATUSES = ['running', 'completed', 'awaiting_user', 'cancelled', 'failed', 'interrupted'] as const;
@@ -34,7 +34,14 @@ export const message = named(
     run_id: field('The run that produced the message; absent on user turns and answers.', runId().optional()),
     tool_call_id: field('On `tool` messages: the tool call, or the question, this answers.', z.string().optional()),
     tool_calls: field('On `assistant` messages that call tools.', z.array(toolCall).optional()),
+    interrupted: field('On an `assistant` message cut short: what a run had said when a new message interrupted it.', z.boolean().optional()),
   }),
+);
+
+export const queuedMessage = named(
+  'QueuedMessage',
+  'A user message waiting for the session to be free (`multitask_strategy: enqueue`).',
+  z.strictObject({ id: field('The message id it will have in the transcript.', z.string().regex(/^msg_/)), content: z.string(), created_at: timestamp() }),
 );
 
 export const question = named(
@@ -75,6 +82,7 @@ export const session = named(
     last_run: lastRun.nullable(),
     pending_question: field('The open question; null unless `state` is `awaitingUser`.', question.nullable()),
     has_pending_work: field('A user turn (or an answer) waits for a run: `resume` would start one.', z.boolean()),
+    queued: field('Messages waiting for the session to be free, in the order they will run.', z.array(queuedMessage)),
     message_count: count(),
     last_event_seq: field('The `seq` of the latest event in the session log.', count()),
     version: field('Grows with every change of the session; also sent as the `ETag`.', count()),
@@ -88,3 +96,4 @@ export type MessageMatches = Assert<Same<z.output<typeof message>, Message>>;
 export type ToolCallMatches = Assert<Same<z.output<typeof toolCall>, ToolCall>>;
 export type QuestionMatches = Assert<Same<z.output<typeof question>, Question>>;
 export type LastRunMatches = Assert<Same<z.output<typeof lastRun>, LastRun>>;
+export type QueuedMessageMatches = Assert<Same<z.output<typeof queuedMessage>, QueuedMessage>>;

@@ -1,4 +1,4 @@
-/** A session's messages: the transcript, and a new user turn. */
+/** A session's messages: the transcript, a new user turn, and the queue of turns waiting for the session to be free. */
 import type { z } from 'zod';
 import { methodNotAllowed } from '../errors.js';
 import { presentAppend } from '../outcomes.js';
@@ -15,6 +15,7 @@ export const messageRoutes: RegisterRoutes = (router, { runtime, idempotent, pag
       const present = (result: Parameters<typeof presentAppend>[0]) => presentAppend(result, id, req.baseUrl);
       const result = await sessionsFor(runtime, req).appendMessage(id, body.content, {
         resume: body.resume ?? true,
+        strategy: body.multitask_strategy ?? 'reject',
         acknowledge: req.idempotency && ((outcome) => req.idempotency!(present(outcome))),
       });
       const { status, body: reply } = present(result);
@@ -25,4 +26,12 @@ export const messageRoutes: RegisterRoutes = (router, { runtime, idempotent, pag
       await writeMessagesPage(res, sessionsFor(runtime, req), req.params.id, query.after, { limit: query.limit ?? 100, maxBytes: pageBytes });
     })
     .all(methodNotAllowed(['GET', 'POST']));
+
+  router
+    .route('/sessions/:id/queue/:message_id')
+    .delete(async (req, res) => {
+      await sessionsFor(runtime, req).removeQueued(req.params.id, req.params.message_id);
+      res.status(204).end();
+    })
+    .all(methodNotAllowed(['DELETE']));
 };

@@ -15,6 +15,7 @@ export function resumeHost(host: SessionHost): OutcomeOf<'Started' | 'AlreadyRun
   const reply = host.send({ type: 'resume', runId: newId('run'), at: now() });
   if (reply?.type !== 'reply') throw new Error('The session machine did not answer resume');
   const { replayed: _replayed, ...outcome } = reply.reply;
+  if (outcome.outcome === 'Queued') throw new Error('The session machine queued a resume');
   return outcome.outcome === 'Started' ? { ...outcome, events_after: eventsAfter } : outcome;
 }
 

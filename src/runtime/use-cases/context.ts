@@ -26,6 +26,8 @@ export interface RuntimeContext {
   agents: ReadonlyMap<string, Agent>;
   defaultAgent: string;
   instanceId: string;
+  /** Messages a session may have queued. */
+  maxQueued: number;
   quotas: Quotas;
   logger: Logger;
   isClosing(): boolean;

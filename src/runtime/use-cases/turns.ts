@@ -2,22 +2,26 @@
 import { SessionError } from '../../domain/errors.js';
 import { newId, now } from '../../domain/ids.js';
 import type { AppendOutcome, RespondOutcome, ResumeOutcome } from '../../domain/outcomes.js';
-import type { Message } from '../../domain/types.js';
+import type { Message, MultitaskStrategy } from '../../domain/types.js';
 import type { IdempotencyRecord } from '../../storage/store.js';
 import { onSession, SYSTEM, type RuntimeContext, type Tenant } from './context.js';
 import { refuseIfRejected, resumeHost, startRun } from './commands.js';
+import { sendWithStrategy } from './multitask.js';
 
 /** Renders the response that acknowledges a command, kept (in the command's own commit) for its Idempotency-Key. */
 export type Acknowledge<R> = (result: R) => IdempotencyRecord;
 
 export interface AppendOptions {
-  /** Start a run right away (default); otherwise the session is left idle with pending work. */
+  /** Start a run right away (default); otherwise the session is left idle with pending work. Only with `reject`. */
   resume?: boolean;
+  /** What happens while a run is active or a question waits. Default `reject`. */
+  strategy?: MultitaskStrategy;
   acknowledge?: Acknowledge<AppendOutcome<Message>>;
 }
 
 export async function appendMessage(ctx: RuntimeContext, tenant: Tenant, id: string, content: string, options: AppendOptions = {}): Promise<AppendOutcome<Message>> {
   if (tenant !== SYSTEM) await ctx.quotas.checkGrowth(tenant);
+  if (options.strategy && options.strategy !== 'reject') return sendWithStrategy(ctx, tenant, id, content, options.strategy, options);
   return onSession(ctx, tenant, id, (host) => {
     const message: Message = { id: newId('msg'), role: 'user', content, created_at: now() };
     refuseIfRejected(host.send({ type: 'message.append', message }));

@@ -20,7 +20,7 @@ export class DatabaseDamaged extends Error {
 export function checkIntegrity(db: Database, path: string): void {
   const findings = db.pragma('quick_check(3)', { simple: false }) as { quick_check: string }[];
   const problems = findings.map((row) => row.quick_check).filter((line) => line !== 'ok');
-  if (problems.length > 0) throw new DatabaseDamaged(path, problems.join('; '));
+  if (problems.length > 0) throw new DatabaseDamaged(path, problems.join('; ').replace(/\s*\n\s*/g, ' '));
 }
 
 /** A SQLite error as `StorageUnavailable` when it is about the storage, not the request; anything else as it is. */

@@ -88,6 +88,14 @@ const MIGRATIONS: string[] = [
   CREATE INDEX sessions_idle_by_age ON sessions (updated_at) WHERE state <> 'running';
   CREATE TABLE write_probe (id INTEGER PRIMARY KEY, at TEXT NOT NULL);
   `,
+  // Messages by id (a rollback removes some); how many messages a session has queued.
+  `
+  ALTER TABLE messages ADD COLUMN message_id TEXT;
+  UPDATE messages SET message_id = json_extract(data, '$.id');
+  CREATE INDEX messages_by_id ON messages (session_id, message_id);
+  ALTER TABLE sessions ADD COLUMN queued INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX sessions_with_queue ON sessions (ordinal) WHERE queued > 0;
+  `,
 ];
 
 export function migrate(db: Database): number {

@@ -94,14 +94,17 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore {
       const bytes = sumLengths(eventData) + sumLengths(messageData);
       const position = messages.length > 0 ? ((this.sql.messagePosition.get(sessionId) as number | undefined) ?? 0) : 0;
       const lastSeq = events.at(-1)?.seq ?? null;
+      // Removed messages are counted out before the row is updated, so `message_count` stays exact.
+      const removed = (commit.removeMessages ?? []).reduce((n, id) => n + this.sql.removeMessage.run(sessionId, id).changes, 0);
+      const added = messages.length - removed;
       const update = snapshot
-        ? this.sql.updateWithSnapshot.run(snapshot.state, snapshot.data, snapshot.lastRunStatus, lastSeq, messages.length, bytes, updatedAt, sessionId, expectedVersion)
-        : this.sql.updateLog.run(lastSeq, messages.length, bytes, updatedAt, sessionId, expectedVersion);
+        ? this.sql.updateWithSnapshot.run(snapshot.state, snapshot.data, snapshot.lastRunStatus, snapshot.queued, lastSeq, added, bytes, updatedAt, sessionId, expectedVersion)
+        : this.sql.updateLog.run(lastSeq, added, bytes, updatedAt, sessionId, expectedVersion);
       if (update.changes !== 1) throw new VersionConflict(sessionId, expectedVersion);
       if (lease && 'release' in lease) this.sql.releaseLease.run(sessionId);
       else if (lease) this.sql.takeLease.run(lease.owner, lease.epoch, Date.now() + lease.ttlMs, sessionId);
       events.forEach((event, i) => this.sql.insertEvent.run(sessionId, event.seq, eventData[i]));
-      messageData.forEach((data, i) => this.sql.insertMessage.run(sessionId, position + i + 1, data));
+      messageData.forEach((data, i) => this.sql.insertMessage.run(sessionId, position + i + 1, data, messages[i]!.id));
       for (const record of commit.idempotency ?? []) this.putIdempotency(record);
     });
 
@@ -186,6 +189,10 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore {
 
   interruptedSessions(): Promise<string[]> {
     return this.run(() => this.sql.interrupted.all() as string[]);
+  }
+
+  queuedSessions(): Promise<string[]> {
+    return this.run(() => this.sql.queued.all() as string[]);
   }
 
   renewLeases(owner: string, sessionIds: readonly string[], ttlMs: number): Promise<string[]> {

@@ -10,7 +10,7 @@ const SQL = {
       VALUES (@id, @tenant, @title, @agent, @system_prompt, @metadata, @state, @snapshot, @version, @last_event_seq, @message_count, @bytes, @created_at, @updated_at)`,
   loadSession: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`,
   sessionVersion: 'SELECT version FROM sessions WHERE id = ?',
-  updateWithSnapshot: `UPDATE sessions SET state = ?, snapshot = ?, last_run_status = ?, version = version + 1,
+  updateWithSnapshot: `UPDATE sessions SET state = ?, snapshot = ?, last_run_status = ?, queued = ?, version = version + 1,
       last_event_seq = COALESCE(?, last_event_seq), message_count = message_count + ?, bytes = bytes + ?, updated_at = ? WHERE id = ? AND version = ?`,
   updateLog: `UPDATE sessions SET version = version + 1,
       last_event_seq = COALESCE(?, last_event_seq), message_count = message_count + ?, bytes = bytes + ?, updated_at = ? WHERE id = ? AND version = ?`,
@@ -19,9 +19,12 @@ const SQL = {
   leaseLive: 'SELECT 1 FROM sessions WHERE id = ? AND lease_expires_at >= ?',
   renewLease: `UPDATE sessions SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? AND state = 'running'`,
   expiredRuns: `SELECT id FROM sessions WHERE state = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < ?) ORDER BY ordinal`,
-  messagePosition: 'SELECT message_count FROM sessions WHERE id = ?',
+  // Positions only grow: a rollback leaves gaps, never reuses them.
+  messagePosition: 'SELECT COALESCE(MAX(position), 0) FROM messages WHERE session_id = ?',
   insertEvent: 'INSERT INTO events (session_id, seq, data) VALUES (?, ?, ?)',
-  insertMessage: 'INSERT INTO messages (session_id, position, data) VALUES (?, ?, ?)',
+  insertMessage: 'INSERT INTO messages (session_id, position, data, message_id) VALUES (?, ?, ?, ?)',
+  removeMessage: 'DELETE FROM messages WHERE session_id = ? AND message_id = ?',
+  queued: `SELECT id FROM sessions WHERE queued > 0 AND state <> 'running' ORDER BY ordinal`,
   deleteSession: 'DELETE FROM sessions WHERE id = ?',
   deleteEvents: 'DELETE FROM events WHERE session_id = ?',
   deleteMessages: 'DELETE FROM messages WHERE session_id = ?',
@@ -50,7 +53,7 @@ const SQL = {
   ping: 'SELECT 1',
 } as const;
 
-const VALUES: ReadonlySet<keyof typeof SQL> = new Set(['idleSince', 'runningForTenant', 'countActiveApiKeys', 'sessionVersion', 'leaseLive', 'expiredRuns', 'messagePosition', 'idsInState', 'interrupted', 'readEvents', 'readRecentMessages', 'ping']);
+const VALUES: ReadonlySet<keyof typeof SQL> = new Set(['queued', 'idleSince', 'runningForTenant', 'countActiveApiKeys', 'sessionVersion', 'leaseLive', 'expiredRuns', 'messagePosition', 'idsInState', 'interrupted', 'readEvents', 'readRecentMessages', 'ping']);
 
 export type Statements = { [K in keyof typeof SQL]: Statement };
 
