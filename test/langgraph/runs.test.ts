@@ -22,17 +22,77 @@ describe('one run per thread', () => {
     expect(run.status).toBe('running');
     expect((await client.threads.get(thread.thread_id)).status).toBe('busy');
 
-    // The other strategies would queue or preempt; until the runtime does, they are refused on a busy thread.
-    for (const multitaskStrategy of ['enqueue', 'interrupt', 'rollback'] as const) {
-      const refusal = await failure(client.runs.create(thread.thread_id, 'demo', { input: humanInput('later'), multitaskStrategy }));
-      expect(refusal.status).toBe(422);
-      expect(refusal.detail).toContain(multitaskStrategy);
-    }
     const values: any = await client.runs.join(thread.thread_id, run.run_id);
     expect(values.messages.map((message: any) => message.type)).toEqual(['human', 'ai']);
     // On an idle thread every strategy starts the run, as in LangGraph.
     const next: any = await client.runs.wait(thread.thread_id, 'demo', { input: humanInput('next'), multitaskStrategy: 'enqueue' });
     expect(next.messages.at(-1).content).toBe('Echo: next');
+  });
+});
+
+describe('multitask strategies on a busy thread', () => {
+  it('enqueue: a pending run named by its message until it starts; join, get and stream follow the run it becomes', async () => {
+    const { client } = await startLangGraph();
+    const thread = await client.threads.create();
+    const busy = await client.runs.create(thread.thread_id, 'demo', { input: humanInput('/sleep 400') });
+    const pending = await client.runs.create(thread.thread_id, 'demo', { input: humanInput('second'), multitaskStrategy: 'enqueue' });
+    expect(pending).toMatchObject({ run_id: expect.stringMatching(/^msg_/), status: 'pending', multitask_strategy: 'enqueue' });
+    expect((await client.runs.list(thread.thread_id, { status: 'pending' })).map((run) => run.run_id)).toEqual([pending.run_id]);
+    // The third streams its run once its turn comes, after the second's.
+    const third = collect(client.runs.stream(thread.thread_id, 'demo', { input: humanInput('third'), multitaskStrategy: 'enqueue', streamMode: ['values', 'messages-tuple'] }));
+
+    const afterSecond: any = await client.runs.join(thread.thread_id, pending.run_id);
+    expect(afterSecond.messages.slice(0, 4).map((message: any) => message.content)).toEqual(['/sleep 400', 'Slept 400 ms', 'second', 'Echo: second']);
+    const became = await client.runs.get(thread.thread_id, pending.run_id);
+    expect(became).toMatchObject({ run_id: expect.stringMatching(/^run_/), status: 'success' });
+    expect(became.run_id).not.toBe(busy.run_id);
+
+    const parts = await third;
+    expect(parts[0].data.run_id).toMatch(/^run_/);
+    expect(streamedText(parts)).toBe('Echo: third');
+    const firstValues = parts.find((part) => part.event === 'values')!.data.messages.map((message: any) => message.content);
+    expect(firstValues).toEqual(['/sleep 400', 'Slept 400 ms', 'second', 'Echo: second', 'third']);
+    expect(parts.at(-1)).toMatchObject({ event: 'end', data: { status: 'success' } });
+    expect((await client.runs.list(thread.thread_id)).map((run) => run.status)).toEqual(['success', 'success', 'success']);
+  });
+
+  it('enqueue: cancelling the pending run takes its message back', async () => {
+    const { client } = await startLangGraph();
+    const thread = await client.threads.create();
+    await client.runs.create(thread.thread_id, 'demo', { input: humanInput('/sleep 300') });
+    const pending = await client.runs.create(thread.thread_id, 'demo', { input: humanInput('never mind'), multitaskStrategy: 'enqueue' });
+    expect((await client.threads.get(thread.thread_id)).status).toBe('busy');
+    await client.runs.cancel(thread.thread_id, pending.run_id);
+    expect(await client.runs.get(thread.thread_id, pending.run_id)).toMatchObject({ run_id: pending.run_id, status: 'interrupted' });
+    const stream = await collect(client.runs.joinStream(thread.thread_id, pending.run_id));
+    expect(stream.map((part) => part.event)).toEqual(['metadata', 'end']);
+    const values: any = await client.runs.join(thread.thread_id, (await client.runs.list(thread.thread_id))[0].run_id);
+    expect(values.messages.map((message: any) => message.content)).toEqual(['/sleep 300', 'Slept 300 ms']);
+  });
+
+  it('interrupt cancels the active run and runs the new input; rollback also takes the superseded turn out', async () => {
+    const { client } = await startLangGraph();
+    const thread = await client.threads.create();
+    const first = await client.runs.create(thread.thread_id, 'demo', { input: humanInput('/sleep 5000') });
+    const taken: any = await client.runs.wait(thread.thread_id, 'demo', { input: humanInput('instead'), multitaskStrategy: 'interrupt' });
+    expect((await client.runs.get(thread.thread_id, first.run_id)).status).toBe('interrupted');
+    expect(taken.messages.map((message: any) => message.content)).toEqual(['/sleep 5000', 'instead', 'Echo: instead']);
+
+    const second = await client.runs.create(thread.thread_id, 'demo', { input: humanInput('/sleep 5000') });
+    const rolled: any = await client.runs.wait(thread.thread_id, 'demo', { input: humanInput('rather'), multitaskStrategy: 'rollback' });
+    expect((await client.runs.get(thread.thread_id, second.run_id)).status).toBe('interrupted');
+    expect(rolled.messages.map((message: any) => message.content)).toEqual(['/sleep 5000', 'instead', 'Echo: instead', 'rather', 'Echo: rather']);
+    // The history tells each turn as it stood, the rolled-back one included.
+    const history = await client.threads.getHistory(thread.thread_id);
+    expect(history.map((state) => (state.values as any).messages.length)).toEqual([5, 4, 3, 1]);
+
+    // With a question open, interrupt sets it aside for the new input.
+    await client.runs.wait(thread.thread_id, 'demo', { input: humanInput('/ask Sure? | yes | no') });
+    expect((await client.threads.get(thread.thread_id)).status).toBe('interrupted');
+    expect((await failure(client.runs.create(thread.thread_id, 'demo', { input: humanInput('other') }))).status).toBe(409);
+    const moved: any = await client.runs.wait(thread.thread_id, 'demo', { input: humanInput('other'), multitaskStrategy: 'interrupt' });
+    expect(moved.__interrupt__).toBeUndefined();
+    expect(moved.messages.at(-1).content).toBe('Echo: other');
   });
 
   it('cancel interrupts the run and its stream; the turn can be run again; unknown runs are 404', async () => {

@@ -146,6 +146,12 @@ export async function streamRun({ sessions, lifecycle, buffers, options }: RunSt
   if (sessionGone) finish();
 }
 
+/** The stream of a queued run that was taken back before it started: it ends at once. */
+export function streamNeverStarted(res: Response, runId: string): void {
+  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform' });
+  res.end(encodeFrames([{ event: 'metadata', data: { run_id: runId, attempt: 1 } }, { event: 'end', data: { run_id: runId, status: 'interrupted' } }], null));
+}
+
 /** Cancels the run if it is still the thread's active one. */
 function cancelRun(sessions: TenantSessions, scope: RunScope, req: Request): void {
   const { threadId, runId } = scope;

@@ -5,6 +5,7 @@
  * Bamboo lacks is refused with 422 when it is set.
  */
 import { z } from 'zod';
+import { MULTITASK_STRATEGIES } from '../../domain/types.js';
 import { createSessionBody } from '../validation.js';
 import { unsupported } from './errors.js';
 
@@ -12,8 +13,6 @@ import { unsupported } from './errors.js';
 export const STREAM_MODES = ['values', 'updates', 'messages-tuple', 'tools', 'custom'] as const;
 export type StreamMode = (typeof STREAM_MODES)[number];
 
-export const MULTITASK_STRATEGIES = ['reject', 'enqueue', 'interrupt', 'rollback'] as const;
-export type MultitaskStrategy = (typeof MULTITASK_STRATEGIES)[number];
 
 /** Any mode name is read; the unsupported ones are refused by `streamModes` with a list of what works. */
 const modeList = z.union([z.string(), z.array(z.string())]).nullish();

@@ -1,47 +1,51 @@
 /**
  * A LangGraph run request as a runtime command: input with a human message
  * appends it and runs; `command.resume` answers the pending question; neither
- * resumes the session's pending work. `multitask_strategy` decides what
- * happens when the thread is busy; `appendTurn` is the one place it meets the
- * runtime.
+ * resumes the session's pending work. `multitask_strategy` decides what a new
+ * message does while the thread is busy, as the runtime's strategies of the
+ * same names do.
  */
 import { SessionError } from '../../domain/errors.js';
 import type { RespondOutcome } from '../../domain/outcomes.js';
-import type { SessionView } from '../../domain/types.js';
+import type { MultitaskStrategy, QueuedMessage, SessionView } from '../../domain/types.js';
 import type { TenantSessions } from '../../runtime/runtime.js';
 import { LangGraphError, unsupported } from './errors.js';
 import { userTurn } from './messages.js';
-import { type MultitaskStrategy, refuseUnsupported, type RunBody } from './schemas.js';
+import { refuseUnsupported, type RunBody } from './schemas.js';
 
 export interface StartedRun {
+  /** The run's id; for a queued message, the message's id until its run starts. */
   runId: string;
-  /** The log's last `seq` before the run; null when the request joined a run already under way. */
+  /** The log's last `seq` before the command; null when the request joined a run already under way, or queued. */
   eventsAfter: number | null;
   strategy: MultitaskStrategy;
+  /** Set when the message waits behind the active run (`enqueue`). */
+  queued: QueuedMessage | null;
 }
 
 /**
- * Appends a user turn and starts its run. With `reject` (LangGraph's default)
- * a busy thread answers 409. The runtime does not queue or preempt runs yet,
- * so the other strategies answer 422 when they would differ from `reject`.
+ * Appends a user turn with the request's strategy. `reject` (LangGraph's
+ * default) answers 409 on a busy thread; `interrupt` and `rollback` start the
+ * run at once; `enqueue` queues the message until the thread is free.
  */
 export async function appendTurn(sessions: TenantSessions, id: string, content: string, strategy: MultitaskStrategy): Promise<StartedRun> {
   try {
-    const result = await sessions.appendMessage(id, content);
-    if (result.outcome !== 'Started') throw new Error('An appended message did not start a run');
-    return { runId: result.run_id, eventsAfter: result.events_after, strategy };
+    const result = await sessions.appendMessage(id, content, { strategy });
+    if (result.outcome === 'Started') return { runId: result.run_id, eventsAfter: result.events_after, strategy, queued: null };
+    if (result.outcome === 'Queued') return { runId: result.message.id, eventsAfter: null, strategy, queued: result.message };
+    throw new Error('An appended message neither started nor queued a run');
   } catch (error) {
-    if (error instanceof SessionError && error.code === 'session_busy') busy(strategy);
     if (error instanceof SessionError && error.code === 'question_pending') {
-      throw new LangGraphError(409, 'Thread is interrupted: answer its interrupt with command.resume before sending new input');
+      throw new LangGraphError(409, 'Thread is interrupted: answer its interrupt with command.resume, or send the input with multitask_strategy "interrupt" or "rollback"');
     }
     throw error;
   }
 }
 
+/** A run without new input on a busy thread: `reject` answers 409; there is no message to queue or to take over with. */
 function busy(strategy: MultitaskStrategy): never {
   if (strategy === 'reject') throw new SessionError('session_busy', 'A run is active');
-  throw unsupported(`multitask_strategy "${strategy}" on a busy thread (only "reject" is available)`);
+  throw unsupported(`multitask_strategy "${strategy}" for a run without new input on a busy thread`);
 }
 
 export async function startRun(sessions: TenantSessions, session: SessionView, body: RunBody): Promise<StartedRun> {
@@ -59,7 +63,7 @@ export async function startRun(sessions: TenantSessions, session: SessionView, b
   const outcome = await sessions.resume(session.id);
   switch (outcome.outcome) {
     case 'Started':
-      return { runId: outcome.run_id, eventsAfter: outcome.events_after, strategy };
+      return { runId: outcome.run_id, eventsAfter: outcome.events_after, strategy, queued: null };
     case 'AlreadyRunning':
       return busy(strategy);
     case 'NotFound':
@@ -87,9 +91,9 @@ async function answer(sessions: TenantSessions, session: SessionView, resume: un
     if (refused) return noInterrupt(session, strategy);
     throw error;
   }
-  if (outcome.outcome === 'Started') return { runId: outcome.run_id, eventsAfter: outcome.events_after, strategy };
+  if (outcome.outcome === 'Started') return { runId: outcome.run_id, eventsAfter: outcome.events_after, strategy, queued: null };
   // The same answer again: the run it started is the one to follow.
-  if (outcome.outcome === 'AlreadyRunning') return { runId: outcome.run_id, eventsAfter: null, strategy };
+  if (outcome.outcome === 'AlreadyRunning') return { runId: outcome.run_id, eventsAfter: null, strategy, queued: null };
   return noInterrupt(session, strategy);
 }
 

@@ -4,9 +4,9 @@
  * The agent runs in the statechart's `running` state, so that is the one node
  * that tasks, `next` and `updates` name.
  */
-import type { Message, Question, RunStatus as BambooRunStatus, SessionView } from '../../domain/types.js';
+import type { Message, MultitaskStrategy, Question, QueuedMessage, RunStatus as BambooRunStatus, SessionView } from '../../domain/types.js';
 import { type LangChainMessage, toLangChain } from './messages.js';
-import type { MultitaskStrategy, ThreadStatus } from './schemas.js';
+import type { ThreadStatus } from './schemas.js';
 
 export const NODE = 'running';
 
@@ -35,7 +35,7 @@ export function assistantView(agent: string, since: string) {
 }
 
 export function threadStatus(session: SessionView): ThreadStatus {
-  if (session.state === 'running') return 'busy';
+  if (session.state === 'running' || session.queued.length > 0) return 'busy';
   if (session.state === 'awaitingUser') return 'interrupted';
   return session.last_run?.status === 'failed' && session.has_pending_work ? 'error' : 'idle';
 }
@@ -133,9 +133,11 @@ export function emptyStateView(session: SessionView) {
 
 export type LangGraphRunStatus = 'pending' | 'running' | 'error' | 'success' | 'timeout' | 'interrupted';
 
-/** A question ends a run as LangGraph's `interrupt()` does; so do a cancel and a crash. */
-export function runStatus(status: BambooRunStatus): LangGraphRunStatus {
+/** A question ends a run as LangGraph's `interrupt()` does; so do a cancel and a crash. `pending`: a queued message. */
+export function runStatus(status: BambooRunStatus | 'pending'): LangGraphRunStatus {
   switch (status) {
+    case 'pending':
+      return 'pending';
     case 'running':
       return 'running';
     case 'completed':
@@ -151,12 +153,12 @@ export function runStatus(status: BambooRunStatus): LangGraphRunStatus {
 
 export interface RunFacts {
   id: string;
-  status: BambooRunStatus;
+  status: BambooRunStatus | 'pending';
   startedAt: string;
   endedAt: string | null;
 }
 
-export function runView(session: SessionView, run: RunFacts, strategy: MultitaskStrategy | null = null) {
+export function runView(session: SessionView, run: RunFacts, strategy: MultitaskStrategy | null = null, kwargs: Record<string, unknown> = {}) {
   return {
     run_id: run.id,
     thread_id: session.id,
@@ -167,8 +169,14 @@ export function runView(session: SessionView, run: RunFacts, strategy: Multitask
     metadata: {},
     // Known only to the request that created the run.
     multitask_strategy: strategy,
-    kwargs: {},
+    kwargs,
   };
+}
+
+/** A message queued behind the active run, as the pending run it will become (named by the message's id). */
+export function pendingRunView(session: SessionView, message: QueuedMessage) {
+  const input = { messages: [{ type: 'human', id: message.id, content: message.content }] };
+  return runView(session, { id: message.id, status: 'pending', startedAt: message.created_at, endedAt: null }, 'enqueue', { input });
 }
 
 /** The fields a search's `select` names. */

@@ -35,8 +35,8 @@ export async function runEnd(sessions: TenantSessions, threadId: string, runId: 
   }
 }
 
-/** The thread's values once `runId` is over. */
-export async function valuesAfter(sessions: TenantSessions, threadId: string, runId: string): Promise<Record<string, unknown>> {
+/** The thread's values once `runId` is over (null: a queued run that never started). */
+export async function valuesAfter(sessions: TenantSessions, threadId: string, runId: string | null): Promise<Record<string, unknown>> {
   const session = await sessions.getSession(threadId);
   const values: Record<string, unknown> = threadValues(await readTranscript(sessions, threadId));
   if (session.state === 'awaitingUser' && session.pending_question) values.__interrupt__ = [interruptOf(session.pending_question)];
