@@ -100,7 +100,8 @@ export function runRoutes(router: Router, { runtime, lifecycle, buffers, sse, st
       const query = parse(runListQuery, req.query, 'query');
       const session = await loadThread(sessions(req), req.params.id);
       const pending = session.queued.map((message) => pendingRunView(session, message)).reverse();
-      const done = (await readHistory(sessions(req), session.id)).runs.reverse().map((run) => runView(session, run));
+      // Pending runs are the queue's: the log is read only for the others.
+      const done = query.status === 'pending' ? [] : (await readHistory(sessions(req), session.id)).runs.reverse().map((run) => runView(session, run));
       const runs = [...pending, ...done].filter((run) => !query.status || run.status === query.status);
       const offset = query.offset ?? 0;
       res.json(runs.slice(offset, offset + (query.limit ?? 10)));

@@ -34,9 +34,10 @@ export function assistantView(agent: string, since: string) {
   };
 }
 
+/** A waiting question comes first: input queued behind it waits for its answer too. */
 export function threadStatus(session: SessionView): ThreadStatus {
-  if (session.state === 'running' || session.queued.length > 0) return 'busy';
   if (session.state === 'awaitingUser') return 'interrupted';
+  if (session.state === 'running' || session.queued.length > 0) return 'busy';
   return session.last_run?.status === 'failed' && session.has_pending_work ? 'error' : 'idle';
 }
 
