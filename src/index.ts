@@ -25,8 +25,14 @@ export type {
 } from './runtime/runtime.js';
 export type { EventFeed, FeedHandlers } from './runtime/ports.js';
 export { SqliteStore } from './storage/sqlite/sqlite-store.js';
+export { PgStore } from './storage/postgres/pg-store.js';
+export type { PgStoreOptions } from './storage/postgres/pg-store.js';
+export { PgFeed } from './storage/postgres/feed.js';
+export type { PgFeedOptions } from './storage/postgres/feed.js';
+export { openStore } from './storage/open-store.js';
+export type { OpenedStore, OpenStoreOptions } from './storage/open-store.js';
 export type { Commit, IdempotencyRecord, IdempotencyStore, LeaseChange, ListQuery, Page, SessionRow, Store } from './storage/store.js';
-export { IdempotencyKeyTaken, VersionConflict } from './storage/store.js';
+export { IdempotencyKeyTaken, StorageUnavailable, VersionConflict } from './storage/store.js';
 export { createBamboo, createServer } from './server.js';
 export type { Bamboo, BambooOptions, BambooServer, ServerOptions } from './server.js';
 export { createApp, DEFAULT_SSE } from './http/app.js';

@@ -17,7 +17,7 @@ import { Metrics } from './http/metrics.js';
 import type { EventFeed } from './runtime/ports.js';
 import { createRuntime, type RuntimeInspector, type SessionRuntime } from './runtime/runtime.js';
 import { SqliteStore } from './storage/sqlite/sqlite-store.js';
-import type { IdempotencyStore, KeyStore, Store } from './storage/store.js';
+import type { ServerStore } from './storage/store.js';
 import { Authenticator } from './auth/authenticator.js';
 import type { ConfiguredKey } from './auth/keys.js';
 
@@ -88,7 +88,7 @@ export const DEFAULT_LIMITS = {
 
 export interface BambooOptions {
   /** Storage; defaults to a SQLite file at `dbPath`. It must also keep idempotency records and API keys. */
-  store?: Store & IdempotencyStore & KeyStore;
+  store?: ServerStore;
   /** SQLite file (or `:memory:`) when no `store` is given. Default `./data/bamboo.db`. */
   dbPath?: string;
   /** Other processes' news, when several share a PostgreSQL store. */

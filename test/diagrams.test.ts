@@ -41,7 +41,7 @@ function currentState(svg: string): string | undefined {
 /** The text of every <text> element, entities decoded. */
 function svgTexts(svg: string): string[] {
   return [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map(([, inner]) =>
-    inner!.replace(/&#45;/g, '-').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').replace(/&quot;/g, '"'),
+    inner!.replace(/&#45;/g, '-').replace(/&#160;/g, '\u00a0').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').replace(/&quot;/g, '"'),
   );
 }
 
@@ -306,8 +306,13 @@ describe('compact diagrams', () => {
     expect(full).toContain('class="graph diagram&#45;full"');
     const texts = svgTexts(compact);
     for (const state of json.states) expect(texts).toContain(state.key);
-    const leaving = json.states.flatMap((state) => state.transitions.filter((t) => t.target !== null));
-    for (const transition of leaving) expect(texts).toContain(transition.label);
+    // Every event into another state, in full or as `.member` below its family's name.
+    const leaving = json.states.flatMap((state) => state.transitions.filter((t) => t.target !== null && t.target !== state.path));
+    expect(leaving.length).toBeGreaterThan(0);
+    for (const { label } of leaving) {
+      const member = label.includes('.') ? `.${label.slice(label.indexOf('.') + 1)}` : label;
+      expect(texts.some((text) => text.trim() === label || text.trim() === member), label).toBe(true);
+    }
     const guardsAndActions = json.states.flatMap((state) => state.transitions.flatMap((t) => [...(t.guard ? [t.guard] : []), ...t.actions]));
     expect(guardsAndActions.length).toBeGreaterThan(0);
     for (const name of guardsAndActions) expect(compact).not.toContain(name);

@@ -5,7 +5,9 @@
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DatabaseDamaged } from '../storage/sqlite/errors.js';
+import { isPostgresUrl, postgresUrlProblem, redactUrl } from '../storage/postgres/connection.js';
 import { DatabaseInUse } from '../storage/sqlite/single-instance.js';
+import { StorageUnavailable } from '../storage/store.js';
 import { ConfigError } from './config.js';
 import { SETTINGS, type Setting } from './settings.js';
 
@@ -27,6 +29,15 @@ const REASONS: Record<string, string> = {
 function reason(error: unknown): string {
   const { code, message } = error as { code?: string; message?: string };
   return (code && REASONS[code]) ?? message ?? String(error);
+}
+
+/** A PostgreSQL URL is well-formed; a SQLite path can be written. */
+export function checkDatabase(db: string): void {
+  if (!isPostgresUrl(db)) return checkDatabasePath(db);
+  const problem = postgresUrlProblem(db.trim());
+  if (problem) {
+    throw new ConfigError(`${settingName('BAMBOO_DB')} ${redactUrl(db.trim())} ${problem}; give postgres://user[:password]@host:port/database, or a SQLite file path`);
+  }
 }
 
 /** The database's folder exists (or is created) and can be written, and the file, if any, is a writable file. */
@@ -83,8 +94,23 @@ export function listenError(error: unknown, variable: 'PORT' | 'BAMBOO_INSPECT_P
   }
 }
 
-/** SQLite refusing the database file as a configuration error; anything else is returned as it is. */
+/** PostgreSQL refusing us at start as a configuration error, naming the URL without its password. */
+function postgresError(error: unknown, url: string): unknown {
+  const name = settingName('BAMBOO_DB');
+  const shown = redactUrl(url.trim());
+  const cause = error instanceof StorageUnavailable && error.cause !== undefined ? error.cause : error;
+  const { code, message } = cause as { code?: string; message?: string };
+  if (code === '3D000') return new ConfigError(`${name} ${shown}: ${message}; create it (createdb) or name an existing database`);
+  if (code === '28P01' || code === '28000') return new ConfigError(`${name} ${shown}: ${message}; check the user and password`);
+  if (error instanceof StorageUnavailable) {
+    return new ConfigError(`${name} ${shown}: cannot connect (${code ?? message}); is PostgreSQL running there, and is the host and port right?`);
+  }
+  return error;
+}
+
+/** SQLite or PostgreSQL refusing the database as a configuration error; anything else is returned as it is. */
 export function databaseError(error: unknown, path: string): unknown {
+  if (isPostgresUrl(path)) return postgresError(error, path);
   const code = (error as { code?: string }).code;
   const name = settingName('BAMBOO_DB');
   const file = path === ':memory:' ? path : resolve(path);

@@ -5,6 +5,7 @@
  * are all derived from it, so a new setting is one entry here.
  */
 import { DEFAULT_MAX_TOOL_ROUNDS, DEFAULT_MODEL } from '../agents/openai/index.js';
+import { DEFAULT_LEASE_MS } from '../runtime/runtime.js';
 import { apiKeys, integer, list, oneOf, path, port, text, toggle, type Value } from './values.js';
 
 export interface Setting<Name extends string = string, T = unknown, Default extends T | undefined = T | undefined> {
@@ -42,9 +43,10 @@ export const SETTINGS = [
   setting({
     variable: 'BAMBOO_DB',
     flag: 'db',
-    value: path,
+    value: { ...path, placeholder: '<path|url>' },
     default: './data/bamboo.db',
-    meaning: 'SQLite file (created with its folder); `:memory:` for throw-away runs',
+    meaning:
+      'SQLite file (created with its folder); `:memory:` for throw-away runs; or `postgres://user[:password]@host:port/database` to share one PostgreSQL database among several instances',
   }),
   setting({ variable: 'BAMBOO_AGENT', flag: 'agent', value: text, default: 'demo', meaning: 'agent for sessions that name none' }),
   setting({ variable: 'BAMBOO_TOKEN_DELAY_MS', flag: 'token-delay-ms', value: integer(0), default: 20, meaning: 'demo agent pause between tokens' }),
@@ -60,7 +62,22 @@ export const SETTINGS = [
     flag: 'resume-interrupted',
     value: toggle,
     default: false,
-    meaning: '`1`: resume sessions interrupted by a crash at start-up',
+    meaning: '`1`: resume sessions interrupted by a crash at start-up (on PostgreSQL, also runs whose lease expired while the server runs)',
+  }),
+  setting({
+    variable: 'BAMBOO_LEASE_MS',
+    flag: 'lease-ms',
+    value: integer(100),
+    default: DEFAULT_LEASE_MS,
+    meaning: "how long a run's lease lasts without renewal; its owner renews it every third of that, and on PostgreSQL any instance records a run whose lease expired as interrupted",
+  }),
+  setting({
+    variable: 'BAMBOO_INSTANCE_ID',
+    flag: 'instance-id',
+    value: text,
+    default: undefined,
+    defaultLabel: 'hostname-pid-random',
+    meaning: 'this instance among those sharing a PostgreSQL database: the owner of its runs, shown in logs, `/readyz` and `/metrics`',
   }),
   setting({ variable: 'BAMBOO_INSPECT', flag: 'inspect', value: toggle, default: false, meaning: '`1`: start the Stately inspector (see below)' }),
   setting({ variable: 'BAMBOO_INSPECT_PORT', flag: 'inspect-port', value: port, default: 5678, meaning: "the inspector's port on 127.0.0.1" }),

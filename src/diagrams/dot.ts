@@ -23,10 +23,11 @@ export interface DotOptions {
 
 const FONT = 'Helvetica';
 const COLORS = { fill: '#ffffff', border: '#4a5568', currentFill: '#fde68a', currentBorder: '#b45309', muted: '#4a5568' };
-// Compact pictures are shown small, so their text starts larger and their spacing tighter.
+// Compact pictures are shown small, so their text starts larger, their spacing is tighter, and they run left to
+// right (narrower for a sidebar, with labels beside the arrows).
 const STYLE = {
-  full: { graph: 'nodesep=0.4; ranksep=0.6; pad=0.2;', stateSize: 12, edgeSize: 10 },
-  compact: { graph: 'nodesep=0.3; ranksep=0.45; pad=0.1;', stateSize: 14, edgeSize: 11 },
+  full: { graph: 'rankdir=TB; nodesep=0.4; ranksep=0.6; pad=0.2;', stateSize: 12, edgeSize: 10 },
+  compact: { graph: 'rankdir=LR; nodesep=0.1; ranksep=0.15; pad=0.05;', stateSize: 14, edgeSize: 11 },
 } as const;
 
 interface Writer {
@@ -41,7 +42,7 @@ export function toDot(json: MachineJson, highlight?: string, options: DotOptions
   const style = STYLE[detail];
   const lines = [
     `digraph ${quote(json.id)} {`,
-    `  rankdir=TB; compound=true; bgcolor="white"; ${style.graph}`,
+    `  compound=true; bgcolor="white"; ${style.graph}`,
     `  class=${quote(`diagram-${detail}`)};`,
     `  node [shape=plain fontname=${quote(FONT)} fontsize=${style.stateSize}];`,
     `  edge [fontname=${quote(FONT)} fontsize=${style.edgeSize} color=${quote(COLORS.muted)} fontcolor="#1a202c"];`,
@@ -81,7 +82,8 @@ function writeState(writer: Writer, state: StateJson, indent: string): void {
 
 /**
  * The arrows leaving a state. Full: one per transition and target. Compact:
- * one per target, naming each event that leads there once, in machine order.
+ * one per other state, naming each event that leads there once, in machine
+ * order, grouped by family (`message`, `  .interrupt`, `  .rollback`).
  */
 function arrows(state: StateJson, detail: DiagramDetail): { target: string; label: string }[] {
   const byTarget = new Map<string, string[]>();
@@ -92,13 +94,32 @@ function arrows(state: StateJson, detail: DiagramDetail): { target: string; labe
         out.push({ target, label: transitionCaption(state, transition, '\n') });
         continue;
       }
+      // A transition back into the same state changes no state: the compact picture leaves it out.
+      if (target === state.path) continue;
       const events = byTarget.get(target) ?? [];
       if (!events.includes(transition.label)) events.push(transition.label);
       byTarget.set(target, events);
     }
   }
-  for (const [target, events] of byTarget) out.push({ target, label: events.join('\n') });
+  for (const [target, events] of byTarget) out.push({ target, label: byFamily(events).join('\n') });
   return out;
+}
+
+/**
+ * Events grouped by family, for narrow lines: a family of two or more is written as its name, then one
+ * `.member` line each; a lone event in full. `['message.append', 'message.enqueue', 'resume']` →
+ * `['message', '  .append', '  .enqueue', 'resume']`.
+ */
+function byFamily(events: readonly string[]): string[] {
+  const families = new Map<string, string[]>();
+  for (const event of events) {
+    const dot = event.indexOf('.');
+    const family = dot > 0 ? event.slice(0, dot) : event;
+    families.set(family, [...(families.get(family) ?? []), event]);
+  }
+  return [...families].flatMap(([family, members]) =>
+    members.length === 1 ? members : [family, ...members.map((event) => `  ${event.slice(family.length)}`)],
+  );
 }
 
 /** An HTML-like table: the name, then (in full detail) the internal lines in a smaller font. */

@@ -85,11 +85,17 @@ export function idempotency(store: IdempotencyStore, assertTarget: (req: Request
   };
 
   const replayOnRace: ErrorRequestHandler = async (error, req, res, next) => {
-    if (!(error instanceof IdempotencyKeyTaken)) return next(error);
+    const taken = error instanceof IdempotencyKeyTaken;
+    // Racing on another instance, the first request may win the session's version rather than the key: this one,
+    // re-evaluated against the new state, is refused. The first one's response is stored by then; it is the answer.
+    const refused = !taken && error instanceof SessionError && req.idempotency !== undefined;
+    if (!taken && !refused) return next(error);
     try {
-      const print = { tenant: error.tenant, key: error.key, method: req.method, path: req.originalUrl.split('?')[0] };
+      const key = taken ? error.key : parse(idempotencyKey, req.get('Idempotency-Key')!, 'Idempotency-Key');
+      const print = { tenant: taken ? error.tenant : req.tenant, key, method: req.method, path: req.originalUrl.split('?')[0] };
       const bodyHash = createHash('sha256').update(req.rawBody ?? Buffer.alloc(0)).digest('hex');
-      if (!(await replayStored(req, res, { ...print, bodyHash }))) next(new SessionError('unavailable', 'The request raced another with the same Idempotency-Key; retry it'));
+      if (await replayStored(req, res, { ...print, bodyHash })) return;
+      next(taken ? new SessionError('unavailable', 'The request raced another with the same Idempotency-Key; retry it') : error);
     } catch (replayError) {
       next(replayError);
     }

@@ -96,6 +96,11 @@ export class EventBus {
     if (!topic.catchingUp) void this.catchUp(sessionId, topic);
   }
 
+  /** The last `seq` delivered to the session's subscribers; undefined when it has none. */
+  lastDelivered(sessionId: string): number | undefined {
+    return this.topics.get(sessionId)?.lastSeq;
+  }
+
   /** Sends a last event to the session's subscribers, then ends their subscriptions. */
   close(sessionId: string, last: SessionEvent): void {
     const topic = this.topics.get(sessionId);

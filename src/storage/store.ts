@@ -197,3 +197,6 @@ export interface Store {
   ping(options?: { write?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Everything a server keeps: sessions and their logs, idempotency records, API keys. Both adapters are one. */
+export type ServerStore = Store & IdempotencyStore & KeyStore;

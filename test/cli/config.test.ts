@@ -13,6 +13,8 @@ describe('loadConfig', () => {
       BAMBOO_TOKEN_DELAY_MS: 20,
       BAMBOO_MAX_LIVE_ACTORS: 10_000,
       BAMBOO_RESUME_INTERRUPTED: false,
+      BAMBOO_LEASE_MS: 10_000,
+      BAMBOO_INSTANCE_ID: undefined,
       BAMBOO_INSPECT: false,
       BAMBOO_INSPECT_PORT: 5678,
       BAMBOO_API_KEYS: undefined,

@@ -7,10 +7,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SessionEvent } from '../../src/domain/events.js';
 import type { Message, RunStatus, SessionState } from '../../src/domain/types.js';
 import { SESSION_STATES } from '../../src/domain/types.js';
-import type { Commit, IdempotencyRecord, IdempotencyStore, SessionRow, Store } from '../../src/storage/store.js';
-import { IdempotencyKeyTaken, VersionConflict } from '../../src/storage/store.js';
+import type { ApiKeyRecord, Commit, IdempotencyRecord, ServerStore, SessionRow } from '../../src/storage/store.js';
+import { IdempotencyKeyTaken, TooManyRuns, VersionConflict } from '../../src/storage/store.js';
 
-export type StoreFactory = () => (Store & IdempotencyStore) | Promise<Store & IdempotencyStore>;
+export type StoreFactory = () => ServerStore | Promise<ServerStore>;
 
 let clock = Date.parse('2025-03-01T00:00:00.000Z');
 /** Increasing ISO times, so rows and records have distinct, ordered timestamps. */
@@ -59,7 +59,7 @@ export function message(n: number, fields: Partial<Message> = {}): Message {
 
 export function describeStoreContract(name: string, makeStore: StoreFactory): void {
   describe(`Store contract: ${name}`, () => {
-    let store: Store & IdempotencyStore;
+    let store: ServerStore;
 
     beforeEach(async () => {
       store = await makeStore();
@@ -550,6 +550,96 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         await continueLog('ses_b', 1, { snapshot: snap('idle', '{}', 'cancelled') });
         await continueLog('ses_c', 1, { snapshot: snap('running', '{}', 'interrupted') });
         expect(await store.interruptedSessions()).toEqual(['ses_a']);
+      });
+    });
+
+    describe('run limits', () => {
+      /** Starts a run of `id` (creating it for `tenant` if needed), with the tenant limited to `max` runs. */
+      async function start(id: string, tenant: string, max: number): Promise<void> {
+        if (!(await store.loadSession(id))) await create(id, { info: { ...sessionRow(id).info, tenant } });
+        await continueLog(id, 1, { snapshot: snap('running'), lease: { owner: 'i', epoch: 1, ttlMs: 60_000 }, runLimit: { tenant, max } });
+      }
+
+      it("refuses a run start past the tenant's limit with TooManyRuns, writing nothing; other tenants and ended runs make room", async () => {
+        await start('ses_a', 'acme', 2);
+        await start('ses_b', 'acme', 2);
+        await create('ses_c', { info: { ...sessionRow('ses_c').info, tenant: 'acme' } });
+        const before = (await store.loadSession('ses_c'))!;
+        const refusal = await start('ses_c', 'acme', 2).then(
+          () => null,
+          (error: unknown) => error,
+        );
+        expect(refusal).toBeInstanceOf(TooManyRuns);
+        expect(await store.loadSession('ses_c')).toEqual(before);
+        await start('ses_other', 'beta', 2);
+        // A run that ends gives its place back.
+        await continueLog('ses_a', 1, { snapshot: snap('completed'), lease: { release: true } });
+        await start('ses_c', 'acme', 2);
+        expect((await store.loadSession('ses_c'))!.state).toBe('running');
+      });
+
+      it('racing run starts of one tenant: exactly as many as the limit win', async () => {
+        const ids = Array.from({ length: 8 }, (_, i) => `ses_race${i}`);
+        for (const id of ids) await create(id, { info: { ...sessionRow(id).info, tenant: 'acme' } });
+        const results = await Promise.allSettled(ids.map((id) => start(id, 'acme', 3)));
+        expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(3);
+        expect(results.every((result) => result.status === 'fulfilled' || result.reason instanceof TooManyRuns)).toBe(true);
+      });
+
+      it('a deleted running session gives its place back', async () => {
+        await start('ses_a', 'acme', 1);
+        await store.deleteSession('ses_a');
+        await start('ses_b', 'acme', 1);
+      });
+    });
+
+    describe('rollbacks and queues', () => {
+      it('removes messages by id, keeps the count exact, and never reuses a position', async () => {
+        await create('ses_a');
+        const written = Array.from({ length: 4 }, (_, i) => message(i + 1));
+        await continueLog('ses_a', 1, { messages: written });
+        await continueLog('ses_a', 1, { removeMessages: ['msg_2', 'msg_4'], messages: [message(5)] });
+        const row = (await store.loadSession('ses_a'))!;
+        expect(row.message_count).toBe(3);
+        const page = await store.readMessages('ses_a', { limit: 10 });
+        expect(page.items.map((m) => m.id)).toEqual(['msg_1', 'msg_3', 'msg_5']);
+        expect(await store.readRecentMessages('ses_a', 2)).toEqual([written[2], message(5, { created_at: page.items[2]!.created_at })]);
+      });
+
+      it('names the sessions not running with messages queued', async () => {
+        for (const id of ['ses_a', 'ses_b', 'ses_c']) await create(id);
+        await continueLog('ses_a', 1, { snapshot: { ...snap('idle'), queued: 2 } });
+        await continueLog('ses_b', 1, { snapshot: { ...snap('running'), queued: 1 } });
+        expect(await store.queuedSessions()).toEqual(['ses_a']);
+        await continueLog('ses_a', 1, { snapshot: snap('running') });
+        expect(await store.queuedSessions()).toEqual([]);
+      });
+    });
+
+    describe('API keys', () => {
+      const key = (id: string, fields: Partial<ApiKeyRecord> = {}) => ({ id, tenant: 'acme', name: 'ci', hash: `hash-${id}`, created_at: tick(), ...fields });
+
+      it('are stored, found by hash until revoked, listed with their revocation, counted while active', async () => {
+        expect(await store.countActiveApiKeys()).toBe(0);
+        await store.createApiKey(key('key_1'));
+        await store.createApiKey(key('key_2', { tenant: 'beta', name: null }));
+        expect(await store.findApiKey('hash-key_1')).toMatchObject({ id: 'key_1', tenant: 'acme', revoked_at: null });
+        expect(await store.countActiveApiKeys()).toBe(2);
+        expect(await store.revokeApiKey('key_1', tick())).toBe(true);
+        expect(await store.revokeApiKey('key_1', tick())).toBe(false);
+        expect(await store.revokeApiKey('key_none', tick())).toBe(false);
+        expect(await store.findApiKey('hash-key_1')).toBeNull();
+        expect(await store.countActiveApiKeys()).toBe(1);
+        const listed = await store.listApiKeys();
+        expect(listed.map((k) => [k.id, k.revoked_at === null])).toEqual([
+          ['key_1', false],
+          ['key_2', true],
+        ]);
+      });
+
+      it('refuse a second key with the same hash', async () => {
+        await store.createApiKey(key('key_1'));
+        await expect(store.createApiKey(key('key_2', { hash: 'hash-key_1' }))).rejects.toThrow();
       });
     });
 

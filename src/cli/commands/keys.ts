@@ -4,9 +4,9 @@
  * capture it; only its hash is stored.
  */
 import { generateKey, isTenantName } from '../../auth/keys.js';
+import { openStore } from '../../storage/open-store.js';
 import { DatabaseInUse } from '../../storage/sqlite/single-instance.js';
-import { SqliteStore } from '../../storage/sqlite/sqlite-store.js';
-import type { KeyStore, Store } from '../../storage/store.js';
+import type { KeyStore, ServerStore } from '../../storage/store.js';
 import { databaseError, settingName } from '../checks.js';
 import type { Command, CommandContext } from '../command.js';
 import { ConfigError, parseFlags, resolveConfig } from '../config.js';
@@ -75,9 +75,9 @@ async function withStore<T>(flags: Record<string, string | boolean | undefined>,
   const config = resolveConfig(flags, context.env);
   const path = config.BAMBOO_DB;
   if (path === ':memory:') throw new ConfigError(`${settingName('BAMBOO_DB')} is :memory:; keys must go to the database the server uses`);
-  let store: (Store & KeyStore) | undefined;
+  let store: ServerStore | undefined;
   try {
-    store = new SqliteStore(path);
+    ({ store } = await openStore(path, { instanceId: 'bamboo-server-keys' }));
     return await use(store);
   } catch (error) {
     if (error instanceof DatabaseInUse) {

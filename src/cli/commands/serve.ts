@@ -1,11 +1,14 @@
 /** `bamboo-server [serve]`: check the configuration, start the server, log where it is, shut down on a signal. */
-import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Agent } from '../../agents/agent.js';
 import { openAIAgentFromEnv } from '../../agents/openai/index.js';
 import { startInspector, type RunningInspector } from '../../runtime/inspector.js';
+import { defaultInstanceId } from '../../runtime/runtime.js';
 import { createServer, type BambooServer, UnsafeConfiguration } from '../../server.js';
-import { checkAgent, checkDatabasePath, databaseError, listenError } from '../checks.js';
+import { openStore } from '../../storage/open-store.js';
+import type { Store } from '../../storage/store.js';
+import { isPostgresUrl, redactUrl } from '../../storage/postgres/connection.js';
+import { checkAgent, checkDatabase, databaseError, listenError } from '../checks.js';
 import type { Command, CommandContext } from '../command.js';
 import { ConfigError, flagOptions, parseFlags, resolveConfig } from '../config.js';
 import { helpText } from '../help.js';
@@ -29,8 +32,8 @@ export const serve: Command = {
     // Validated before the logger exists: a bad log level must be a config error, not a crash inside pino.
     const config = resolveConfig(flags, context.env);
     const logger = createLogger(config, context.stdout);
-    // Secret settings are redacted by the logger (REDACTED_PATHS).
-    logger.debug({ config }, 'configuration');
+    // Secret settings are redacted by the logger (REDACTED_PATHS); a database URL's password here.
+    logger.debug({ config: { ...config, BAMBOO_DB: isPostgresUrl(config.BAMBOO_DB) ? redactUrl(config.BAMBOO_DB) : config.BAMBOO_DB } }, 'configuration');
     // One session's failure must never take the others down.
     process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
     try {
@@ -53,7 +56,8 @@ interface Running {
 async function start(config: Config, context: CommandContext, logger: Logger): Promise<Running> {
   const agents = openAIAgents(context.env);
   checkAgent(config.BAMBOO_AGENT, ['demo', ...Object.keys(agents)]);
-  checkDatabasePath(config.BAMBOO_DB);
+  checkDatabase(config.BAMBOO_DB);
+  const instanceId = config.BAMBOO_INSTANCE_ID ?? defaultInstanceId();
 
   // Off by default: inspecting every actor costs throughput.
   const inspector = config.BAMBOO_INSPECT
@@ -62,9 +66,16 @@ async function start(config: Config, context: CommandContext, logger: Logger): P
       })
     : undefined;
   try {
+    // A SQLite file, or PostgreSQL with the feed that carries other instances' news; createServer closes both on failure.
+    const { store, feed } = await openStore(config.BAMBOO_DB, { instanceId, logger }).catch((error: unknown) => {
+      throw databaseError(error, config.BAMBOO_DB);
+    });
     const server = await createServer({
       agents,
-      dbPath: config.BAMBOO_DB,
+      store,
+      feed: feed ?? undefined,
+      instanceId,
+      leaseMs: config.BAMBOO_LEASE_MS,
       defaultAgent: config.BAMBOO_AGENT,
       tokenDelayMs: config.BAMBOO_TOKEN_DELAY_MS,
       maxLiveActors: config.BAMBOO_MAX_LIVE_ACTORS,
@@ -102,7 +113,7 @@ async function start(config: Config, context: CommandContext, logger: Logger): P
       if (error instanceof UnsafeConfiguration) throw new ConfigError(error.message);
       throw databaseError(listenError(error, 'PORT', config.PORT, config.HOST), config.BAMBOO_DB);
     });
-    logStarted(logger, config, context.version, server, inspector);
+    logStarted(logger, config, context.version, server, store, inspector);
     return { server, inspector };
   } catch (error) {
     await inspector?.stop();
@@ -121,13 +132,23 @@ function openAIAgents(env: CommandContext['env']): Record<string, Agent> {
   return openai ? { openai } : {};
 }
 
-function logStarted(logger: Logger, config: Config, version: string, server: BambooServer, inspector?: RunningInspector): void {
+function logStarted(logger: Logger, config: Config, version: string, server: BambooServer, store: Store, inspector?: RunningInspector): void {
+  const { kind, location } = store;
   if (inspector) {
     logger.info({ inspector: inspector.pageUrl, ws: inspector.url }, inspector.instructions);
   }
-  const store = config.BAMBOO_DB === ':memory:' ? ':memory:' : resolve(config.BAMBOO_DB);
   logger.info(
-    { url: server.url, store, agents: server.runtime.agentNames, defaultAgent: config.BAMBOO_AGENT, console: `${server.url}/`, version },
+    {
+      url: server.url,
+      // A file path or `:memory:`; for PostgreSQL, the URL without its password.
+      store: location,
+      agents: server.runtime.agentNames,
+      defaultAgent: config.BAMBOO_AGENT,
+      console: `${server.url}/`,
+      version,
+      storeKind: kind,
+      instance: server.runtime.instanceId,
+    },
     `Bamboo Server ${version} listening on ${server.url}`,
   );
 }

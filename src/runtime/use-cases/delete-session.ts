@@ -26,5 +26,7 @@ export async function deleteSession(ctx: RuntimeContext, tenant: Tenant, id: str
 export function forgetDeleted(ctx: RuntimeContext, id: string): void {
   const host = ctx.registry.peek(id);
   if (host) ctx.registry.evict(host);
-  ctx.bus.close(id, numbered({ type: 'session_deleted', at: now() }, (host?.lastSeq ?? 0) + 1, id));
+  // Numbered after what its streams were sent: this process may hold no host of the session, and a stream drops a seq it already had.
+  const lastSeq = Math.max(host?.lastSeq ?? 0, ctx.bus.lastDelivered(id) ?? 0);
+  ctx.bus.close(id, numbered({ type: 'session_deleted', at: now() }, lastSeq + 1, id));
 }

@@ -30,10 +30,14 @@ export async function listSessions(
   return { sessions: page.items.map(viewOfRow), next_cursor: page.nextCursor };
 }
 
-/** The session's last durable `seq`; throws `session_not_found` for a session `tenant` may not see. */
-export async function lastSeqOf(ctx: RuntimeContext, tenant: string, id: string): Promise<number> {
+/**
+ * The session's last durable `seq`; throws `session_not_found` for a session `tenant` may not see.
+ * `current`: not from a host that another process may have overtaken.
+ */
+export async function lastSeqOf(ctx: RuntimeContext, tenant: string, id: string, current = false): Promise<number> {
   assertOpen(ctx);
-  const host = ctx.registry.peek(id);
+  const peeked = ctx.registry.peek(id);
+  const host = current && ctx.store.shared && !peeked?.hasLiveRun ? undefined : peeked;
   if (host) {
     if (host.info.tenant !== tenant) throw sessionNotFound(id);
     return host.durable.lastSeq;
@@ -73,7 +77,8 @@ export async function readMessages(
  * log, so nothing falls between; events up to `lastSeq` are the log's to give.
  */
 export async function subscribe(ctx: RuntimeContext, tenant: string, id: string, subscriber: Subscriber): Promise<{ unsubscribe: () => void; lastSeq: number }> {
-  const lastSeq = await lastSeqOf(ctx, tenant, id);
+  // Where delivery starts: an outdated host here would replay to a live-only stream what it never saw.
+  const lastSeq = await lastSeqOf(ctx, tenant, id, true);
   const unsubscribe = ctx.bus.subscribe(id, lastSeq, subscriber);
   try {
     // Deleted before the subscription: its `session_deleted` went to nobody.

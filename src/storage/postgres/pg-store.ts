@@ -1,0 +1,297 @@
+/**
+ * The shared store: one PostgreSQL database for many Bamboo instances. Every
+ * write is a single statement (one round trip, atomic on its own), and a
+ * commit is compare-and-set on the session's version, so across all
+ * instances exactly one writer of a version wins. Connection failures become
+ * `StorageUnavailable`; a taken Idempotency-Key becomes `IdempotencyKeyTaken`.
+ */
+import pg from 'pg';
+import type { SessionEvent } from '../../domain/events.js';
+import type { Message, SessionState } from '../../domain/types.js';
+import { SESSION_STATES } from '../../domain/types.js';
+import type { ApiKeyRecord, Commit, IdempotencyRecord, IdempotencyStore, KeyStore, ListQuery, Page, SessionRow, Store, TenantUsage } from '../store.js';
+import { IdempotencyKeyTaken, TooManyRuns, VersionConflict } from '../store.js';
+import { clientConfig, createPool, redactUrl, unavailability } from './connection.js';
+import { migrate } from './migrations.js';
+import { type IdempotencyRecordRow, type Profile, recordsJson, type SessionRecord, toIdempotencyRecord, toRow } from './records.js';
+import { SQL, type StatementName } from './statements.js';
+
+export interface PgStoreOptions {
+  /** Connections at most. Default 10. */
+  max?: number;
+  /** Told of errors on idle connections (the pool replaces them). */
+  onIdleError?: (error: Error) => void;
+}
+
+/** A cursor is a number this store handed out; anything else pages nothing, as in SQLite. */
+const CURSOR = /^\d{1,18}$/;
+
+/** A text column cannot hold NUL, so no stored session has such an id: asking for one is asking for nothing. */
+function impossible(id: string): boolean {
+  return id.includes('\u0000');
+}
+
+/** No byte budget: larger than any page. */
+const UNBOUNDED = Number.MAX_SAFE_INTEGER;
+
+export class PgStore implements Store, IdempotencyStore, KeyStore {
+  readonly kind = 'postgres';
+  readonly shared = true;
+  /** The URL without its password. */
+  readonly location: string;
+  private closed = false;
+
+  /** Prefer `PgStore.open`, which also migrates. `pool` is the store's from now on: `close` ends it. */
+  constructor(
+    readonly pool: pg.Pool,
+    private readonly url: string,
+  ) {
+    this.location = redactUrl(url);
+  }
+
+  /** Connects, creates or migrates the tables (safely from several instances at once), and returns the store. */
+  static async open(url: string, options: PgStoreOptions = {}): Promise<PgStore> {
+    const store = new PgStore(createPool(url, options), url);
+    try {
+      const client = await store.pool.connect();
+      try {
+        await migrate(client);
+      } finally {
+        client.release();
+      }
+    } catch (error) {
+      await store.close();
+      throw unavailability(error) ?? error;
+    }
+    return store;
+  }
+
+  /** A new connection of its own to the same database, for LISTEN. */
+  listener(): pg.Client {
+    return new pg.Client(clientConfig(this.url));
+  }
+
+  async createSession(row: SessionRow, events: SessionEvent[], idempotency?: IdempotencyRecord): Promise<void> {
+    const { info } = row;
+    const records = idempotency ? [idempotency] : [];
+    const profile: Profile = { title: info.title, agent: info.agent, system_prompt: info.system_prompt, metadata: info.metadata };
+    const data = events.map((event) => JSON.stringify(event));
+    await this.run('createSession', [
+      info.id, info.tenant, JSON.stringify(profile),
+      row.state, row.snapshot, row.version, row.last_event_seq, row.message_count, info.created_at, row.updated_at,
+      row.lease_owner, row.lease_epoch,
+      events.map((event) => event.seq), data, recordsJson(records),
+      // The session's own text counts too: a 100 KB system prompt is stored, whether or not it runs.
+      sumLengths(data) + row.snapshot.length + JSON.stringify(info.metadata).length + (info.system_prompt?.length ?? 0),
+    ]).catch((error: unknown) => this.keyTaken(error, records));
+  }
+
+  async loadSession(id: string): Promise<SessionRow | null> {
+    if (impossible(id)) return null;
+    const { rows } = await this.run<SessionRecord>('loadSession', [id]);
+    return rows[0] ? toRow(rows[0]) : null;
+  }
+
+  async sessionVersion(id: string): Promise<number | null> {
+    if (impossible(id)) return null;
+    const { rows } = await this.run<{ version: number }>('sessionVersion', [id]);
+    return rows[0]?.version ?? null;
+  }
+
+  async commit(commit: Commit): Promise<void> {
+    const { sessionId, expectedVersion, snapshot, lease, events, messages, runLimit } = commit;
+    const records = commit.idempotency ?? [];
+    const take = lease && !('release' in lease) ? lease : null;
+    if (impossible(sessionId)) throw new VersionConflict(sessionId, expectedVersion);
+    const eventData = events.map((event) => JSON.stringify(event));
+    const messageData = messages.map((message) => JSON.stringify(message));
+    const { rows } = await this.run<{ updated: number }>('commit', [
+      sessionId, expectedVersion, commit.updatedAt,
+      snapshot !== undefined, snapshot?.state ?? null, snapshot?.data ?? null, snapshot?.lastRunStatus ?? null, snapshot?.queued ?? 0,
+      events.at(-1)?.seq ?? null, events.map((event) => event.seq), eventData,
+      messageData, messages.map((message) => message.id), commit.removeMessages ?? [], sumLengths(eventData) + sumLengths(messageData),
+      lease ? (take ? 'take' : 'release') : null, take?.owner ?? null, take?.epoch ?? null, take?.ttlMs ?? null,
+      runLimit?.max ?? 0, commit.onlyIfLeaseExpired === true,
+      recordsJson(records),
+    ]).catch((error: unknown) => {
+      if ((error as { code?: string; message?: string }).code === 'P0001' && (error as { message?: string }).message === 'too_many_runs') {
+        throw new TooManyRuns(runLimit?.tenant ?? '', runLimit?.max ?? 0);
+      }
+      return this.keyTaken(error, records);
+    });
+    if (rows[0]?.updated !== 1) throw new VersionConflict(sessionId, expectedVersion);
+  }
+
+  async deleteSession(id: string): Promise<boolean> {
+    if (impossible(id)) return false;
+    const { rows } = await this.run<{ removed: number }>('deleteSession', [id]);
+    return rows[0]?.removed === 1;
+  }
+
+  async listSessions({ tenant, limit, cursor, state }: ListQuery): Promise<Page<SessionRow>> {
+    if (cursor !== undefined && !CURSOR.test(cursor)) return { items: [], nextCursor: null };
+    const before = cursor ?? '9223372036854775807';
+    const { rows } = state
+      ? await this.run<SessionRecord & { ordinal: string }>('listByState', [tenant, state, before, limit + 1])
+      : await this.run<SessionRecord & { ordinal: string }>('listAll', [tenant, before, limit + 1]);
+    const page = rows.slice(0, limit);
+    return { items: page.map(toRow), nextCursor: rows.length > limit ? page.at(-1)!.ordinal : null };
+  }
+
+  async countByState(): Promise<Record<SessionState, number>> {
+    const counts = Object.fromEntries(SESSION_STATES.map((s) => [s, 0])) as Record<SessionState, number>;
+    const { rows } = await this.run<{ state: SessionState; n: number }>('countByState', []);
+    for (const { state, n } of rows) counts[state] = n;
+    return counts;
+  }
+
+  async readEvents(sessionId: string, after: number, limit: number, maxBytes = UNBOUNDED): Promise<SessionEvent[]> {
+    if (impossible(sessionId)) return [];
+    const { rows } = await this.run<{ data: string; before: string }>('readEvents', [sessionId, after, limit, maxBytes]);
+    return withinBudget(rows, maxBytes).map((row) => JSON.parse(row.data) as SessionEvent);
+  }
+
+  async readMessages(sessionId: string, { limit, cursor, maxBytes = UNBOUNDED }: { limit: number; cursor?: string; maxBytes?: number }): Promise<Page<Message>> {
+    if (impossible(sessionId) || (cursor !== undefined && !CURSOR.test(cursor))) return { items: [], nextCursor: null };
+    // One more than the page, to know whether another follows.
+    const { rows } = await this.run<{ position: number; data: string; before: string }>('readMessages', [sessionId, Number(cursor ?? 0), limit + 1, maxBytes]);
+    const page = withinBudget(rows, maxBytes).slice(0, limit);
+    return { items: page.map((row) => JSON.parse(row.data) as Message), nextCursor: rows.length > page.length ? String(page.at(-1)!.position) : null };
+  }
+
+  async readRecentMessages(sessionId: string, limit: number): Promise<Message[]> {
+    if (impossible(sessionId)) return [];
+    const { rows } = await this.run<{ data: string }>('readRecentMessages', [sessionId, limit]);
+    return rows.reverse().map((row) => JSON.parse(row.data) as Message);
+  }
+
+  async expiredRuns(): Promise<string[]> {
+    return this.ids('expiredRuns', []);
+  }
+
+  async runningSessions(): Promise<string[]> {
+    return this.ids('runningSessions', []);
+  }
+
+  async interruptedSessions(): Promise<string[]> {
+    return this.ids('interruptedSessions', []);
+  }
+
+  async queuedSessions(): Promise<string[]> {
+    return this.ids('queuedSessions', []);
+  }
+
+  async tenantUsage(tenant: string): Promise<TenantUsage> {
+    const { rows } = await this.run<TenantUsage>('tenantUsage', [tenant]);
+    return rows[0] ?? { sessions: 0, bytes: 0 };
+  }
+
+  async deleteSessionsIdleSince(before: string, limit: number): Promise<string[]> {
+    return this.ids('deleteIdleSince', [before, limit]);
+  }
+
+  async renewLeases(owner: string, sessionIds: readonly string[], ttlMs: number): Promise<string[]> {
+    if (sessionIds.length === 0) return [];
+    return this.ids('renewLeases', [[...sessionIds], owner, ttlMs]);
+  }
+
+  /** Sessions written at or after `since` (an ISO time), and their last `seq`. */
+  async changedSince(since: string): Promise<{ id: string; lastSeq: number }[]> {
+    const { rows } = await this.run<{ id: string; last_event_seq: number }>('changedSince', [since]);
+    return rows.map((row) => ({ id: row.id, lastSeq: row.last_event_seq }));
+  }
+
+  async notify(channel: string, payload: string): Promise<void> {
+    await this.run('notify', [channel, payload]);
+  }
+
+  async getIdempotency(tenant: string, key: string): Promise<IdempotencyRecord | null> {
+    const { rows } = await this.run<IdempotencyRecordRow>('getIdempotency', [tenant, key]);
+    return rows[0] ? toIdempotencyRecord(rows[0]) : null;
+  }
+
+  async purgeIdempotency(before: string): Promise<number> {
+    return (await this.run('purgeIdempotency', [before])).rowCount ?? 0;
+  }
+
+  async createApiKey(record: Omit<ApiKeyRecord, 'revoked_at'>): Promise<void> {
+    await this.run('insertApiKey', [record.id, record.tenant, record.name, record.hash, record.created_at]);
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    return (await this.run<ApiKeyRecord>('listApiKeys', [])).rows;
+  }
+
+  async revokeApiKey(id: string, at: string): Promise<boolean> {
+    return ((await this.run('revokeApiKey', [id, at])).rowCount ?? 0) === 1;
+  }
+
+  async findApiKey(hash: string): Promise<ApiKeyRecord | null> {
+    return (await this.run<ApiKeyRecord>('findApiKey', [hash])).rows[0] ?? null;
+  }
+
+  async countActiveApiKeys(): Promise<number> {
+    return (await this.run<{ n: number }>('countActiveApiKeys', [])).rows[0]?.n ?? 0;
+  }
+
+  /** Asks `owner` to carry out `command` (any size: it is kept in a row, the owner told its id). */
+  async requestCommand(owner: string, sessionId: string, command: string): Promise<void> {
+    await this.run('requestCommand', [owner, sessionId, command]);
+  }
+
+  /** Takes the command `id` if it is `owner`'s; null when it is gone or another's. */
+  async takeCommand(id: string, owner: string): Promise<{ sessionId: string; command: string } | null> {
+    const { rows } = await this.run<{ session_id: string; command: string }>('takeCommand', [id, owner]);
+    return rows[0] ? { sessionId: rows[0].session_id, command: rows[0].command } : null;
+  }
+
+  async ping({ write = false }: { write?: boolean } = {}): Promise<void> {
+    await this.run(write ? 'pingWrite' : 'ping', []);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  /** One statement, one round trip; prepared once per connection by name. */
+  private async run<R extends pg.QueryResultRow = pg.QueryResultRow>(name: StatementName, values: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>({ name: `bamboo_${name}`, text: SQL[name], values });
+    } catch (error) {
+      throw unavailability(error) ?? error;
+    }
+  }
+
+  private async ids(name: StatementName, values: unknown[]): Promise<string[]> {
+    const { rows } = await this.run<{ id: string }>(name, values);
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * A duplicate key on the idempotency records rolled the whole statement
+   * back: name the key that was taken (the only one, or the first one stored).
+   */
+  private async keyTaken(error: unknown, records: readonly IdempotencyRecord[]): Promise<never> {
+    const { code, constraint } = error as { code?: string; constraint?: string };
+    if (code !== '23505' || constraint !== 'idempotency_records_pkey' || records.length === 0) throw error;
+    let taken = records[0];
+    if (records.length > 1) {
+      const { rows } = await this.run<{ tenant: string; key: string }>('existingKeys', [records.map((r) => r.tenant), records.map((r) => r.key)]);
+      taken = records.find((r) => rows.some((row) => row.tenant === r.tenant && row.key === r.key)) ?? taken;
+    }
+    throw new IdempotencyKeyTaken(taken.tenant, taken.key);
+  }
+}
+
+function sumLengths(texts: readonly string[]): number {
+  let total = 0;
+  for (const text of texts) total += text.length;
+  return total;
+}
+
+/** The rows within the byte budget, the first one always: the statement sends at most one more. */
+function withinBudget<R extends { data: string; before: string }>(rows: readonly R[], maxBytes: number): R[] {
+  return rows.filter((row, i) => i === 0 || Number(row.before) + row.data.length <= maxBytes);
+}

@@ -1,0 +1,57 @@
+/**
+ * A TCP relay in front of PostgreSQL, so a test can make the database
+ * unreachable for one instance (every connection cut, new ones refused) and
+ * bring it back on the same port, without touching the server others use.
+ */
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { PG_HOST, PG_PORT } from './database.js';
+
+export class PgProxy {
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+
+  static async start(): Promise<PgProxy> {
+    const proxy = new PgProxy();
+    await proxy.listen();
+    return proxy;
+  }
+
+  /** Closes every relayed connection and refuses new ones. */
+  async cut(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Accepts connections again, on the same port. */
+  async restore(): Promise<void> {
+    await this.listen();
+  }
+
+  private listen(): Promise<void> {
+    const server = createServer((client) => {
+      const upstream = connect(PG_PORT, PG_HOST);
+      for (const socket of [client, upstream]) {
+        this.sockets.add(socket);
+        socket.on('error', () => undefined);
+        socket.on('close', () => {
+          this.sockets.delete(socket);
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => {
+        this.port = (server.address() as { port: number }).port;
+        resolve();
+      });
+    });
+  }
+}
