@@ -13,6 +13,7 @@ import type { Operation } from '../../src/http/openapi/operation.js';
 import { OPERATIONS } from '../../src/http/openapi/operations.js';
 import { refTo } from '../../src/http/openapi/schemas.js';
 import type { CallOptions, Json, Reply, TestServer } from './helpers.js';
+import { rawRequest, type RawReply } from './raw-http.js';
 
 /** Answers a test provokes on some operation, not on each: storage failing, the server failing. */
 const SERVER_FAILURES = new Set(['internal', 'unavailable', 'insufficient_storage']);
@@ -48,12 +49,27 @@ export class ResponseCheck {
     return reply;
   }
 
-  /** Opens a stream, checks its status and media type, and closes it. */
+  /** A request `fetch` cannot make (any `Host`), checked the same way. */
+  async raw(server: TestServer, method: string, path: string, headers: Record<string, string>): Promise<RawReply> {
+    const reply = await rawRequest(server.url, method, path, headers);
+    const fields = new Headers();
+    for (const [name, value] of Object.entries(reply.headers)) if (value !== undefined) fields.set(name, Array.isArray(value) ? value.join(', ') : value);
+    this.check(method, path, reply.status, fields, reply.text, reply.body);
+    return reply;
+  }
+
+  /** Opens a stream, checks its status and media type, and closes it; or checks the error that refused it. */
   async stream(server: TestServer, path: string, headers: Record<string, string> = {}): Promise<void> {
     const abort = new AbortController();
     const response = await fetch(`${server.url}${path}`, { headers: { Accept: 'text/event-stream', ...headers }, signal: abort.signal });
-    this.check('GET', path, response.status, response.headers, '', null);
-    abort.abort();
+    if (response.headers.get('content-type')?.startsWith('text/event-stream')) {
+      this.check('GET', path, response.status, response.headers, '', null);
+      abort.abort();
+      return;
+    }
+    // A refusal before the stream opened: a JSON error.
+    const text = await response.text();
+    this.check('GET', path, response.status, response.headers, text, JSON.parse(text));
   }
 
   check(method: string, path: string, status: number, headers: Headers, text: string, body: Json): void {

@@ -15,6 +15,7 @@ import { event } from '../../src/http/openapi/events.js';
 import { componentSchemas } from '../../src/http/openapi/schemas.js';
 import { createBamboo } from '../../src/server.js';
 import { API, cleanup, createSession, type Json, startServer, tempDb, waitForSession, waitForState } from './helpers.js';
+import { driveFrontDoor, driveLimits } from './openapi-access.js';
 import { problems, ResponseCheck } from './openapi-check.js';
 import { driveErrors, driveStorageFailures, driveTurn } from './openapi-flows.js';
 import { EventLog } from './sse-client.js';
@@ -107,11 +108,13 @@ describe('the OpenAPI document', () => {
 });
 
 describe('real responses', () => {
-  it('match the document: a human-in-the-loop turn, every error, storage failing', async () => {
+  it('match the document: a human-in-the-loop turn, every error, the front door and the limits, storage failing', async () => {
     const server = await startServer();
     const check = new ResponseCheck(await served(server));
     await driveTurn(check, server);
     await driveErrors(check, server);
+    await driveFrontDoor(check);
+    await driveLimits(check);
     await driveStorageFailures(check);
     expect(check.untested()).toEqual([]);
   });

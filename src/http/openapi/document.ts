@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import type { ErrorCode } from '../../domain/errors.js';
 import { statusOf } from '../errors.js';
 import { ERROR_CODES, errorEnvelope } from './bodies.js';
-import type { Operation, RequestHeader, ResponseSpec } from './operation.js';
+import { frontDoorErrors, type Operation, type RequestHeader, type ResponseHeader, type ResponseSpec } from './operation.js';
 import { OPERATIONS } from './operations.js';
 import { idempotencyKey, lastEventId } from './requests.js';
 import { componentSchemas, inputSchema, type JsonSchema, numericRange, refTo } from './schemas.js';
@@ -18,13 +18,15 @@ export type OpenApiDocument = {
   info: { title: string; version: string; description: string };
   tags: { name: string; description: string }[];
   paths: Record<string, Record<string, JsonSchema>>;
-  components: { schemas: Record<string, JsonSchema>; headers: Record<string, JsonSchema> };
+  components: { schemas: Record<string, JsonSchema>; headers: Record<string, JsonSchema>; securitySchemes: Record<string, JsonSchema> };
+  security: Record<string, string[]>[];
 };
 
 const DESCRIPTION = [
   'Runs AI-agent sessions. The guide, with examples, is `docs/API.md` in the repository.',
   'Request and response bodies are JSON (`application/json`, UTF-8); unknown request fields are refused.',
   'Every error is `{ "error": { "code", "message" } }` (`Error`). Besides the errors each operation lists, any path answers 404 `not_found` for a route that does not exist and 405 `method_not_allowed` (with `Allow`) for a method it does not serve.',
+  'API keys: once the server has at least one, every operation except the open ones (`security: []`) needs one, as `Authorization: Bearer KEY` or `x-api-key: KEY`; a missing or unknown key answers 401 `unauthorized` with `WWW-Authenticate: Bearer`. A server without keys needs none. Each key belongs to a tenant, and a tenant sees only its own sessions.',
 ].join('\n\n');
 
 const TAGS = [
@@ -36,12 +38,31 @@ const TAGS = [
   { name: 'Service', description: 'Health, readiness, metrics and this document.' },
 ];
 
-const HEADERS: Record<string, JsonSchema> = {
+const HEADERS = {
   Location: { description: 'The new session’s URL.', schema: { type: 'string' } },
   ETag: { description: 'The session’s `version`, quoted.', schema: { type: 'string' } },
   'Idempotent-Replayed': { description: '`true` when this is the stored response to an earlier request with the same `Idempotency-Key`.', schema: { const: 'true' } },
   'Cache-Control': { description: 'How long the picture may be reused.', schema: { type: 'string' } },
-  'Retry-After': { description: 'Seconds to wait; sent when storage is the cause.', schema: { type: 'string' } },
+  'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'string' } },
+  'WWW-Authenticate': { description: '`Bearer realm="bamboo"`: send a key.', schema: { type: 'string' } },
+  'RateLimit-Policy': { description: 'The tenant’s limit and window, as in the IETF draft: `6000;w=60`.', schema: { type: 'string' } },
+  'RateLimit-Limit': { description: 'Requests allowed in the window.', schema: { type: 'string' } },
+  'RateLimit-Remaining': { description: 'Requests left in the window.', schema: { type: 'string' } },
+  'RateLimit-Reset': { description: 'Seconds until the window resets.', schema: { type: 'string' } },
+} satisfies Record<ResponseHeader, JsonSchema>;
+
+/** Headers on the error answers that carry them. */
+const ERROR_HEADERS: Partial<Record<number, ResponseHeader[]>> = {
+  401: ['WWW-Authenticate'],
+  429: ['Retry-After', 'RateLimit-Policy', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'],
+  503: ['Retry-After'],
+  507: ['Retry-After'],
+};
+
+/** A key, sent either way. */
+const SECURITY_SCHEMES = {
+  bearer: { type: 'http', scheme: 'bearer', description: '`Authorization: Bearer KEY`.' },
+  apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: '`x-api-key: KEY`, the same key.' },
 };
 
 /** The first two are validated with zod; `If-None-Match` is compared as is. */
@@ -79,7 +100,8 @@ function response(spec: ResponseSpec): JsonSchema {
 /** The error codes of an operation, grouped by the status each is answered with, in reference order. */
 export function errorStatuses(op: Operation): Map<number, ErrorCode[]> {
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of ERROR_CODES.filter((code) => op.errors.includes(code))) byStatus.set(statusOf(code), [...(byStatus.get(statusOf(code)) ?? []), code]);
+  const errors = [...frontDoorErrors(op), ...op.errors];
+  for (const code of ERROR_CODES.filter((code) => errors.includes(code))) byStatus.set(statusOf(code), [...(byStatus.get(statusOf(code)) ?? []), code]);
   return new Map([...byStatus].sort(([a], [b]) => a - b));
 }
 
@@ -91,7 +113,7 @@ function responses(op: Operation): Record<string, JsonSchema> {
     const own = op.responses[status];
     out[status] = own
       ? { ...out[status], description: `${own.description} ${list}` }
-      : response({ description: list, json: errorEnvelope, headers: status === 503 || status === 507 ? ['Retry-After'] : undefined });
+      : response({ description: list, json: errorEnvelope, headers: ERROR_HEADERS[status] });
   }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => Number(a) - Number(b)));
 }
@@ -112,6 +134,7 @@ function operation(op: Operation): JsonSchema {
     ...(params.length ? { parameters: params } : {}),
     ...(op.body ? { requestBody: requestBody(op.body) } : {}),
     responses: responses(op),
+    ...(op.access === 'open' ? { security: [] } : {}),
   };
 }
 
@@ -123,7 +146,8 @@ export function buildDocument(version: string): OpenApiDocument {
     info: { title: 'Bamboo Server API', version, description: DESCRIPTION },
     tags: TAGS,
     paths,
-    // API keys will add `securitySchemes` here, and a top-level `security`.
-    components: { schemas: componentSchemas(), headers: HEADERS },
+    components: { schemas: componentSchemas(), headers: HEADERS, securitySchemes: SECURITY_SCHEMES },
+    // Either scheme; open operations say `security: []`.
+    security: [{ bearer: [] }, { apiKey: [] }],
   };
 }

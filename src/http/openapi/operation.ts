@@ -5,7 +5,17 @@ import type { ErrorCode } from '../../domain/errors.js';
 export type Method = 'get' | 'post' | 'delete';
 
 /** Response headers the API sets, described once in the document. */
-export type ResponseHeader = 'Location' | 'ETag' | 'Idempotent-Replayed' | 'Cache-Control' | 'Retry-After';
+export type ResponseHeader =
+  | 'Location'
+  | 'ETag'
+  | 'Idempotent-Replayed'
+  | 'Cache-Control'
+  | 'Retry-After'
+  | 'WWW-Authenticate'
+  | 'RateLimit-Policy'
+  | 'RateLimit-Limit'
+  | 'RateLimit-Remaining'
+  | 'RateLimit-Reset';
 
 /** Request headers some operations read. */
 export type RequestHeader = 'Idempotency-Key' | 'Last-Event-ID' | 'If-None-Match';
@@ -35,8 +45,24 @@ export interface Operation {
   body?: z.ZodObject;
   /** Success responses, and error statuses whose body is not the plain error envelope. */
   responses: Record<number, ResponseSpec>;
-  /** Every error code the operation can answer; each lands under its status. */
+  /** Every error code the operation itself can answer; each lands under its status. The front door's are added by `frontDoorErrors`. */
   errors: ErrorCode[];
+  /**
+   * Who may call it when the server has API keys: `api` (the default) needs a key and counts toward the
+   * tenant's rate limit; `key` needs a key only; `open` needs neither.
+   */
+  access?: 'api' | 'key' | 'open';
+}
+
+/** What the front door may answer before the operation runs: an unknown `Host`, a foreign `Origin`, a missing key, the rate limit. */
+export function frontDoorErrors(op: Pick<Operation, 'method' | 'access'>): ErrorCode[] {
+  const access = op.access ?? 'api';
+  return [
+    'host_not_allowed',
+    ...(op.method === 'get' ? [] : (['origin_not_allowed'] as const)),
+    ...(access === 'open' ? [] : (['unauthorized'] as const)),
+    ...(access === 'api' ? (['rate_limited'] as const) : []),
+  ];
 }
 
 /** Any request: an unexpected failure. */
