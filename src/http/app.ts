@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { SessionRuntime } from '../runtime/runtime.js';
 import type { IdempotencyStore } from '../storage/store.js';
 import { jsonBody } from './body.js';
+import { langGraphApi } from './langgraph/index.js';
 import { errorHandler, routeNotFound } from './errors.js';
 import { idempotency } from './idempotency.js';
 import { Lifecycle } from './lifecycle.js';
@@ -115,6 +116,7 @@ export function createApp(options: AppOptions): Express {
   api.use(errorHandler);
   // The API first: it carries the load; the rest is looked up only when it does not match.
   app.use('/api/v1', api);
+  app.use('/langgraph', ...langGraphApi(deps, { rateLimitPerMinute: access.rateLimitPerMinute }));
 
   const site = Router();
   for (const register of [serviceRoutes, consoleRoutes]) register(site, deps);

@@ -1,0 +1,96 @@
+/**
+ * Errors as LangGraph's server answers them: a status and `{ "detail": … }`.
+ * The SDK turns any non-2xx answer into an error carrying that status and
+ * body; it retries 5xx answers to idempotent methods, so what Bamboo does not
+ * support is a 4xx (404, 405 or 422), never a 5xx.
+ */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { SessionError } from '../../domain/errors.js';
+import { StorageUnavailable } from '../../storage/store.js';
+import { statusOf } from '../errors.js';
+
+export class LangGraphError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LangGraphError';
+  }
+}
+
+export const DOCS = 'see docs/langgraph.md';
+
+/** A valid request for something Bamboo does not do. */
+export function unsupported(what: string): LangGraphError {
+  return new LangGraphError(422, `${what} is not supported by Bamboo (${DOCS})`);
+}
+
+export function threadNotFound(id: string): LangGraphError {
+  return new LangGraphError(404, `Thread ${id} not found`);
+}
+
+export function runNotFound(id: string): LangGraphError {
+  return new LangGraphError(404, `Run ${id} not found`);
+}
+
+/** An endpoint of LangGraph's API that Bamboo leaves out. */
+export function notProvided(what: string): RequestHandler {
+  return (_req, _res, next) => next(new LangGraphError(404, `${what} is not supported by Bamboo (${DOCS})`));
+}
+
+/** A method LangGraph allows on a path where Bamboo allows fewer. */
+export function otherMethods(allowed: string[], what: string): RequestHandler {
+  return (req, res, next) => {
+    res.setHeader('Allow', allowed.join(', '));
+    next(new LangGraphError(405, `${req.method} ${what} is not supported by Bamboo (${DOCS})`));
+  };
+}
+
+/** Bamboo's own codes where LangGraph's clients expect another status. */
+const STATUS_HERE: Partial<Record<SessionError['code'], number>> = {
+  // LangGraph answers malformed requests with 422.
+  invalid_request: 422,
+};
+
+/** The detail LangGraph's clients read, in LangGraph's words where they differ from ours. */
+function detailOf(error: SessionError): string {
+  if (error.code === 'session_not_found') return 'Thread not found';
+  if (error.code === 'session_busy') return 'Thread is already running a task. Wait for it to finish or choose a different multitask strategy.';
+  return error.message;
+}
+
+export const langGraphErrors: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+  let status: number;
+  let body: Record<string, unknown>;
+  if (error instanceof LangGraphError) {
+    status = error.status;
+    body = { detail: error.message };
+  } else if (error instanceof SessionError) {
+    status = STATUS_HERE[error.code] ?? statusOf(error.code);
+    body = { detail: detailOf(error), code: error.code };
+  } else if (error instanceof StorageUnavailable) {
+    status = error.reason === 'full' ? 507 : 503;
+    res.setHeader('Retry-After', '5');
+    body = { detail: error.reason === 'full' ? 'Storage is full; nothing was written' : 'Storage is unreachable; nothing was written' };
+  } else if (isClientError(error)) {
+    status = error.type === 'entity.parse.failed' ? 422 : error.status;
+    body = { detail: error.type === 'entity.parse.failed' ? 'body: malformed JSON' : 'The request body could not be read' };
+  } else {
+    req.log?.error({ err: error }, 'LangGraph request failed');
+    status = 500;
+    body = { detail: 'Internal server error' };
+  }
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.status(status).json(body);
+};
+
+/** body-parser's and Express's own 4xx errors. */
+function isClientError(error: unknown): error is { status: number; type?: string } {
+  if (typeof error !== 'object' || error === null) return false;
+  const status = (error as { status?: unknown }).status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}

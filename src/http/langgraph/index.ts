@@ -1,0 +1,47 @@
+/**
+ * LangGraph's Platform API over Bamboo's runtime, for the official
+ * `@langchain/langgraph-sdk` client and what is built on it (`useStream`,
+ * Agent Chat UI). Mounted beside the native API, with the same API keys and
+ * per-tenant limits; answers and errors are in LangGraph's shapes. What it
+ * maps and what it leaves out: docs/langgraph.md.
+ */
+import { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
+import type { RouteDeps } from '../routes/deps.js';
+import { tenantRateLimit } from '../rate-limit.js';
+import { assistantRoutes } from './assistants.js';
+import { langGraphErrors, LangGraphError, notProvided } from './errors.js';
+import { runRoutes } from './runs.js';
+import { threadRoutes } from './threads.js';
+
+export interface LangGraphLimits {
+  /** Requests per minute per tenant on these routes (counted apart from the native API's). */
+  rateLimitPerMinute?: number;
+}
+
+/** Browsers may read where a run lives (the SDK's `onRunCreated`) when CORS allows the origin. */
+const exposeRunLocation: RequestHandler = (_req, res, next) => {
+  const exposed = res.getHeader('Access-Control-Expose-Headers');
+  if (res.getHeader('Access-Control-Allow-Origin') !== undefined) {
+    res.setHeader('Access-Control-Expose-Headers', [exposed, 'Content-Location'].filter(Boolean).join(', '));
+  }
+  next();
+};
+
+const notFound: RequestHandler = (req, _res, next) => next(new LangGraphError(404, `No route for ${req.method} ${req.path}`));
+
+/** The router and its error handler, for `app.use('/langgraph', ...langGraphApi(deps))`. */
+export function langGraphApi(deps: RouteDeps, limits: LangGraphLimits = {}): [Router, ErrorRequestHandler] {
+  const router = Router();
+  router.use(exposeRunLocation);
+  router.use(deps.authenticate);
+  if (limits.rateLimitPerMinute) router.use(tenantRateLimit(limits.rateLimitPerMinute));
+  router.all(['/runs/crons{/*rest}', '/threads/:id/runs/crons{/*rest}'], notProvided('Crons'));
+  router.all('/store{/*rest}', notProvided('The store API'));
+  assistantRoutes(router, deps.runtime.agentNames);
+  threadRoutes(router, deps.runtime);
+  runRoutes(router, deps);
+  router.use(notFound);
+  router.use(langGraphErrors);
+  // Also after the router: errors raised before it (a malformed JSON body) are answered in the same shape.
+  return [router, langGraphErrors];
+}

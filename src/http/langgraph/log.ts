@@ -1,0 +1,183 @@
+/**
+ * What LangGraph's API asks of a thread's past, read from the session's log:
+ * its runs, the transcript as it stood at a given event, and its history
+ * (one point per committed turn). The log is the only record, so these read
+ * it; finding one event reads back from the end, where recent runs are.
+ */
+import { isRunEnding, type RunEnding, type SessionEvent } from '../../domain/events.js';
+import type { Message, RunStatus, SessionView } from '../../domain/types.js';
+import type { TenantSessions } from '../../runtime/runtime.js';
+import { CHUNK_BYTES } from '../pages.js';
+import type { Pending, RunFacts, StatePoint } from './views.js';
+
+const PAGE = 1000;
+
+/** Events with `after < seq <= until`, in order. */
+export async function* eventsBetween(sessions: TenantSessions, id: string, after: number, until = Number.MAX_SAFE_INTEGER): AsyncGenerator<SessionEvent> {
+  for (let from = after; from < until; ) {
+    const page = await sessions.readEvents(id, from, PAGE, CHUNK_BYTES);
+    if (page.events.length === 0) return;
+    for (const event of page.events) {
+      if (event.seq > until) return;
+      yield event;
+    }
+    from = page.next_after;
+  }
+}
+
+/** The transcript, oldest first. */
+export async function readTranscript(sessions: TenantSessions, id: string): Promise<Message[]> {
+  const messages: Message[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await sessions.readMessages(id, { limit: PAGE, cursor, maxBytes: CHUNK_BYTES });
+    messages.push(...page.messages);
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor);
+  return messages;
+}
+
+/**
+ * The transcript once event `seq` was committed. It grows by one message per
+ * `message_appended`, in log order, so it is the current one less the messages
+ * appended since; a rollback since (`messages_removed`) took messages out, and
+ * then the log is replayed up to `seq` instead.
+ */
+export async function transcriptAt(sessions: TenantSessions, id: string, seq: number): Promise<Message[]> {
+  const current = await readTranscript(sessions, id);
+  // Read after the transcript, the log's end covers every message in it.
+  const { last_event_seq: lastSeq } = await sessions.getSession(id);
+  const later = new Set<string>();
+  for await (const event of eventsBetween(sessions, id, seq, lastSeq)) {
+    if (event.type === 'messages_removed') return replayTranscript(sessions, id, seq);
+    if (event.type === 'message_appended') later.add(event.message.id);
+  }
+  return current.filter((message) => !later.has(message.id));
+}
+
+async function replayTranscript(sessions: TenantSessions, id: string, seq: number): Promise<Message[]> {
+  const transcript = new Transcript();
+  for await (const event of eventsBetween(sessions, id, 0, seq)) transcript.apply(event);
+  return transcript.messages;
+}
+
+/** The transcript as the log builds it. */
+class Transcript {
+  messages: Message[] = [];
+
+  apply(event: SessionEvent): void {
+    if (event.type === 'message_appended') this.messages.push(event.message);
+    else if (event.type === 'messages_removed') {
+      const removed = new Set(event.message_ids);
+      this.messages = this.messages.filter((message) => !removed.has(message.id));
+    }
+  }
+}
+
+/** The latest event at or before `lastSeq` that `matches`, read back from there in growing windows; null if none. */
+export async function findEvent(sessions: TenantSessions, id: string, lastSeq: number, matches: (event: SessionEvent) => boolean): Promise<SessionEvent | null> {
+  for (let until = lastSeq, size = PAGE; until > 0; until -= size, size *= 4) {
+    let found: SessionEvent | null = null;
+    for await (const event of eventsBetween(sessions, id, Math.max(0, until - size), until)) if (matches(event)) found = event;
+    if (found) return found;
+  }
+  return null;
+}
+
+/** The `seq` of `runId`'s `run_started`, at or after `after + 1`: a command may record other events before it. */
+export async function runStartAfter(sessions: TenantSessions, id: string, runId: string, after: number): Promise<number | null> {
+  for await (const event of eventsBetween(sessions, id, after)) if (event.type === 'run_started' && event.run_id === runId) return event.seq;
+  return null;
+}
+
+/** A run as the log tells it. */
+export interface RunRecord extends RunFacts {
+  startSeq: number;
+  ending: RunEnding | null;
+}
+
+function started(event: SessionEvent & { type: 'run_started' }): RunRecord {
+  return { id: event.run_id, status: 'running', startedAt: event.at, endedAt: null, startSeq: event.seq, ending: null };
+}
+
+const ENDED_AS: Record<RunEnding['type'], RunStatus> = {
+  run_completed: 'completed',
+  question_asked: 'awaiting_user',
+  run_failed: 'failed',
+  run_cancelled: 'cancelled',
+  run_interrupted: 'interrupted',
+};
+
+function end(run: RunRecord, ending: RunEnding): void {
+  run.ending = ending;
+  run.status = ENDED_AS[ending.type];
+  run.endedAt = ending.at;
+}
+
+/** One run by id, or null: its start read back from the log's end, then forward to its end. */
+export async function findRun(sessions: TenantSessions, id: string, runId: string, lastSeq: number): Promise<RunRecord | null> {
+  const start = await findEvent(sessions, id, lastSeq, (event) => event.type === 'run_started' && event.run_id === runId);
+  if (start?.type !== 'run_started') return null;
+  const run = started(start);
+  for await (const event of eventsBetween(sessions, id, run.startSeq)) {
+    if (isRunEnding(event) && event.run_id === runId) {
+      end(run, event);
+      break;
+    }
+  }
+  return run;
+}
+
+/** What waits after a run's end: nothing once it completed; its question; otherwise the same turn, to retry. */
+function pendingAfter(run: RunRecord): Pending | null {
+  const ending = run.ending;
+  if (!ending || ending.type === 'run_completed') return null;
+  if (ending.type === 'question_asked') return { runId: run.id, question: ending.question };
+  return { runId: run.id, error: ending.type === 'run_failed' ? ending.error : undefined };
+}
+
+export interface History {
+  runs: RunRecord[];
+  /** One point per run that ended, oldest first. */
+  turns: StatePoint[];
+}
+
+/** The whole log, read once: every run and every committed turn with the transcript as it then stood. */
+export async function readHistory(sessions: TenantSessions, id: string): Promise<History> {
+  const runs: RunRecord[] = [];
+  const turns: StatePoint[] = [];
+  const transcript = new Transcript();
+  let current: RunRecord | null = null;
+  for await (const event of eventsBetween(sessions, id, 0)) {
+    transcript.apply(event);
+    if (event.type === 'run_started') runs.push((current = started(event)));
+    else if (isRunEnding(event) && current?.id === event.run_id) {
+      end(current, event);
+      const parentSeq = turns.at(-1)?.seq ?? null;
+      turns.push({ seq: event.seq, at: event.at, messages: transcript.messages.slice(), pending: pendingAfter(current), runId: current.id, parentSeq });
+      current = null;
+    } else if (event.type === 'state_changed') {
+      // The state change that follows an ending in the same commit is part of that turn.
+      const last = turns.at(-1);
+      if (last && last.seq === event.seq - 1) last.seq = event.seq;
+    }
+  }
+  return { runs, turns };
+}
+
+/** The points of the thread's history, newest first: the turns, and now, when something happened since the last. */
+export function historyPoints(session: SessionView, history: History, messages: readonly Message[], pendingNow: Pending | null): StatePoint[] {
+  const points = history.turns.slice();
+  const last = points.at(-1);
+  if (messages.length > 0 && session.last_event_seq > (last?.seq ?? 0)) {
+    points.push({
+      seq: session.last_event_seq,
+      at: session.updated_at,
+      messages,
+      pending: pendingNow,
+      runId: session.run_id ?? session.last_run?.id ?? null,
+      parentSeq: last?.seq ?? null,
+    });
+  }
+  return points.reverse();
+}

@@ -1,0 +1,162 @@
+/**
+ * A run's LangGraph stream over Server-Sent Events, derived from the session's
+ * log the way the native stream is (src/http/sse.ts): subscribe first, replay
+ * from the log while holding live events, then go live; every event is
+ * translated exactly once, in `seq` order. Translation starts at the run's
+ * first event, so a stream resumed with `Last-Event-ID` knows the run's state;
+ * only the frames of later events are sent. The frames of one event go out
+ * together and the last carries the event's `seq` as its id, so a client that
+ * reconnects with it misses nothing and gets nothing twice. The stream ends
+ * after the run's `end`.
+ */
+import type { Request, Response } from 'express';
+import type { SessionEvent } from '../../domain/events.js';
+import type { TenantSessions } from '../../runtime/runtime.js';
+import type { BufferBudget } from '../buffer-budget.js';
+import type { Lifecycle } from '../lifecycle.js';
+import type { SseOptions } from '../sse.js';
+import { eventsBetween, transcriptAt } from './log.js';
+import { type Frame, RunTranslator, type RunScope } from './translate.js';
+
+export interface RunStreamContext {
+  sessions: TenantSessions;
+  lifecycle: Lifecycle;
+  buffers: BufferBudget;
+  options: SseOptions;
+}
+
+export interface RunStreamPlan {
+  scope: RunScope;
+  /** The `seq` of the run's `run_started`. */
+  startSeq: number;
+  /** The client has the frames of events up to here (`Last-Event-ID`); `startSeq - 1` for all. */
+  sentUpTo: number;
+  /** Cancel the run if the client goes before it ends (`on_disconnect: "cancel"`). */
+  cancelOnDisconnect: boolean;
+  /** Extra response headers (`Location`, `Content-Location`). */
+  headers: Record<string, string>;
+}
+
+const PING = ': ping\n\n';
+
+export function encodeFrames(frames: readonly Frame[], id: number | null): string {
+  return frames
+    .map((frame, i) => `event: ${frame.event}\ndata: ${JSON.stringify(frame.data)}\n${i === frames.length - 1 && id !== null ? `id: ${id}\n` : ''}\n`)
+    .join('');
+}
+
+export async function streamRun({ sessions, lifecycle, buffers, options }: RunStreamContext, plan: RunStreamPlan, req: Request, res: Response): Promise<void> {
+  const threadId = plan.scope.threadId;
+  const before = plan.scope.modes.has('values') ? await transcriptAt(sessions, threadId, plan.startSeq) : [];
+  const translator = new RunTranslator(plan.scope, before);
+  let translated = plan.startSeq - 1;
+  let replaying = true;
+  let sessionGone = false;
+  let ended = false;
+  const held: SessionEvent[] = [];
+  let unsubscribe = () => {};
+  let forget = () => {};
+  let untrack = () => {};
+  let ping: NodeJS.Timeout | undefined;
+
+  const finish = () => {
+    if (ended) return;
+    ended = true;
+    clearInterval(ping);
+    unsubscribe();
+    forget();
+    untrack();
+    res.end();
+  };
+  const drop = () => {
+    req.log.warn({ session_id: threadId, buffered: res.writableLength }, 'LangGraph stream client too slow; disconnecting');
+    res.destroy();
+    finish();
+  };
+  /** Translates one event; false when the client should be let drain first. */
+  const translate = (event: SessionEvent): boolean => {
+    if (ended) return true;
+    const deleted = event.type === 'session_deleted';
+    if (!deleted) {
+      if (event.seq <= translated) return true;
+      translated = event.seq;
+    }
+    const frames = translator.translate(event);
+    let ready = true;
+    if (frames.length > 0 && (deleted || event.seq > plan.sentUpTo)) ready = res.write(encodeFrames(frames, deleted ? null : event.seq));
+    if (translator.ended) finish();
+    return ready;
+  };
+  const live = (event: SessionEvent) => {
+    translate(event);
+    if (!ended && res.writableLength > options.maxBufferedBytes) drop();
+    buffers.report(res);
+  };
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+
+  const subscription = await sessions.subscribe(threadId, {
+    deliver: ({ event }) => (replaying ? held.push(event) : live(event)),
+    end: () => {
+      sessionGone = true;
+      if (!replaying) finish();
+    },
+  });
+  unsubscribe = subscription.unsubscribe;
+  forget = lifecycle.streaming(res, finish);
+  untrack = buffers.track(res, drop);
+  // The response closes when the client goes, or after `finish` (then nothing is cancelled).
+  res.on('close', () => {
+    if (!ended && plan.cancelOnDisconnect && !translator.ended) cancelRun(sessions, plan.scope, req);
+    finish();
+  });
+  // A POST's request stream is done once its body is read; the socket tells whether the client is still there.
+  if (res.destroyed || !req.socket || req.socket.destroyed) return finish();
+
+  res.writeHead(200, {
+    ...plan.headers,
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache, no-transform',
+    Connection: 'keep-alive',
+    'X-Accel-Buffering': 'no',
+  });
+  res.flushHeaders();
+  ping = setInterval(() => res.write(PING), options.pingIntervalMs);
+  ping.unref();
+
+  try {
+    for await (const event of eventsBetween(sessions, threadId, translated)) {
+      if (ended) break;
+      if (!translate(event)) await drained();
+    }
+  } catch (error) {
+    // The session may have been deleted mid-replay; its `session_deleted` is held.
+    req.log.debug({ err: error, session_id: threadId }, 'LangGraph stream replay stopped');
+  }
+  replaying = false;
+  for (const event of held.splice(0)) live(event);
+  if (sessionGone) finish();
+}
+
+/** The stream of a queued run that was taken back before it started: it ends at once. */
+export function streamNeverStarted(res: Response, runId: string): void {
+  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform' });
+  res.end(encodeFrames([{ event: 'metadata', data: { run_id: runId, attempt: 1 } }, { event: 'end', data: { run_id: runId, status: 'interrupted' } }], null));
+}
+
+/** Cancels the run if it is still the thread's active one. */
+function cancelRun(sessions: TenantSessions, scope: RunScope, req: Request): void {
+  const { threadId, runId } = scope;
+  void (async () => {
+    const session = await sessions.getSession(threadId);
+    if (session.run_id === runId) await sessions.cancel(threadId);
+  })().catch((err: unknown) => req.log.warn({ err, session_id: threadId, run_id: runId }, 'could not cancel a run whose client left'));
+}

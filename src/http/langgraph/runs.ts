@@ -1,0 +1,194 @@
+/**
+ * Runs on a thread: create (in the background), stream, wait; list, get,
+ * join, join the stream (replayed with `Last-Event-ID`), cancel. A run is a
+ * Bamboo run: its id is the one in the session's log. A run queued behind
+ * the active one is named by its message's id until it starts (run-lookup.ts).
+ */
+import type { Request, Response, Router } from 'express';
+import type { SessionView } from '../../domain/types.js';
+import { type RouteDeps, sessionsFor } from '../routes/deps.js';
+import { parse } from '../validation.js';
+import { LangGraphError, notProvided, otherMethods, runNotFound, unsupported } from './errors.js';
+import { readHistory, runStartAfter } from './log.js';
+import { isQueuedRef, runFacts, runStart, type RunStart } from './run-lookup.js';
+import { streamNeverStarted, streamRun } from './run-stream.js';
+import { cancelQuery, joinStreamQuery, runBody, runListQuery, type StreamMode, streamModes } from './schemas.js';
+import { startRun, type StartedRun } from './start-run.js';
+import { loadThread } from './threads.js';
+import { pendingRunView, runView } from './views.js';
+import { answerWhenDone, runEnd, valuesAfter } from './wait.js';
+
+/** How long `cancel` with `wait` waits for the run to end. */
+const CANCEL_WAIT_MS = 10_000;
+
+/** Paths as the SDK expects them: from the API's root, wherever it is mounted. */
+const runPath = (threadId: string, runId: string) => `/threads/${threadId}/runs/${runId}`;
+const streamPath = (threadId: string, runId: string, modes: ReadonlySet<StreamMode>) =>
+  `${runPath(threadId, runId)}/stream?${[...modes].map((mode) => `stream_mode=${encodeURIComponent(mode)}`).join('&')}`;
+
+/** `Last-Event-ID`: the `seq` of the last event the client has; `-1` (or none) for the whole run. */
+function sentUpTo(header: string | undefined, startSeq: number): number {
+  if (header === undefined || header.trim() === '') return startSeq - 1;
+  if (!/^-?\d{1,15}$/.test(header.trim())) throw new LangGraphError(422, 'Last-Event-ID: not an id this stream sent');
+  return Math.max(Number(header.trim()), startSeq - 1);
+}
+
+/** Aborts when the client goes: waiting on its behalf stops. */
+function clientGone(res: Response): AbortSignal {
+  const gone = new AbortController();
+  res.once('close', () => gone.abort());
+  return gone.signal;
+}
+
+export function runRoutes(router: Router, { runtime, lifecycle, buffers, sse, streams }: RouteDeps): void {
+  const sessions = (req: Request) => sessionsFor(runtime, req);
+
+  /** The request's thread, checked against its assistant. */
+  const threadFor = async (req: Request, assistantId: string): Promise<SessionView> => {
+    if (!runtime.agentNames.includes(assistantId)) throw new LangGraphError(404, `Assistant ${assistantId} not found`);
+    const session = await loadThread(sessions(req), String(req.params.id));
+    if (session.agent !== assistantId) throw new LangGraphError(422, `Thread ${session.id} belongs to assistant ${session.agent}, not ${assistantId}`);
+    return session;
+  };
+  /** Where a run just asked for starts; waits while it is queued. */
+  const startOfNew = async (req: Request, threadId: string, started: StartedRun, signal: AbortSignal): Promise<RunStart | null> => {
+    if (started.eventsAfter !== null) {
+      const startSeq = await runStartAfter(sessions(req), threadId, started.runId, started.eventsAfter);
+      if (startSeq === null) throw runNotFound(started.runId);
+      return { runId: started.runId, startSeq };
+    }
+    return runStart(sessions(req), await loadThread(sessions(req), threadId), started.runId, signal);
+  };
+  const follow = async (req: Request, res: Response, session: SessionView, ref: string, start: RunStart | null, modes: Set<StreamMode>, from: number | null, cancelOnDisconnect: boolean) => {
+    if (!start) return streamNeverStarted(res, ref);
+    await streamRun(
+      { sessions: sessions(req), lifecycle, buffers, options: sse },
+      {
+        scope: { threadId: session.id, runId: start.runId, assistantId: session.agent, modes },
+        startSeq: start.startSeq,
+        sentUpTo: from ?? start.startSeq - 1,
+        cancelOnDisconnect,
+        headers: { 'Content-Location': runPath(session.id, start.runId), Location: streamPath(session.id, start.runId, modes) },
+      },
+      req,
+      res,
+    );
+  };
+  /** Counts an event stream against the limits; released when the response closes. */
+  const openStream = (req: Request, res: Response, threadId: string) => {
+    const release = streams.acquire({ tenant: req.tenant, session: threadId, client: req.socket.remoteAddress ?? 'unknown' });
+    res.once('close', release);
+    return release;
+  };
+  /** The thread's values once the run `ref` names is over (at once if it never starts). */
+  const finalValues = async (req: Request, threadId: string, start: RunStart | null, signal: AbortSignal) => {
+    if (start) await runEnd(sessions(req), threadId, start.runId, signal);
+    return valuesAfter(sessions(req), threadId, start?.runId ?? null);
+  };
+
+  router
+    .route('/threads/:id/runs')
+    .post(async (req, res) => {
+      const body = parse(runBody, req.body ?? {}, 'body');
+      const session = await threadFor(req, body.assistant_id);
+      const started = await startRun(sessions(req), session, body);
+      res.setHeader('Content-Location', runPath(session.id, started.runId));
+      if (started.queued) return res.json(pendingRunView(session, started.queued));
+      res.json(runView(session, { id: started.runId, status: 'running', startedAt: new Date().toISOString(), endedAt: null }, started.strategy));
+    })
+    .get(async (req, res) => {
+      const query = parse(runListQuery, req.query, 'query');
+      const session = await loadThread(sessions(req), req.params.id);
+      const pending = session.queued.map((message) => pendingRunView(session, message)).reverse();
+      // Pending runs are the queue's: the log is read only for the others.
+      const done = query.status === 'pending' ? [] : (await readHistory(sessions(req), session.id)).runs.reverse().map((run) => runView(session, run));
+      const runs = [...pending, ...done].filter((run) => !query.status || run.status === query.status);
+      const offset = query.offset ?? 0;
+      res.json(runs.slice(offset, offset + (query.limit ?? 10)));
+    })
+    .all(otherMethods(['GET', 'POST'], 'on a thread\'s runs'));
+
+  router.post('/threads/:id/runs/stream', async (req, res) => {
+    const body = parse(runBody, req.body ?? {}, 'body');
+    const modes = streamModes(body.stream_mode);
+    const session = await threadFor(req, body.assistant_id);
+    // Counted before the run starts: a refused stream starts nothing.
+    const release = openStream(req, res, session.id);
+    try {
+      const started = await startRun(sessions(req), session, body);
+      const gone = clientGone(res);
+      // A queued message whose client leaves, asking to cancel on disconnect, is taken back.
+      if (started.queued && body.on_disconnect === 'cancel') gone.addEventListener('abort', () => void sessions(req).removeQueued(session.id, started.runId).catch(() => undefined));
+      const start = await startOfNew(req, session.id, started, gone);
+      await follow(req, res, session, started.runId, start, modes, null, body.on_disconnect === 'cancel');
+    } catch (error) {
+      release();
+      throw error;
+    }
+  });
+
+  router.post('/threads/:id/runs/wait', async (req, res) => {
+    const body = parse(runBody, req.body ?? {}, 'body');
+    const session = await threadFor(req, body.assistant_id);
+    const started = await startRun(sessions(req), session, body);
+    res.setHeader('Content-Location', runPath(session.id, started.runId));
+    const gone = clientGone(res);
+    const values = startOfNew(req, session.id, started, gone).then((start) => finalValues(req, session.id, start, gone));
+    await answerWhenDone(res, values, sse.pingIntervalMs);
+  });
+
+  router
+    .route('/threads/:id/runs/:run')
+    .get(async (req, res) => {
+      const session = await loadThread(sessions(req), req.params.id);
+      const queued = session.queued.find((message) => message.id === req.params.run);
+      res.json(queued ? pendingRunView(session, queued) : runView(session, await runFacts(sessions(req), session, req.params.run)));
+    })
+    .all(otherMethods(['GET'], 'on a run (a run is part of the thread\'s log)'));
+
+  router.get('/threads/:id/runs/:run/join', async (req, res) => {
+    const session = await loadThread(sessions(req), req.params.id);
+    const gone = clientGone(res);
+    const values = runStart(sessions(req), session, req.params.run, gone).then((start) => finalValues(req, session.id, start, gone));
+    await answerWhenDone(res, values, sse.pingIntervalMs);
+  });
+
+  router.get('/threads/:id/runs/:run/stream', async (req, res) => {
+    const query = parse(joinStreamQuery, req.query, 'query');
+    const modes = streamModes(query.stream_mode);
+    const session = await loadThread(sessions(req), req.params.id);
+    const header = req.get('Last-Event-ID');
+    const release = openStream(req, res, session.id);
+    try {
+      const start = await runStart(sessions(req), session, req.params.run, clientGone(res));
+      const from = start ? sentUpTo(header, start.startSeq) : null;
+      await follow(req, res, session, req.params.run, start, modes, from, query.cancel_on_disconnect);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  });
+
+  router.post('/threads/:id/runs/:run/cancel', async (req, res) => {
+    const query = parse(cancelQuery, req.query, 'query');
+    if (query.action === 'rollback') throw unsupported('Cancelling with action "rollback" (a run\'s events stay in the log)');
+    const session = await loadThread(sessions(req), req.params.id);
+    if (isQueuedRef(req.params.run) && session.queued.some((message) => message.id === req.params.run)) {
+      // A pending run is a queued message: taking it back is immediate.
+      await sessions(req).removeQueued(session.id, req.params.run);
+      return res.status(query.wait ? 204 : 202).end();
+    }
+    const run = await runFacts(sessions(req), session, req.params.run);
+    if (session.run_id !== run.id) throw new LangGraphError(409, `Run ${req.params.run} is not running`);
+    await sessions(req).cancel(session.id);
+    if (!query.wait) return res.status(202).end();
+    // A run in another process ends when its owner hears of the cancel; past the wait, the cancel is still under way.
+    const ended = await runEnd(sessions(req), session.id, run.id, AbortSignal.timeout(CANCEL_WAIT_MS)).then(
+      () => true,
+      () => false,
+    );
+    res.status(ended ? 204 : 202).end();
+  });
+
+  router.all(['/runs', '/runs/stream', '/runs/wait', '/runs/batch', '/runs/cancel', '/runs/:run/stream'], notProvided('Runs without a thread'));
+}

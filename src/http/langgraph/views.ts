@@ -1,0 +1,186 @@
+/**
+ * Bamboo's objects in LangGraph's shapes: an agent is an assistant (and its
+ * graph), a session a thread, a run a run, the pending question an interrupt.
+ * The agent runs in the statechart's `running` state, so that is the one node
+ * that tasks, `next` and `updates` name.
+ */
+import type { Message, MultitaskStrategy, Question, QueuedMessage, RunStatus as BambooRunStatus, SessionView } from '../../domain/types.js';
+import { type LangChainMessage, toLangChain } from './messages.js';
+import type { ThreadStatus } from './schemas.js';
+
+export const NODE = 'running';
+
+export interface Interrupt {
+  id: string;
+  value: { question: string; options: string[]; allow_custom: boolean };
+}
+
+export function interruptOf(question: Question): Interrupt {
+  return { id: question.id, value: { question: question.text, options: question.options ?? [], allow_custom: question.allow_custom } };
+}
+
+export function assistantView(agent: string, since: string) {
+  return {
+    assistant_id: agent,
+    graph_id: agent,
+    name: agent,
+    description: null,
+    config: {},
+    context: {},
+    metadata: { created_by: 'system' },
+    version: 1,
+    created_at: since,
+    updated_at: since,
+  };
+}
+
+/** A waiting question comes first: input queued behind it waits for its answer too. */
+export function threadStatus(session: SessionView): ThreadStatus {
+  if (session.state === 'awaitingUser') return 'interrupted';
+  if (session.state === 'running' || session.queued.length > 0) return 'busy';
+  return session.last_run?.status === 'failed' && session.has_pending_work ? 'error' : 'idle';
+}
+
+/** What the thread was created with, plus the keys LangGraph adds once a thread has an assistant. */
+export function threadMetadata(session: SessionView): Record<string, unknown> {
+  return { ...session.metadata, graph_id: session.agent, assistant_id: session.agent };
+}
+
+export function threadValues(messages: readonly Message[]): { messages: LangChainMessage[] } {
+  return { messages: messages.map(toLangChain) };
+}
+
+/** `messages` undefined: the caller did not select `values`. */
+export function threadView(session: SessionView, messages: readonly Message[] | undefined) {
+  const status = threadStatus(session);
+  const question = session.pending_question;
+  return {
+    thread_id: session.id,
+    created_at: session.created_at,
+    updated_at: session.updated_at,
+    state_updated_at: session.updated_at,
+    metadata: threadMetadata(session),
+    status,
+    config: {},
+    ...(messages ? { values: threadValues(messages) } : {}),
+    interrupts: question && session.last_run ? { [session.last_run.id]: [interruptOf(question)] } : {},
+    error: status === 'error' ? (session.last_run?.error ?? null) : null,
+  };
+}
+
+/** What waits after a point of the thread's history: nothing, or the agent's node with what stopped it. */
+export interface Pending {
+  /** The run that stopped there, if any. */
+  runId: string | null;
+  question?: Question;
+  error?: string;
+}
+
+/** The thread as it stood after one committed turn (or as it stands now). */
+export interface StatePoint {
+  /** The `seq` of the log event that closed it: its checkpoint id. */
+  seq: number;
+  at: string;
+  messages: readonly Message[];
+  pending: Pending | null;
+  runId: string | null;
+  parentSeq: number | null;
+}
+
+/** What waits now, read from the session. */
+export function pendingNow(session: SessionView): Pending | null {
+  if (session.state === 'running') return { runId: session.run_id };
+  if (session.state === 'awaitingUser' && session.pending_question) return { runId: session.last_run?.id ?? null, question: session.pending_question };
+  if (!session.has_pending_work) return null;
+  const run = session.last_run && session.last_run.status !== 'completed' ? session.last_run : null;
+  return { runId: run?.id ?? null, error: run?.error };
+}
+
+function checkpoint(threadId: string, seq: number | null) {
+  return { thread_id: threadId, checkpoint_ns: '', checkpoint_id: seq === null ? null : String(seq), checkpoint_map: null };
+}
+
+export function stateView(session: SessionView, point: StatePoint) {
+  const { pending } = point;
+  const interrupts = pending?.question ? [interruptOf(pending.question)] : [];
+  const tasks = pending?.runId
+    ? [{ id: pending.runId, name: NODE, path: ['__pregel_pull', NODE], error: pending.error ?? null, interrupts, checkpoint: null, state: null, result: null }]
+    : [];
+  return {
+    values: threadValues(point.messages),
+    next: pending ? [NODE] : [],
+    tasks,
+    checkpoint: checkpoint(session.id, point.seq),
+    metadata: { source: 'loop', run_id: point.runId, thread_id: session.id, graph_id: session.agent, assistant_id: session.agent },
+    created_at: point.at,
+    parent_checkpoint: point.parentSeq === null ? null : checkpoint(session.id, point.parentSeq),
+    interrupts,
+  };
+}
+
+/** A thread where nothing has happened yet: LangGraph's state without a checkpoint. */
+export function emptyStateView(session: SessionView) {
+  return {
+    values: { messages: [] },
+    next: [],
+    tasks: [],
+    checkpoint: checkpoint(session.id, null),
+    metadata: null,
+    created_at: null,
+    parent_checkpoint: null,
+    interrupts: [],
+  };
+}
+
+export type LangGraphRunStatus = 'pending' | 'running' | 'error' | 'success' | 'timeout' | 'interrupted';
+
+/** A question ends a run as LangGraph's `interrupt()` does; so do a cancel and a crash. `pending`: a queued message. */
+export function runStatus(status: BambooRunStatus | 'pending'): LangGraphRunStatus {
+  switch (status) {
+    case 'pending':
+      return 'pending';
+    case 'running':
+      return 'running';
+    case 'completed':
+      return 'success';
+    case 'failed':
+      return 'error';
+    case 'awaiting_user':
+    case 'cancelled':
+    case 'interrupted':
+      return 'interrupted';
+  }
+}
+
+export interface RunFacts {
+  id: string;
+  status: BambooRunStatus | 'pending';
+  startedAt: string;
+  endedAt: string | null;
+}
+
+export function runView(session: SessionView, run: RunFacts, strategy: MultitaskStrategy | null = null, kwargs: Record<string, unknown> = {}) {
+  return {
+    run_id: run.id,
+    thread_id: session.id,
+    assistant_id: session.agent,
+    created_at: run.startedAt,
+    updated_at: run.endedAt ?? run.startedAt,
+    status: runStatus(run.status),
+    metadata: {},
+    // Known only to the request that created the run.
+    multitask_strategy: strategy,
+    kwargs,
+  };
+}
+
+/** A message queued behind the active run, as the pending run it will become (named by the message's id). */
+export function pendingRunView(session: SessionView, message: QueuedMessage) {
+  const input = { messages: [{ type: 'human', id: message.id, content: message.content }] };
+  return runView(session, { id: message.id, status: 'pending', startedAt: message.created_at, endedAt: null }, 'enqueue', { input });
+}
+
+/** The fields a search's `select` names. */
+export function selectFields<T extends object>(value: T, fields: readonly string[]): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([key]) => fields.includes(key))) as Partial<T>;
+}

@@ -1,0 +1,98 @@
+/** Stream modes, the stream's first and last events, failures, and what is refused, through the SDK. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanup } from '../http/helpers.js';
+import { collect, failure, humanInput, type Part, startLangGraph, streamedText } from './helpers.js';
+
+afterEach(cleanup);
+
+const events = (parts: readonly Part[]) => parts.map((part) => part.event);
+
+describe('stream modes', () => {
+  it('values by default: the input state first, then the state after the reply; metadata first and end last', async () => {
+    const { client } = await startLangGraph();
+    const thread = await client.threads.create();
+    const parts = await collect(client.runs.stream(thread.thread_id, 'demo', { input: humanInput('hello world') }));
+    expect(events(parts)).toEqual(['metadata', 'values', 'values', 'end']);
+    expect(parts[1].data.messages.map((message: any) => message.type)).toEqual(['human']);
+    expect(parts[2].data.messages.map((message: any) => [message.type, message.content])).toEqual([
+      ['human', 'hello world'],
+      ['ai', 'Echo: hello world'],
+    ]);
+    expect(parts[3].data).toEqual({ run_id: parts[0].data.run_id, status: 'success' });
+  });
+
+  it('a second turn streams the whole transcript in values, and only the new message in updates', async () => {
+    const { client } = await startLangGraph();
+    const thread = await client.threads.create();
+    await client.runs.wait(thread.thread_id, 'demo', { input: humanInput('one') });
+    const parts = await collect(client.runs.stream(thread.thread_id, 'demo', { input: humanInput('two'), streamMode: ['values', 'updates'] }));
+    expect(events(parts)).toEqual(['metadata', 'values', 'updates', 'values', 'end']);
+    expect(parts[1].data.messages.map((message: any) => message.content)).toEqual(['one', 'Echo: one', 'two']);
+    expect(parts[2].data.running.messages.map((message: any) => message.content)).toEqual(['Echo: two']);
+    expect(parts[3].data.messages).toHaveLength(4);
+  });
+
+  it('messages-tuple: the tokens as AI message chunks of one id, with metadata naming the node', async () => {
+    const { client } = await startLangGraph();
+    const thread = await client.threads.create();
+    const parts = await collect(client.runs.stream(thread.thread_id, 'demo', { input: humanInput('a b c d'), streamMode: 'messages-tuple' }));
+    const chunks = parts.filter((part) => part.event === 'messages');
+    expect(chunks.length).toBe(5);
+    expect(streamedText(parts)).toBe('Echo: a b c d');
+    expect(new Set(chunks.map((part) => part.data[0].id)).size).toBe(1);
+    expect(chunks[0].data[0]).toMatchObject({ type: 'AIMessageChunk' });
+    expect(chunks[0].data[1]).toMatchObject({ tags: [], langgraph_node: 'running', run_id: parts[0].data.run_id, thread_id: thread.thread_id });
+    expect(events(parts).filter((event) => event !== 'messages')).toEqual(['metadata', 'end']);
+    // Every part carries the log position it came from, increasing.
+    const ids = chunks.map((part) => Number(part.id));
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('custom is accepted and has nothing to send; modes Bamboo cannot produce are refused before any run starts', async () => {
+    const { client } = await startLangGraph();
+    const thread = await client.threads.create();
+    const parts = await collect(client.runs.stream(thread.thread_id, 'demo', { input: humanInput('x'), streamMode: ['custom'] }));
+    expect(events(parts)).toEqual(['metadata', 'end']);
+    for (const mode of ['events', 'debug', 'messages'] as const) {
+      const refused = await failure(collect(client.runs.stream(thread.thread_id, 'demo', { input: humanInput('y'), streamMode: [mode] })));
+      expect(refused.status).toBe(422);
+      expect(refused.detail).toContain(mode);
+    }
+    expect(await client.runs.list(thread.thread_id)).toHaveLength(1);
+  });
+
+  it('a failing run ends with an error event and status error; runs.wait throws it as the SDK does', async () => {
+    const { client } = await startLangGraph();
+    const thread = await client.threads.create();
+    const parts = await collect(client.runs.stream(thread.thread_id, 'demo', { input: humanInput('/fail disk on fire') }));
+    expect(parts.slice(-2)).toEqual([
+      expect.objectContaining({ event: 'error', data: { error: 'RunFailed', message: 'disk on fire' } }),
+      expect.objectContaining({ event: 'end', data: { run_id: parts[0].data.run_id, status: 'error' } }),
+    ]);
+    expect(await client.threads.get(thread.thread_id)).toMatchObject({ status: 'error', error: 'disk on fire' });
+    expect((await client.threads.getState(thread.thread_id)).tasks[0]).toMatchObject({ error: 'disk on fire' });
+    await expect(client.runs.wait(thread.thread_id, 'demo', {})).rejects.toThrow('RunFailed: disk on fire');
+  });
+
+  it('refuses what it cannot honour with 422, and starts nothing', async () => {
+    const { client } = await startLangGraph();
+    const thread = await client.threads.create();
+    const refusals = [
+      { input: humanInput('x'), interruptBefore: ['running'] },
+      { input: humanInput('x'), webhook: 'http://127.0.0.1:1/hook' },
+      { input: { messages: [{ role: 'user', content: 'a' }, { role: 'user', content: 'b' }] } },
+      { input: { messages: [{ type: 'system', content: 'be nice' }] } },
+      { input: { topic: 'x' } },
+      { command: { goto: 'running' } },
+      { input: humanInput('x'), checkpointId: '0' },
+    ];
+    for (const payload of refusals) expect((await failure(client.runs.create(thread.thread_id, 'demo', payload))).status, JSON.stringify(payload)).toBe(422);
+    expect(await client.runs.list(thread.thread_id)).toEqual([]);
+    // Nothing to resume on a fresh thread.
+    expect((await failure(client.runs.create(thread.thread_id, 'demo', {}))).status).toBe(409);
+    // Text blocks and LangChain's message shape are input like a string.
+    const run = await client.runs.wait(thread.thread_id, 'demo', { input: { messages: [{ type: 'human', content: [{ type: 'text', text: 'blocks' }] }] } });
+    expect((run as any).messages.at(-1).content).toBe('Echo: blocks');
+  });
+});

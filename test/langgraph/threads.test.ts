@@ -1,0 +1,124 @@
+/** Assistants, threads, API keys and the parts of LangGraph's API that Bamboo leaves out, through the SDK. */
+import { Client } from '@langchain/langgraph-sdk';
+import { afterEach, describe, expect, it } from 'vitest';
+import { API, cleanup } from '../http/helpers.js';
+import { failure, humanInput, startLangGraph } from './helpers.js';
+
+afterEach(cleanup);
+
+describe('assistants', () => {
+  it('one per agent, read-only, with the session statechart as its graph', async () => {
+    const { client } = await startLangGraph();
+    const assistants = await client.assistants.search();
+    expect(assistants.map((assistant) => [assistant.assistant_id, assistant.graph_id])).toEqual([['demo', 'demo']]);
+    expect(await client.assistants.search({ graphId: 'other' })).toEqual([]);
+    expect(await client.assistants.get('demo')).toMatchObject({ assistant_id: 'demo', name: 'demo', version: 1 });
+    expect((await failure(client.assistants.get('nobody'))).status).toBe(404);
+
+    const graph = await client.assistants.getGraph('demo');
+    expect(graph.nodes.map((node) => node.id)).toEqual(['__start__', 'idle', 'running', 'awaitingUser', 'completed']);
+    expect(graph.edges).toContainEqual({ source: '__start__', target: 'idle', conditional: false });
+    expect(graph.edges).toContainEqual({ source: 'idle', target: 'running', data: 'resume', conditional: true });
+    expect(graph.edges).toContainEqual({ source: 'running', target: 'awaitingUser', data: 'onDone(run)', conditional: true });
+    expect(graph.edges).toContainEqual({ source: 'awaitingUser', target: 'idle', data: 'question.answer', conditional: true });
+    expect(await client.assistants.getSubgraphs('demo')).toEqual({});
+    expect((await client.assistants.getSchemas('demo')).state_schema).toMatchObject({ properties: { messages: { type: 'array' } } });
+    expect((await failure(client.assistants.create({ graphId: 'demo' }))).status).toBe(404);
+    expect((await failure(client.assistants.delete('demo'))).status).toBe(405);
+  });
+});
+
+describe('threads', () => {
+  it('create, get, search by metadata and status with limit and offset, delete', async () => {
+    const { client, server } = await startLangGraph();
+    const ann = await Promise.all([1, 2, 3].map((n) => client.threads.create({ metadata: { user: 'ann', n } })));
+    const bob = await client.threads.create({ metadata: { user: 'bob' }, graphId: 'demo' });
+    // A thread is a session: the native API shows it.
+    const native = (await server.call('GET', `${API}/sessions/${bob.thread_id}`)).body.session;
+    expect(native).toMatchObject({ id: bob.thread_id, agent: 'demo', metadata: { user: 'bob' }, state: 'idle' });
+
+    const found = await client.threads.search({ metadata: { user: 'ann' } });
+    expect(found.map((thread) => thread.thread_id)).toEqual(ann.map((thread) => thread.thread_id).reverse());
+    const page = await client.threads.search({ metadata: { user: 'ann' }, limit: 1, offset: 1 });
+    expect(page.map((thread) => thread.thread_id)).toEqual([ann[1].thread_id]);
+    const oldest = await client.threads.search({ metadata: { user: 'ann' }, sortBy: 'created_at', sortOrder: 'asc', limit: 1 });
+    expect(oldest[0].thread_id).toBe(ann[0].thread_id);
+    expect(await client.threads.count({ metadata: { user: 'ann' } })).toBe(3);
+
+    await client.runs.wait(ann[0].thread_id, 'demo', { input: humanInput('/ask Ok? | yes | no') });
+    const interrupted = await client.threads.search({ status: 'interrupted' });
+    expect(interrupted.map((thread) => thread.thread_id)).toEqual([ann[0].thread_id]);
+    expect(interrupted[0].values).toMatchObject({ messages: [{ type: 'human' }] });
+    expect((await client.threads.search({ status: 'idle' })).map((thread) => thread.thread_id)).not.toContain(ann[0].thread_id);
+    const bare = await client.threads.search({ ids: [bob.thread_id], select: ['thread_id', 'status'] });
+    expect(bare).toEqual([{ thread_id: bob.thread_id, status: 'idle' }]);
+
+    await client.threads.delete(bob.thread_id);
+    expect((await failure(client.threads.get(bob.thread_id))).status).toBe(404);
+    expect((await failure(client.threads.getState(bob.thread_id))).status).toBe(404);
+    expect((await failure(client.runs.create(bob.thread_id, 'demo', { input: humanInput('hi') }))).status).toBe(404);
+  });
+
+  it('a new thread has an empty state and no history; a thread belongs to its assistant', async () => {
+    const { client } = await startLangGraph();
+    const thread = await client.threads.create();
+    const state = await client.threads.getState(thread.thread_id);
+    expect(state).toMatchObject({ values: { messages: [] }, next: [], tasks: [], checkpoint: { checkpoint_id: null } });
+    expect(await client.threads.getHistory(thread.thread_id)).toEqual([]);
+    expect((await failure(client.runs.create(thread.thread_id, 'nobody', { input: humanInput('hi') }))).status).toBe(404);
+    expect((await failure(client.threads.create({ graphId: 'nobody' }))).status).toBe(422);
+    // Thread ids are Bamboo's: an existing one answers 409 (or itself with if_exists do_nothing), a new one cannot be chosen.
+    expect((await failure(client.threads.create({ threadId: thread.thread_id }))).status).toBe(409);
+    expect((await client.threads.create({ threadId: thread.thread_id, ifExists: 'do_nothing' })).thread_id).toBe(thread.thread_id);
+    expect((await failure(client.threads.create({ threadId: '3f4c64e0-f792-4a5e-aa07-a4404e06e0bd' }))).status).toBe(422);
+  });
+
+  it('what Bamboo leaves out answers a clear 404, 405 or 422, never a 5xx the SDK would retry', async () => {
+    const { client, apiUrl } = await startLangGraph();
+    const thread = await client.threads.create();
+    const refusals: [() => Promise<unknown>, number][] = [
+      [() => client.threads.update(thread.thread_id, { metadata: { a: 1 } }), 405],
+      [() => client.threads.updateState(thread.thread_id, { values: { messages: [] } }), 405],
+      [() => client.threads.copy(thread.thread_id), 404],
+      [() => client.crons.create('demo', { schedule: '* * * * *' }), 404],
+      [() => client.crons.search(), 404],
+      [() => client.store.putItem(['ns'], 'key', { a: 1 }), 404],
+      [() => client.store.getItem(['ns'], 'key'), 404],
+      [() => client.runs.wait(null, 'demo', { input: humanInput('stateless') }), 404],
+      [() => client.threads.search({ values: { messages: [] } }), 422],
+    ];
+    for (const [call, status] of refusals) {
+      const refusal = await failure(call());
+      expect(refusal.status).toBe(status);
+      expect(refusal.detail).toMatch(/not supported by Bamboo/);
+    }
+    const malformed = await fetch(`${apiUrl}/threads`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"metadata":' });
+    expect(malformed.status).toBe(422);
+    expect(await malformed.json()).toEqual({ detail: 'body: malformed JSON' });
+  });
+});
+
+describe('API keys', () => {
+  const ACME = 'acme-key-0123456789abcdefghij';
+  const BETA = 'beta-key-0123456789abcdefghij';
+
+  it('apply here too: x-api-key (the SDK\'s apiKey) and Authorization: Bearer both work; tenants do not see each other', async () => {
+    const { apiUrl } = await startLangGraph({ access: { apiKeys: [{ tenant: 'acme', key: ACME }, { tenant: 'beta', key: BETA }] } });
+    const anonymous = new Client({ apiUrl, apiKey: null });
+    const unauthorized = await failure(anonymous.assistants.search());
+    expect(unauthorized.status).toBe(401);
+    expect((await failure(new Client({ apiUrl, apiKey: 'wrong-key-0123456789abcdefghij' }).threads.create())).status).toBe(401);
+
+    const acme = new Client({ apiUrl, apiKey: ACME });
+    const thread = await acme.threads.create({ metadata: { owner: 'acme' } });
+    const viaBearer = new Client({ apiUrl, apiKey: null, defaultHeaders: { Authorization: `Bearer ${ACME}` } });
+    expect((await viaBearer.threads.get(thread.thread_id)).metadata).toMatchObject({ owner: 'acme' });
+    const done: any = await viaBearer.runs.wait(thread.thread_id, 'demo', { input: humanInput('hi') });
+    expect(done.messages.at(-1).content).toBe('Echo: hi');
+
+    const beta = new Client({ apiUrl, apiKey: BETA });
+    expect((await failure(beta.threads.get(thread.thread_id))).status).toBe(404);
+    expect(await beta.threads.search()).toEqual([]);
+    expect((await failure(beta.runs.create(thread.thread_id, 'demo', { input: humanInput('mine now') }))).status).toBe(404);
+  });
+});
