@@ -10,6 +10,7 @@ import pino, { type Logger } from 'pino';
 import type { Agent } from './agents/agent.js';
 import { createDemoAgent } from './agents/demo.js';
 import { createApp, DEFAULT_SSE } from './http/app.js';
+import { SharedRateLimitStore } from './http/rate-limit.js';
 import { IDEMPOTENCY_TTL_MS } from './http/idempotency.js';
 import { limitConnectionsPerClient } from './http/connections.js';
 import { Lifecycle } from './http/lifecycle.js';
@@ -17,7 +18,7 @@ import { Metrics } from './http/metrics.js';
 import type { EventFeed } from './runtime/ports.js';
 import { createRuntime, type RuntimeInspector, type SessionRuntime } from './runtime/runtime.js';
 import { SqliteStore } from './storage/sqlite/sqlite-store.js';
-import type { ServerStore } from './storage/store.js';
+import type { RequestCounter, ServerStore } from './storage/store.js';
 import { Authenticator } from './auth/authenticator.js';
 import type { ConfiguredKey } from './auth/keys.js';
 import { WebhookDeliveries } from './webhooks/deliveries.js';
@@ -199,7 +200,7 @@ export async function createServer(options: ServerOptions = {}): Promise<BambooS
 
 async function assemble(options: BambooOptions, listening: { http: Server | null; host: string } | null): Promise<Bamboo> {
   const logger = options.logger ?? pino({ level: 'silent' });
-  const store = options.store ?? new SqliteStore(options.dbPath ?? './data/bamboo.db');
+  const store: ServerStore = options.store ?? new SqliteStore(options.dbPath ?? './data/bamboo.db');
   const access = options.access ?? {};
   let keysExist: boolean;
   const authenticator = new Authenticator({ configured: access.apiKeys ?? [], store });
@@ -273,6 +274,8 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
       authenticator,
       frontDoor: { listenHost: listening?.host ?? '127.0.0.1', allowedHosts: access.allowedHosts ?? [], corsOrigins: access.corsOrigins ?? [] },
       rateLimitPerMinute: limit(access.rateLimitPerMinute, KEYED_DEFAULTS.rateLimitPerMinute),
+      // Shared storage counts every instance's requests together.
+      rateLimitStore: sharedCounter(store) ? new SharedRateLimitStore(store) : undefined,
       streams: {
         perTenant: limit(access.maxStreamsPerTenant, KEYED_DEFAULTS.maxStreamsPerTenant),
         total: options.limits?.maxStreams ?? DEFAULT_LIMITS.maxStreams,
@@ -325,6 +328,10 @@ function checkWebhooks(webhooks: WebhookSettings | undefined): void {
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** Refuses what would expose the server; warns when the operator chose to. */
+function sharedCounter(store: ServerStore): store is ServerStore & RequestCounter {
+  return typeof store.countRequest === 'function';
+}
+
 function checkAccess(access: AccessSettings, keysExist: boolean, host: string | undefined, inspecting: boolean, logger: Logger): void {
   if (host !== undefined && !LOOPBACK.has(host) && !/^127\./.test(host) && !keysExist) {
     if (!access.allowUnauthenticated) {

@@ -105,18 +105,20 @@ export function createApp(options: AppOptions): Express {
   app.use(guardOrigins(frontDoor));
   app.use(jsonBody(options.bodyLimitBytes ?? 1024 * 1024));
 
+  // One limiter for both APIs: a tenant's requests count together, wherever they go.
+  const rateLimit = access.rateLimitPerMinute ? tenantRateLimit(access.rateLimitPerMinute, access.rateLimitStore) : null;
   const api = Router();
   // The API's description is public; everything else needs a key when keys exist.
   openapiRoutes(api, deps);
   api.use(authenticate);
-  if (access.rateLimitPerMinute) api.use(tenantRateLimit(access.rateLimitPerMinute, access.rateLimitStore));
+  if (rateLimit) api.use(rateLimit);
   for (const register of [sessionRoutes, messageRoutes, runRoutes, eventRoutes, machineRoutes, webhookRoutes]) register(api, deps);
   api.use(replayOnRace);
   // Answered inside the router, so a failed request keeps its mount path and is labelled like a successful one.
   api.use(errorHandler);
   // The API first: it carries the load; the rest is looked up only when it does not match.
   app.use('/api/v1', api);
-  app.use('/langgraph', ...langGraphApi(deps, { rateLimitPerMinute: access.rateLimitPerMinute }));
+  app.use('/langgraph', ...langGraphApi(deps, rateLimit));
 
   const site = Router();
   for (const register of [serviceRoutes, consoleRoutes]) register(site, deps);

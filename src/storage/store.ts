@@ -138,6 +138,20 @@ export interface ApiKeyRecord {
   revoked_at: string | null;
 }
 
+/**
+ * Requests counted per key in fixed windows, shared by every instance on the
+ * store, so a per-tenant rate limit holds across them. A store of one
+ * process (SQLite) leaves it out: counting in memory is exact there.
+ */
+export interface RequestCounter {
+  /** Counts one request; the count so far in the current window, and when that window ends (ms since the epoch). */
+  countRequest(key: string, windowMs: number): Promise<{ hits: number; resetAt: number }>;
+  /** Takes one request back (one that should not count). */
+  uncountRequest(key: string): Promise<void>;
+  /** Forgets the key's count. */
+  resetRequests(key: string): Promise<void>;
+}
+
 /** API keys managed with `bamboo-server keys`. */
 export interface KeyStore {
   createApiKey(record: Omit<ApiKeyRecord, 'revoked_at'>): Promise<void>;
@@ -282,4 +296,4 @@ export interface WebhookOutbox {
 }
 
 /** Everything a server keeps: sessions and their logs, idempotency records, API keys, the webhook outbox. Both adapters are one. */
-export type ServerStore = Store & IdempotencyStore & KeyStore & WebhookOutbox;
+export type ServerStore = Store & IdempotencyStore & KeyStore & WebhookOutbox & Partial<RequestCounter>;

@@ -155,6 +155,16 @@ describe('per-tenant limits', () => {
     expect((await server.call('GET', `${API}/sessions`, { headers: as(BETA) })).status).toBe(200);
   });
 
+  it('requests per minute count the native API and the LangGraph API together', async () => {
+    const server = await keyedServer({ rateLimitPerMinute: 4 });
+    for (let i = 0; i < 2; i++) expect((await server.call('GET', `${API}/sessions`, { headers: as(ACME) })).status).toBe(200);
+    for (let i = 0; i < 2; i++) expect((await server.call('POST', '/langgraph/assistants/search', { json: {}, headers: as(ACME) })).status).toBe(200);
+    expectError(await server.call('GET', `${API}/sessions`, { headers: as(ACME) }), 429, 'rate_limited', { limit: 4 });
+    const langgraph = await server.call('POST', '/langgraph/assistants/search', { json: {}, headers: as(ACME) });
+    expect(langgraph.status).toBe(429);
+    expect(langgraph.headers.get('ratelimit-remaining')).toBe('0');
+  });
+
   it('concurrent runs: a start over the limit is 429 too_many_runs and starts nothing; the other tenant still runs', async () => {
     const server = await keyedServer({ maxRunsPerTenant: 3 });
     const sessions = await Promise.all(Array.from({ length: 8 }, () => createAs(server, ACME)));

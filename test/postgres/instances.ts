@@ -5,7 +5,7 @@
  */
 import { vi } from 'vitest';
 import type { Agent } from '../../src/agents/agent.js';
-import { createServer, type BambooServer, type WebhookSettings } from '../../src/server.js';
+import { type AccessSettings, createServer, type BambooServer, type WebhookSettings } from '../../src/server.js';
 import { PgFeed } from '../../src/storage/postgres/feed.js';
 import { PgStore } from '../../src/storage/postgres/pg-store.js';
 import { API, call, type CallOptions, type Json, type Reply } from '../http/helpers.js';
@@ -27,6 +27,7 @@ export interface InstanceOptions {
   resumeInterrupted?: boolean;
   tokenDelayMs?: number;
   webhooks?: WebhookSettings;
+  access?: AccessSettings;
 }
 
 export async function startInstance(url: string, id: string, options: InstanceOptions = {}): Promise<Instance> {
@@ -44,6 +45,7 @@ export async function startInstance(url: string, id: string, options: InstanceOp
     resumeInterrupted: options.resumeInterrupted,
     tokenDelayMs: options.tokenDelayMs ?? 0,
     webhooks: options.webhooks,
+    access: options.access,
     // Closing must not wait for streams the test left open.
     shutdownGraceMs: 200,
   });

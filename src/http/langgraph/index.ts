@@ -7,16 +7,10 @@
  */
 import { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { RouteDeps } from '../routes/deps.js';
-import { tenantRateLimit } from '../rate-limit.js';
 import { assistantRoutes } from './assistants.js';
 import { langGraphErrors, LangGraphError, notProvided } from './errors.js';
 import { runRoutes } from './runs.js';
 import { threadRoutes } from './threads.js';
-
-export interface LangGraphLimits {
-  /** Requests per minute per tenant on these routes (counted apart from the native API's). */
-  rateLimitPerMinute?: number;
-}
 
 /** Browsers may read where a run lives (the SDK's `onRunCreated`) when CORS allows the origin. */
 const exposeRunLocation: RequestHandler = (_req, res, next) => {
@@ -29,12 +23,15 @@ const exposeRunLocation: RequestHandler = (_req, res, next) => {
 
 const notFound: RequestHandler = (req, _res, next) => next(new LangGraphError(404, `No route for ${req.method} ${req.path}`));
 
-/** The router and its error handler, for `app.use('/langgraph', ...langGraphApi(deps))`. */
-export function langGraphApi(deps: RouteDeps, limits: LangGraphLimits = {}): [Router, ErrorRequestHandler] {
+/**
+ * The router and its error handler, for `app.use('/langgraph', ...langGraphApi(deps, rateLimit))`.
+ * `rateLimit` is the native API's own limiter, so a tenant's requests count together.
+ */
+export function langGraphApi(deps: RouteDeps, rateLimit: RequestHandler | null = null): [Router, ErrorRequestHandler] {
   const router = Router();
   router.use(exposeRunLocation);
   router.use(deps.authenticate);
-  if (limits.rateLimitPerMinute) router.use(tenantRateLimit(limits.rateLimitPerMinute));
+  if (rateLimit) router.use(rateLimit);
   router.all(['/runs/crons{/*rest}', '/threads/:id/runs/crons{/*rest}'], notProvided('Crons'));
   router.all('/store{/*rest}', notProvided('The store API'));
   assistantRoutes(router, deps.runtime.agentNames);

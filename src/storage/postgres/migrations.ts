@@ -117,6 +117,14 @@ const MIGRATIONS: string[] = [
   CREATE INDEX webhook_deliveries_by_tenant_status ON webhook_deliveries (tenant, status, ordinal);
   CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (finished_at) WHERE status <> 'pending';
   `,
+  // Requests per tenant in the current rate-limit window, counted by every instance together.
+  `
+  CREATE TABLE request_counts (
+    key          text    PRIMARY KEY,
+    window_start bigint  NOT NULL,
+    hits         integer NOT NULL
+  );
+  `,
 ];
 
 /** Any constant shared by every instance: the key of the advisory lock that serialises migrations. */

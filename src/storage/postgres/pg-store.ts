@@ -19,6 +19,7 @@ import type {
   KeyStore,
   ListQuery,
   Page,
+  RequestCounter,
   RetryOutcome,
   SessionRow,
   Store,
@@ -50,7 +51,7 @@ function impossible(id: string): boolean {
 /** No byte budget: larger than any page. */
 const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 
-export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox {
+export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox, RequestCounter {
   readonly kind = 'postgres';
   readonly shared = true;
   /** The URL without its password. */
@@ -260,6 +261,19 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
   async takeCommand(id: string, owner: string): Promise<{ sessionId: string; command: string } | null> {
     const { rows } = await this.run<{ session_id: string; command: string }>('takeCommand', [id, owner]);
     return rows[0] ? { sessionId: rows[0].session_id, command: rows[0].command } : null;
+  }
+
+  async countRequest(key: string, windowMs: number): Promise<{ hits: number; resetAt: number }> {
+    const { rows } = await this.run<{ hits: number; window_start: string }>('countRequest', [key, windowMs]);
+    return { hits: rows[0]!.hits, resetAt: Number(rows[0]!.window_start) + windowMs };
+  }
+
+  async uncountRequest(key: string): Promise<void> {
+    await this.run('uncountRequest', [key]);
+  }
+
+  async resetRequests(key: string): Promise<void> {
+    await this.run('resetRequests', [key]);
   }
 
   claimDeliveries(claim: { owner: string; now: string; limit: number; claimMs: number }): Promise<DeliveryRecord[]> {

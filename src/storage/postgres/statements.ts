@@ -123,6 +123,16 @@ export const SQL = {
     note AS (SELECT pg_notify('${CHANNELS.deleted}', s.id) FROM s)
     SELECT s.id, (SELECT count(*) FROM note)::integer AS notified FROM s`,
 
+  /** One more request for key $1 in its window of $2 ms, which starts at its first request (the database's clock) and then at the first after it ends. */
+  countRequest: `
+    INSERT INTO request_counts AS c (key, window_start, hits)
+    VALUES ($1, (extract(epoch FROM clock_timestamp()) * 1000)::bigint, 1)
+    ON CONFLICT (key) DO UPDATE SET
+      hits = CASE WHEN c.window_start + $2::bigint > EXCLUDED.window_start THEN c.hits + 1 ELSE 1 END,
+      window_start = CASE WHEN c.window_start + $2::bigint > EXCLUDED.window_start THEN c.window_start ELSE EXCLUDED.window_start END
+    RETURNING hits, window_start::text AS window_start`,
+  uncountRequest: 'UPDATE request_counts SET hits = greatest(hits - 1, 0) WHERE key = $1',
+  resetRequests: 'DELETE FROM request_counts WHERE key = $1',
   loadSession: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`,
   sessionVersion: 'SELECT version FROM sessions WHERE id = $1',
   listAll: `SELECT ${SESSION_COLUMNS}, ordinal::text AS ordinal FROM sessions
