@@ -93,7 +93,8 @@ export interface TenantSessions {
   appendMessage(id: string, content: string, options?: AppendOptions): Promise<AppendOutcome<Message>>;
   resume(id: string): Promise<ResumeOutcome>;
   respond(id: string, questionId: string, answer: string, acknowledge?: Acknowledge<RespondOutcome>): Promise<RespondOutcome>;
-  cancel(id: string): Promise<OutcomeOf<'Cancelled'>>;
+  /** Cancels the active run; with `runId`, only if that is the active run (else `not_running`). */
+  cancel(id: string, runId?: string): Promise<OutcomeOf<'Cancelled'>>;
   /** Takes a queued message back before it runs. */
   removeQueued(id: string, messageId: string): Promise<void>;
   /** At most `limit` events, and within `maxBytes` past the first. */
@@ -211,7 +212,7 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
     appendMessage: (id, content, appendOptions) => appendMessage(ctx, tenant, id, content, appendOptions),
     resume: (id) => resumeSession(ctx, tenant, id),
     respond: (id, questionId, answer, acknowledge) => respond(ctx, tenant, id, { questionId, answer }, acknowledge),
-    cancel: (id) => cancelRun(ctx, tenant, id),
+    cancel: (id, runId) => cancelRun(ctx, tenant, id, runId),
     removeQueued: (id, messageId) => removeQueued(ctx, tenant, id, messageId),
     readEvents: (id, after, limit, maxBytes) => readEvents(ctx, tenant, id, after, limit, maxBytes),
     readMessages: (id, query) => readMessages(ctx, tenant, id, query),

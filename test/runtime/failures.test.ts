@@ -180,6 +180,22 @@ describe('cancel', () => {
     await expect(runtime.cancel(session.id)).rejects.toMatchObject({ code: 'not_running' });
   });
 
+  it('a cancel naming a run stops that run only: once another has started, it is not_running and the new run goes on', async () => {
+    const stubborn = stubbornAgent(30);
+    ({ runtime } = testRuntime({ agents: { stubborn: stubborn.agent } }));
+    await runtime.start();
+    const session = await runtime.createSession({ agent: 'stubborn' });
+    const first = await runtime.appendMessage(session.id, 'go');
+    if (first.outcome !== 'Started') throw new Error('expected a run');
+    expect(await runtime.cancel(session.id, first.run_id)).toEqual({ outcome: 'Cancelled', run_id: first.run_id });
+    const second = await runtime.resume(session.id);
+    if (second.outcome !== 'Started') throw new Error('expected a second run');
+
+    await expect(runtime.cancel(session.id, first.run_id)).rejects.toMatchObject({ code: 'not_running' });
+    expect(await runtime.getSession(session.id)).toMatchObject({ state: 'running', run_id: second.run_id });
+    expect(await runtime.cancel(session.id, second.run_id)).toEqual({ outcome: 'Cancelled', run_id: second.run_id });
+  });
+
   it('a cancelled run’s late emits do not leak into the next run', async () => {
     const stubborn = stubbornAgent(30);
     ({ runtime } = testRuntime({ agents: { stubborn: stubborn.agent } }));

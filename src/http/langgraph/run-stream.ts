@@ -10,6 +10,7 @@
  * after the run's `end`.
  */
 import type { Request, Response } from 'express';
+import { SessionError } from '../../domain/errors.js';
 import type { SessionEvent } from '../../domain/events.js';
 import type { TenantSessions } from '../../runtime/runtime.js';
 import type { BufferBudget } from '../buffer-budget.js';
@@ -155,8 +156,9 @@ export function streamNeverStarted(res: Response, runId: string): void {
 /** Cancels the run if it is still the thread's active one. */
 function cancelRun(sessions: TenantSessions, scope: RunScope, req: Request): void {
   const { threadId, runId } = scope;
-  void (async () => {
-    const session = await sessions.getSession(threadId);
-    if (session.run_id === runId) await sessions.cancel(threadId);
-  })().catch((err: unknown) => req.log.warn({ err, session_id: threadId, run_id: runId }, 'could not cancel a run whose client left'));
+  sessions.cancel(threadId, runId).catch((err: unknown) => {
+    // The run ended (or another took its place) before the cancel: nothing to do.
+    if (err instanceof SessionError && err.code === 'not_running') return;
+    req.log.warn({ err, session_id: threadId, run_id: runId }, 'could not cancel a run whose client left');
+  });
 }

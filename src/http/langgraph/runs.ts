@@ -180,7 +180,7 @@ export function runRoutes(router: Router, { runtime, lifecycle, buffers, sse, st
     }
     const run = await runFacts(sessions(req), session, req.params.run);
     if (session.run_id !== run.id) throw new LangGraphError(409, `Run ${req.params.run} is not running`);
-    await sessions(req).cancel(session.id);
+    await sessions(req).cancel(session.id, run.id);
     if (!query.wait) return res.status(202).end();
     // A run in another process ends when its owner hears of the cancel; past the wait, the cancel is still under way.
     const ended = await runEnd(sessions(req), session.id, run.id, AbortSignal.timeout(CANCEL_WAIT_MS)).then(
