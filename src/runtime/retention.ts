@@ -18,7 +18,9 @@ export class Retention {
     private readonly days: number,
   ) {}
 
-  start(): void {
+  /** Builds (or, with retention off, drops) the store's index of idle sessions, then sweeps hourly. */
+  async start(): Promise<void> {
+    await this.ctx.store.indexForRetention?.(this.days > 0);
     if (this.days <= 0) return;
     const run = () => {
       this.sweeping ??= this.sweep().finally(() => (this.sweeping = null));

@@ -238,7 +238,7 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
       recovery = new Recovery(ctx, { resumeInterrupted, intervalMs: Math.max(1, Math.floor(leaseMs / 2)), moveQueue: (id) => queue.move(id) });
       const interrupted = await recovery.atStart();
       leases.start();
-      retention.start();
+      await retention.start();
       // Runs whose host broke (storage failed under them) are recorded interrupted once their lease lapses.
       recovery.start();
       if (store.shared) {

@@ -207,6 +207,12 @@ export interface Store {
 
   /** The tenant's stored sessions and bytes. */
   tenantUsage(tenant: string): Promise<TenantUsage>;
+  /**
+   * Keeps (or drops) what finds idle sessions fast: retention needs it, and
+   * every commit pays to maintain it, so it exists only while retention is on.
+   * A store that scans without cost leaves this out.
+   */
+  indexForRetention?(enabled: boolean): Promise<void>;
   /** Deletes up to `limit` sessions not running and not changed since `before`, with their logs; returns their ids. */
   deleteSessionsIdleSince(before: string, limit: number): Promise<string[]>;
 

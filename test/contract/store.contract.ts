@@ -201,6 +201,32 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         expect((await store.readMessages('ses_a', { limit: 10 })).items.map((m) => m.content)).toEqual([winner]);
       });
 
+      it('writes sent together stand or fall alone: a failing one writes nothing, the others all land', async () => {
+        for (const id of ['ses_a', 'ses_b', 'ses_c']) await create(id);
+        await continueLog('ses_b', 1, { messages: [message(1, { id: 'msg_keep' })] });
+        const step = (id: string, expectedVersion: number, fields: Partial<Commit> = {}): Commit => ({
+          sessionId: id,
+          expectedVersion,
+          updatedAt: tick(),
+          events: [event(id, expectedVersion + 1, 'token', { text: id })],
+          messages: [],
+          ...fields,
+        });
+        // The middle one names a stale version, after a removal that must not stay done.
+        const results = await Promise.allSettled([
+          store.commit(step('ses_a', 1)),
+          store.commit(step('ses_b', 1, { removeMessages: ['msg_keep'] })),
+          store.createSession(sessionRow('ses_d'), [event('ses_d', 1, 'session_created')]),
+          store.commit(step('ses_c', 1)),
+        ]);
+        expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+        expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(VersionConflict);
+        for (const id of ['ses_a', 'ses_c']) expect((await store.loadSession(id))!.version).toBe(2);
+        expect(await store.loadSession('ses_d')).not.toBeNull();
+        expect((await store.loadSession('ses_b'))!).toMatchObject({ version: 2, message_count: 1 });
+        expect((await store.readMessages('ses_b', { limit: 10 })).items.map((m) => m.id)).toEqual(['msg_keep']);
+      });
+
       it('that cannot be written in full writes nothing: the state change and the log go together', async () => {
         const created = await create('ses_a');
         await expect(

@@ -122,6 +122,15 @@ const MIGRATIONS: string[] = [
   CREATE INDEX webhook_deliveries_by_tenant_status ON webhook_deliveries (tenant, status, ordinal);
   CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (finished_at) WHERE status <> 'pending';
   `,
+  // Fewer indexes for a commit to keep up: every state change rewrote these. By state, the tenant's index serves
+  // the lists and the partial ones the sweeps; the index by age exists only while retention is on (indexForRetention).
+  `
+  DROP INDEX sessions_by_state;
+  DROP INDEX sessions_idle_by_age;
+  DROP INDEX sessions_running_by_tenant;
+  CREATE INDEX sessions_running ON sessions (ordinal) WHERE state = 'running';
+  CREATE INDEX sessions_interrupted ON sessions (ordinal) WHERE state = 'idle' AND last_run_status = 'interrupted';
+  `,
 ];
 
 export function migrate(db: Database): number {

@@ -46,8 +46,11 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
   private readonly db: Database.Database;
   private readonly sql;
   private readonly outbox: SqliteOutbox;
-  private readonly commitTx;
-  private readonly createTx;
+  /** The body of a commit and of a session's creation, run inside a transaction of `grouped`. */
+  private readonly writeCommit: (commit: Commit) => void;
+  private readonly writeSession: (row: SessionRow, events: SessionEvent[], idempotency?: IdempotencyRecord) => void;
+  private readonly alone: (write: () => void) => void;
+  private readonly together: (writes: readonly (() => void)[]) => void;
   private readonly deleteTx;
   /** Commits waiting for the next group transaction. */
   private queued: { write: () => void; resolve: () => void; reject: (error: unknown) => void }[] = [];
@@ -74,7 +77,7 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
     this.sql = prepareStatements(this.db);
     this.outbox = new SqliteOutbox(this.db);
 
-    this.createTx = this.db.transaction((row: SessionRow, events: SessionEvent[], idempotency?: IdempotencyRecord) => {
+    this.writeSession = (row: SessionRow, events: SessionEvent[], idempotency?: IdempotencyRecord) => {
       const data = events.map((event) => JSON.stringify(event));
       this.sql.insertSession.run({
         ...row.info,
@@ -90,9 +93,9 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
       });
       events.forEach((event, i) => this.sql.insertEvent.run(row.info.id, event.seq, data[i]));
       if (idempotency) this.putIdempotency(idempotency);
-    });
+    };
 
-    this.commitTx = this.db.transaction((commit: Commit) => {
+    this.writeCommit = (commit: Commit) => {
       const { sessionId, expectedVersion, updatedAt, events, messages, snapshot, lease, runLimit } = commit;
       if (commit.onlyIfLeaseExpired && this.sql.leaseLive.get(sessionId, Date.now()) !== undefined) throw new VersionConflict(sessionId, expectedVersion);
       if (runLimit && (this.sql.runningForTenant.get(runLimit.tenant) as number) >= runLimit.max) throw new TooManyRuns(runLimit.tenant, runLimit.max);
@@ -114,6 +117,10 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
       messageData.forEach((data, i) => this.sql.insertMessage.run(sessionId, position + i + 1, data, messages[i]!.id));
       for (const record of commit.idempotency ?? []) this.putIdempotency(record);
       for (const delivery of commit.outbox ?? []) this.outbox.insert(delivery);
+    };
+    this.alone = this.db.transaction((write: () => void) => write());
+    this.together = this.db.transaction((writes: readonly (() => void)[]) => {
+      for (const write of writes) write();
     });
 
     this.deleteTx = this.db.transaction((id: string) => {
@@ -125,7 +132,7 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
   }
 
   createSession(row: SessionRow, events: SessionEvent[], idempotency?: IdempotencyRecord): Promise<void> {
-    return this.grouped(() => this.createTx(row, events, idempotency));
+    return this.grouped(() => this.writeSession(row, events, idempotency));
   }
 
   loadSession(id: string): Promise<SessionRow | null> {
@@ -140,7 +147,7 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
   }
 
   commit(commit: Commit): Promise<void> {
-    return this.grouped(() => this.commitTx(commit));
+    return this.grouped(() => this.writeCommit(commit));
   }
 
   deleteSession(id: string): Promise<boolean> {
@@ -192,7 +199,7 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
   }
 
   runningSessions(): Promise<string[]> {
-    return this.run(() => this.sql.idsInState.all('running') as string[]);
+    return this.run(() => this.sql.runningIds.all() as string[]);
   }
 
   interruptedSessions(): Promise<string[]> {
@@ -211,6 +218,16 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
 
   tenantUsage(tenant: string): Promise<TenantUsage> {
     return this.run(() => this.sql.tenantUsage.get(tenant) as TenantUsage);
+  }
+
+  indexForRetention(enabled: boolean): Promise<void> {
+    return this.run(() => {
+      this.db.exec(
+        enabled
+          ? `CREATE INDEX IF NOT EXISTS sessions_idle_by_age ON sessions (updated_at) WHERE state <> 'running'`
+          : 'DROP INDEX IF EXISTS sessions_idle_by_age',
+      );
+    });
   }
 
   deleteSessionsIdleSince(before: string, limit: number): Promise<string[]> {
@@ -317,8 +334,10 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
 
   /**
    * Group commit: every write that arrives within one turn of the event loop
-   * shares one transaction, each in its own savepoint so a conflict rolls back
-   * only itself. A write resolves only after that transaction is durable.
+   * shares one transaction. Should one of them fail (a version conflict, a
+   * taken key), that transaction is rolled back and each write is run again
+   * in its own, so only the failing one fails: savepoints would cost every
+   * write, where a failure is rare. A write resolves only once durable.
    */
   private grouped(write: () => void): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -331,29 +350,25 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
     const batch = this.queued;
     this.queued = [];
     if (batch.length === 0) return;
-    const failures = new Map<number, unknown>();
-    try {
-      if (!this.db.open) throw new Error('The database is closed');
-      // A lone write is its own transaction; an outer one would only add a savepoint.
-      if (batch.length === 1) {
-        batch[0].write();
-        batch[0].resolve();
+    if (batch.length > 1) {
+      try {
+        if (!this.db.open) throw new Error('The database is closed');
+        this.together(batch.map(({ write }) => write));
+        for (const { resolve } of batch) resolve();
         return;
+      } catch {
+        // Rolled back as a whole: below, each on its own.
       }
-      this.db.transaction(() => {
-        batch.forEach(({ write }, i) => {
-          try {
-            write();
-          } catch (error) {
-            failures.set(i, error);
-          }
-        });
-      })();
-    } catch (error) {
-      for (const { reject } of batch) reject(translate(error));
-      return;
     }
-    batch.forEach(({ resolve, reject }, i) => (failures.has(i) ? reject(translate(failures.get(i))) : resolve()));
+    for (const { write, resolve, reject } of batch) {
+      try {
+        if (!this.db.open) throw new Error('The database is closed');
+        this.alone(write);
+        resolve();
+      } catch (error) {
+        reject(translate(error));
+      }
+    }
   }
 
   private putIdempotency(record: IdempotencyRecord): void {

@@ -30,7 +30,8 @@ const SQL = {
   deleteMessages: 'DELETE FROM messages WHERE session_id = ?',
   listAll: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE tenant = ? AND ordinal < ? ORDER BY ordinal DESC LIMIT ?`,
   listByState: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE tenant = ? AND state = ? AND ordinal < ? ORDER BY ordinal DESC LIMIT ?`,
-  idsInState: 'SELECT id FROM sessions WHERE state = ? ORDER BY ordinal',
+  // Literal states, so the partial indexes serve these.
+  runningIds: `SELECT id FROM sessions WHERE state = 'running' ORDER BY ordinal`,
   interrupted: `SELECT id FROM sessions WHERE state = 'idle' AND last_run_status = 'interrupted' ORDER BY ordinal`,
   countByState: 'SELECT state, COUNT(*) AS n FROM sessions GROUP BY state',
   readEvents: 'SELECT data FROM events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?',
@@ -53,7 +54,7 @@ const SQL = {
   ping: 'SELECT 1',
 } as const;
 
-const VALUES: ReadonlySet<keyof typeof SQL> = new Set(['queued', 'idleSince', 'runningForTenant', 'countActiveApiKeys', 'sessionVersion', 'leaseLive', 'expiredRuns', 'messagePosition', 'idsInState', 'interrupted', 'readEvents', 'readRecentMessages', 'ping']);
+const VALUES: ReadonlySet<keyof typeof SQL> = new Set(['queued', 'idleSince', 'runningForTenant', 'countActiveApiKeys', 'sessionVersion', 'leaseLive', 'expiredRuns', 'messagePosition', 'runningIds', 'interrupted', 'readEvents', 'readRecentMessages', 'ping']);
 
 export type Statements = { [K in keyof typeof SQL]: Statement };
 
