@@ -15,7 +15,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BENCH_DIR, profileChildren } from './lib/child.js';
-import { consoleTable, machine, markdownTable, rowNotes, type Row } from './lib/report.js';
+import { consoleComparison, consoleTable, machine, markdownComparison, markdownTable, rowNotes, type Row } from './lib/report.js';
+import { removeRunDir, runDir } from './lib/run-dir.js';
 import { settings } from './lib/settings.js';
 import { resumeHttp } from './scenarios/s1-resume-http.js';
 import { turnHttp } from './scenarios/s2-turn-http.js';
@@ -123,6 +124,8 @@ async function main(): Promise<number> {
   console.log(`\nBamboo Server benchmarks${quick ? ' (quick: smoke run, numbers not meaningful)' : ''}`);
   console.log(`${host.cores} × ${host.cpuModel}, ${host.memoryGb} GB, Node ${host.node}, ${host.platform}; code ${report.code}; medians of ${s.runs} run(s); ${elapsedS.toFixed(0)} s; load average ${report.loadAverage.before.toFixed(1)} → ${report.loadAverage.after.toFixed(1)}\n`);
   console.log(consoleTable(rows));
+  const compared = consoleComparison(rows);
+  if (compared) console.log(`\nSQLite and PostgreSQL side by side:\n\n${compared}`);
   const notes = rowNotes(rows);
   if (notes.length > 0) console.log(`\n${notes.map((note) => `- ${note}`).join('\n')}`);
   if (crashed.length > 0) console.log(`\nCRASHED:\n${crashed.map((line) => `- ${line}`).join('\n')}`);
@@ -145,11 +148,18 @@ async function main(): Promise<number> {
       '',
       ...notes.map((note) => `- ${note}`),
       '',
+      'SQLite and PostgreSQL side by side (the same measures; the scenario in brackets):',
+      '',
+      markdownComparison(rows) ?? '(no PostgreSQL rows)',
+      '',
       DOC_END,
     ].join('\n');
     writeFileSync(DOC, doc.slice(0, start) + section + doc.slice(end + DOC_END.length));
     log(`updated ${DOC}`);
   }
+  // The servers' logs and databases; kept when a scenario crashed, for its logs.
+  if (crashed.length > 0) log(`servers' logs and databases kept in ${runDir()}`);
+  else removeRunDir();
   return crashed.length > 0 ? 1 : 0;
 }
 

@@ -2,45 +2,70 @@
  * Scenario 2: the human-in-the-loop turn over HTTP (demo agent at 0 ms, SQLite
  * file), clients in a separate process from the server. Its floor is the bare
  * Express figure of scenario 1: a turn costs 3 POSTs and 1 SSE request, so the
- * ratio compares 4 × turns/s with Express's req/s.
+ * ratio compares 4 × turns/s with Express's req/s. Scenario 7 measures the
+ * same turns on PostgreSQL through `measureTurns`.
  */
+import { BambooProcess, logNote } from '../lib/bamboo-process.js';
 import { Child, withChildren } from '../lib/child.js';
-import type { Row } from '../lib/report.js';
+import type { Row, Setup } from '../lib/report.js';
 import type { Settings } from '../lib/settings.js';
 import { median } from '../lib/stats.js';
-import type { BambooServerApi } from '../servers/bamboo.js';
 import type { TurnHttpApi, TurnHttpResult } from '../workers/turn-http.js';
 
 export const REQUESTS_PER_TURN = 4;
 
+export interface TurnCase {
+  scenario: string;
+  /** The base URLs the clients spread over: one, or instances of one database. */
+  urls: string[];
+  clients: number;
+  label: string;
+  setup: Setup;
+  servers: BambooProcess[];
+}
+
+/** `s.runs` runs of `clients` looping turns; the row, with the servers' log bytes per turn in its note. */
+export async function measureTurns(s: Settings, turns: Child<TurnHttpApi>, c: TurnCase, expressRps: number | undefined): Promise<Row> {
+  const runs: TurnHttpResult[] = [];
+  let logged = 0;
+  const logBytes = () => c.servers.reduce((sum, server) => sum + server.logBytes(), 0);
+  for (let i = 0; i < s.runs; i++) {
+    const before = logBytes();
+    runs.push(await turns.call('run', { urls: c.urls, clients: c.clients, durationMs: s.s2.durationMs }));
+    logged += logBytes() - before;
+  }
+  const rates = runs.map((run) => (run.turns / run.elapsedMs) * 1000);
+  const value = median(rates);
+  const p50 = median(runs.map((run) => run.respondToCompleted.p50));
+  const p99 = median(runs.map((run) => run.respondToCompleted.p99));
+  const ratio = expressRps ? (value * REQUESTS_PER_TURN) / expressRps : undefined;
+  const clients = `${c.clients} client${c.clients === 1 ? '' : 's'}`;
+  return {
+    scenario: c.scenario,
+    case: `HITL turn over HTTP, ${c.label}${c.label ? ', ' : ''}${clients}`,
+    value,
+    unit: 'turns/s',
+    runs: rates,
+    p50,
+    p99,
+    ...(expressRps ? { floor: { label: 'bare Express, scenario 1', value: expressRps, unit: 'req/s', runs: [] }, ratio } : {}),
+    // Issue 6's target is the single-process figure's.
+    target: c.scenario === '2' && c.clients === 100 ? { text: '≥ 400 turns/s, respond→completed p99 ≤ 50 ms', met: value >= 400 && p99 <= 50 } : undefined,
+    compare: { measure: `HITL turn over HTTP, ${clients}`, setup: c.setup },
+    note: `p50/p99: respond → run_completed on the stream; ratio = ${REQUESTS_PER_TURN} requests per turn × turns/s ÷ bare Express req/s; ${logNote(logged, runs.reduce((sum, run) => sum + run.turns, 0), 'turn')}`,
+  };
+}
+
 export async function turnHttp(s: Settings, expressRps: number | undefined): Promise<Row[]> {
-  const server = Child.start<BambooServerApi>('servers/bamboo.ts');
+  const server = BambooProcess.launch();
   const clients = Child.start<TurnHttpApi>('workers/turn-http.ts');
-  return withChildren([server, clients], async () => {
-    const { url } = await server.call('start');
+  return withChildren([server.child, clients], async () => {
+    const url = await server.start();
     // Warms the server's code paths; not kept.
-    await clients.call('run', { url, clients: 10, durationMs: s.quick ? 200 : 1000 });
+    await clients.call('run', { urls: [url], clients: 10, durationMs: s.quick ? 200 : 1000 });
     const rows: Row[] = [];
     for (const count of s.s2.clients) {
-      const runs: TurnHttpResult[] = [];
-      for (let i = 0; i < s.runs; i++) runs.push(await clients.call('run', { url, clients: count, durationMs: s.s2.durationMs }));
-      const rates = runs.map((run) => (run.turns / run.elapsedMs) * 1000);
-      const value = median(rates);
-      const p50 = median(runs.map((run) => run.respondToCompleted.p50));
-      const p99 = median(runs.map((run) => run.respondToCompleted.p99));
-      const ratio = expressRps ? (value * REQUESTS_PER_TURN) / expressRps : undefined;
-      rows.push({
-        scenario: '2',
-        case: `HITL turn over HTTP, ${count} client${count === 1 ? '' : 's'}`,
-        value,
-        unit: 'turns/s',
-        runs: rates,
-        p50,
-        p99,
-        ...(expressRps ? { floor: { label: 'bare Express, scenario 1', value: expressRps, unit: 'req/s', runs: [] }, ratio } : {}),
-        target: count === 100 ? { text: '≥ 400 turns/s, respond→completed p99 ≤ 50 ms', met: value >= 400 && p99 <= 50 } : undefined,
-        note: `p50/p99: respond → run_completed on the stream; ratio = ${REQUESTS_PER_TURN} requests per turn × turns/s ÷ bare Express req/s`,
-      });
+      rows.push(await measureTurns(s, clients, { scenario: '2', urls: [url], clients: count, label: '', setup: 'sqlite', servers: [server] }, expressRps));
     }
     return rows;
   });

@@ -1,9 +1,13 @@
 /**
- * Scenario 2's clients: each loops full human-in-the-loop turns over HTTP
- * for a fixed time. A turn: create a session, open its event stream
- * (`?after=0`), post `/ask Pick | a | b`, wait on the stream for the session
- * to be `awaitingUser`, post the answer, wait on the stream for
+ * Scenario 2's clients (and 7's and 8's): each loops full human-in-the-loop
+ * turns over HTTP for a fixed time. A turn: create a session, open its event
+ * stream (`?after=0`), post `/ask Pick | a | b`, wait on the stream for the
+ * session to be `awaitingUser`, post the answer, wait on the stream for
  * `run_completed`. The latency kept is respond → `run_completed` received.
+ *
+ * With several base URLs (instances sharing one database), client k creates
+ * its sessions and reads their streams on instance k mod n and posts the
+ * message and the answer to the next one, so every turn crosses instances.
  */
 import { STEP_TIMEOUT_MS, within } from '../lib/deadline.js';
 import { JsonClient } from '../lib/http-client.js';
@@ -12,7 +16,8 @@ import { openSse, type SseFrame } from '../lib/sse-client.js';
 import { type LatencySummary, Samples } from '../lib/stats.js';
 
 export interface TurnHttpInput {
-  url: string;
+  /** One base URL, or several instances of one database. */
+  urls: string[];
   clients: number;
   durationMs: number;
 }
@@ -65,18 +70,19 @@ class FrameWaiter {
   }
 }
 
-async function turn(client: JsonClient, baseUrl: string): Promise<number> {
-  const { session } = await client.expect<SessionBody>(201, 'POST', `${API}/sessions`, {});
+/** `home` creates the session and serves its stream; `other` takes the message and the answer. */
+async function turn(home: JsonClient, other: JsonClient): Promise<number> {
+  const { session } = await home.expect<SessionBody>(201, 'POST', `${API}/sessions`, {});
   const frames = new FrameWaiter();
   let question = '';
-  const stream = openSse(`${baseUrl}${API}/sessions/${session.id}/events?after=0`, (batch) => frames.push(batch));
+  const stream = openSse(`${home.baseUrl}${API}/sessions/${session.id}/events?after=0`, (batch) => frames.push(batch));
   try {
-    await client.expect(202, 'POST', `${API}/sessions/${session.id}/messages`, { content: '/ask Pick | a | b' });
+    await other.expect(202, 'POST', `${API}/sessions/${session.id}/messages`, { content: '/ask Pick | a | b' });
     const asked = await frames.next('question_asked', (frame) => frame.event === 'question_asked', stream.closed);
     question = (JSON.parse(asked.data) as { question: { id: string } }).question.id;
     await frames.next('awaitingUser', (frame) => frame.event === 'state_changed' && frame.data.includes('"to":"awaitingUser"'), stream.closed);
     const respondAt = performance.now();
-    await client.expect(202, 'POST', `${API}/sessions/${session.id}/respond`, { question_id: question, answer: 'a' });
+    await other.expect(202, 'POST', `${API}/sessions/${session.id}/respond`, { question_id: question, answer: 'a' });
     await frames.next('run_completed', (frame) => frame.event === 'run_completed', stream.closed);
     return performance.now() - respondAt;
   } finally {
@@ -85,22 +91,27 @@ async function turn(client: JsonClient, baseUrl: string): Promise<number> {
 }
 
 const api = {
-  async run({ url, clients, durationMs }: TurnHttpInput): Promise<TurnHttpResult> {
-    const client = new JsonClient(url);
+  async run({ urls, clients, durationMs }: TurnHttpInput): Promise<TurnHttpResult> {
+    const instances = urls.map((url) => new JsonClient(url));
     const latencies = new Samples();
     let turns = 0;
     const start = performance.now();
     const deadline = start + durationMs;
-    await Promise.all(
-      Array.from({ length: clients }, async () => {
-        while (performance.now() < deadline) {
-          latencies.push(await turn(client, url));
-          turns++;
-        }
-      }),
-    );
+    try {
+      await Promise.all(
+        Array.from({ length: clients }, async (_, k) => {
+          const home = instances[k % instances.length];
+          const other = instances[(k + 1) % instances.length];
+          while (performance.now() < deadline) {
+            latencies.push(await turn(home, other));
+            turns++;
+          }
+        }),
+      );
+    } finally {
+      for (const instance of instances) instance.close();
+    }
     const elapsedMs = performance.now() - start;
-    client.close();
     return { turns, elapsedMs, respondToCompleted: latencies.summary() };
   },
 };
