@@ -24,6 +24,7 @@ import { turnInproc } from './scenarios/s3-turn-inproc.js';
 import { ingest } from './scenarios/s4-ingest.js';
 import { fanout } from './scenarios/s5-fanout.js';
 import { scale } from './scenarios/s6-scale.js';
+import { postgres } from './scenarios/s7-postgres.js';
 
 const FILE_LIMIT = 2048;
 const RESULTS = join(BENCH_DIR, 'results');
@@ -85,6 +86,7 @@ async function main(): Promise<number> {
     ['4', 'durable token ingest', () => ingest(s)],
     ['5', 'SSE fan-out', () => fanout(s)],
     ['6', 'scale', () => scale(s, log)],
+    ['7', 'PostgreSQL: one and two instances', () => postgres(s, expressRps)],
   ];
   const loadBefore = loadavg();
   // Read before the children load the code: it may change while the set runs.

@@ -58,3 +58,14 @@ export class BambooProcess {
 export function logNote(bytes: number, per: number, unit: string): string {
   return `server log (level info, JSON to a file): ${per > 0 ? Math.round(bytes / per) : 0} bytes per ${unit}`;
 }
+
+/** Warnings and errors the servers logged from the byte offsets `from` on, as `"message" ×n`; empty when none. */
+export function logWarnings(servers: readonly BambooProcess[], from: readonly number[]): string {
+  const counts = new Map<string, number>();
+  servers.forEach((server, i) => {
+    for (const line of server.logLines(from[i])) {
+      if (typeof line.level === 'number' && line.level >= 40) counts.set(String(line.msg), (counts.get(String(line.msg)) ?? 0) + 1);
+    }
+  });
+  return [...counts].map(([message, n]) => `"${message}" ×${n}`).join(', ');
+}

@@ -73,7 +73,7 @@ export async function fanout(s: Settings): Promise<Row[]> {
           floor: { label: 'bare Express SSE', value: floorValue, unit: 'events/s', runs: floorRuns.map(rate) },
           ratio: value / floorValue,
           target: count === 1000 ? { text: 'p99 ≤ 50 ms', met: median(runs.map((run) => run.latency.p99)) <= 50 } : undefined,
-          compare: count === 1 ? { measure: `SSE, 1 run × ${tokens} tokens → 1 subscriber (token made → parsed)`, setup: 'sqlite' } : undefined,
+          compare: count <= 100 ? { measure: `SSE, 1 run × ${tokens} tokens → ${count} subscriber${count === 1 ? '' : 's'}`, setup: 'sqlite' } : undefined,
           note: `latency: token created by the agent → parsed by the client; bare Express SSE p50 ${median(floorRuns.map((run) => run.latency.p50)).toFixed(2)} ms, p99 ${median(floorRuns.map((run) => run.latency.p99)).toFixed(2)} ms`,
         });
       }

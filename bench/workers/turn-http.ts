@@ -20,13 +20,31 @@ export interface TurnHttpInput {
   urls: string[];
   clients: number;
   durationMs: number;
+  /**
+   * A turn that makes no progress for this long (no question, no reply) is
+   * abandoned and counted apart, so one stuck session costs the run this
+   * long, not the server's lease and recovery times. Default: the step timeout
+   * (then a stuck turn fails the scenario).
+   */
+  abandonAfterMs?: number;
 }
 
 export interface TurnHttpResult {
+  /** Turns completed. */
   turns: number;
+  /** Turns whose run was recorded `run_interrupted` (not counted in `turns` nor in the latencies). */
+  interrupted: number;
+  /** Turns abandoned after `abandonAfterMs` without progress (likewise left out). */
+  abandoned: number;
   elapsedMs: number;
   respondToCompleted: LatencySummary;
 }
+
+/** The server recorded the turn's run as interrupted (shutdown, or a lost lease): the turn is over without a reply. */
+class RunInterrupted extends Error {}
+
+/** No progress within `abandonAfterMs`. */
+class TurnAbandoned extends Error {}
 
 const API = '/api/v1';
 
@@ -55,35 +73,45 @@ class FrameWaiter {
   /** Every event type received, for the error message of a stuck turn. */
   readonly log: string[] = [];
 
-  next(what: string, match: (frame: SseFrame) => boolean, failed: Promise<Error | null>): Promise<SseFrame> {
+  /** The next frame that satisfies `match`; rejects with `RunInterrupted` if the run is recorded interrupted first. */
+  async next(what: string, wanted: (frame: SseFrame) => boolean, failed: Promise<Error | null>, abandonAfterMs: number): Promise<SseFrame> {
+    const match = (frame: SseFrame) => wanted(frame) || frame.event === 'run_interrupted';
     const index = this.seen.findIndex(match);
-    if (index !== -1) return Promise.resolve(this.seen.splice(0, index + 1)[index]);
-    this.seen.length = 0;
-    return within(
-      Promise.race([
+    let frame: SseFrame;
+    if (index !== -1) {
+      frame = this.seen.splice(0, index + 1)[index];
+    } else {
+      this.seen.length = 0;
+      const arrived = Promise.race([
         new Promise<SseFrame>((resolve) => (this.waiting = { match, resolve })),
         failed.then((error) => Promise.reject(error ?? new Error('The event stream ended early'))),
-      ]),
-      STEP_TIMEOUT_MS,
-      () => `no ${what} on the stream within ${STEP_TIMEOUT_MS} ms; events seen: ${this.log.join(', ')}`,
-    );
+      ]);
+      frame = await within(
+        arrived,
+        abandonAfterMs,
+        () => `no ${what} on the stream within ${abandonAfterMs} ms; events seen: ${this.log.join(', ')}`,
+        (message) => (abandonAfterMs < STEP_TIMEOUT_MS ? new TurnAbandoned(message) : new Error(message)),
+      );
+    }
+    if (!wanted(frame)) throw new RunInterrupted(`run interrupted while waiting for ${what}: ${frame.data}`);
+    return frame;
   }
 }
 
 /** `home` creates the session and serves its stream; `other` takes the message and the answer. */
-async function turn(home: JsonClient, other: JsonClient): Promise<number> {
+async function turn(home: JsonClient, other: JsonClient, abandonAfterMs: number): Promise<number> {
   const { session } = await home.expect<SessionBody>(201, 'POST', `${API}/sessions`, {});
   const frames = new FrameWaiter();
   let question = '';
   const stream = openSse(`${home.baseUrl}${API}/sessions/${session.id}/events?after=0`, (batch) => frames.push(batch));
   try {
     await other.expect(202, 'POST', `${API}/sessions/${session.id}/messages`, { content: '/ask Pick | a | b' });
-    const asked = await frames.next('question_asked', (frame) => frame.event === 'question_asked', stream.closed);
+    const asked = await frames.next('question_asked', (frame) => frame.event === 'question_asked', stream.closed, abandonAfterMs);
     question = (JSON.parse(asked.data) as { question: { id: string } }).question.id;
-    await frames.next('awaitingUser', (frame) => frame.event === 'state_changed' && frame.data.includes('"to":"awaitingUser"'), stream.closed);
+    await frames.next('awaitingUser', (frame) => frame.event === 'state_changed' && frame.data.includes('"to":"awaitingUser"'), stream.closed, abandonAfterMs);
     const respondAt = performance.now();
     await other.expect(202, 'POST', `${API}/sessions/${session.id}/respond`, { question_id: question, answer: 'a' });
-    await frames.next('run_completed', (frame) => frame.event === 'run_completed', stream.closed);
+    await frames.next('run_completed', (frame) => frame.event === 'run_completed', stream.closed, abandonAfterMs);
     return performance.now() - respondAt;
   } finally {
     stream.close();
@@ -91,10 +119,12 @@ async function turn(home: JsonClient, other: JsonClient): Promise<number> {
 }
 
 const api = {
-  async run({ urls, clients, durationMs }: TurnHttpInput): Promise<TurnHttpResult> {
+  async run({ urls, clients, durationMs, abandonAfterMs = STEP_TIMEOUT_MS }: TurnHttpInput): Promise<TurnHttpResult> {
     const instances = urls.map((url) => new JsonClient(url));
     const latencies = new Samples();
     let turns = 0;
+    let interrupted = 0;
+    let abandoned = 0;
     const start = performance.now();
     const deadline = start + durationMs;
     try {
@@ -103,8 +133,14 @@ const api = {
           const home = instances[k % instances.length];
           const other = instances[(k + 1) % instances.length];
           while (performance.now() < deadline) {
-            latencies.push(await turn(home, other));
-            turns++;
+            try {
+              latencies.push(await turn(home, other, abandonAfterMs));
+              turns++;
+            } catch (error) {
+              if (error instanceof RunInterrupted) interrupted++;
+              else if (error instanceof TurnAbandoned) abandoned++;
+              else throw error;
+            }
           }
         }),
       );
@@ -112,7 +148,8 @@ const api = {
       for (const instance of instances) instance.close();
     }
     const elapsedMs = performance.now() - start;
-    return { turns, elapsedMs, respondToCompleted: latencies.summary() };
+    if (turns === 0 && interrupted + abandoned > 0) throw new Error(`no turn completed: ${interrupted} interrupted, ${abandoned} abandoned after ${abandonAfterMs} ms`);
+    return { turns, interrupted, abandoned, elapsedMs, respondToCompleted: latencies.summary() };
   },
 };
 export type TurnHttpApi = typeof api;
