@@ -25,6 +25,7 @@ import { ingest } from './scenarios/s4-ingest.js';
 import { fanout } from './scenarios/s5-fanout.js';
 import { scale } from './scenarios/s6-scale.js';
 import { postgres } from './scenarios/s7-postgres.js';
+import { abuse } from './scenarios/s8-abuse.js';
 
 const FILE_LIMIT = 2048;
 const RESULTS = join(BENCH_DIR, 'results');
@@ -87,6 +88,7 @@ async function main(): Promise<number> {
     ['5', 'SSE fan-out', () => fanout(s)],
     ['6', 'scale', () => scale(s, log)],
     ['7', 'PostgreSQL: one and two instances', () => postgres(s, expressRps)],
+    ['8', '1,000 SSE clients, 100 not reading', () => abuse(s)],
   ];
   const loadBefore = loadavg();
   // Read before the children load the code: it may change while the set runs.

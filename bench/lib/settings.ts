@@ -13,7 +13,32 @@ export interface Settings {
   s6: { heapActors: number[]; storedSessions: number[]; active: number; resumes: number };
   /** PostgreSQL; its HITL turns use s2's clients and duration, its resumes s1's load, its SSE s5's tokens. */
   s7: { sseSubscribers: number[]; roundTripTurns: number };
+  /** The crowd: `readers` include one per firehose session; HITL turns use s2's `abandonAfterMs`. */
+  s8: {
+    readers: number;
+    nonReaders: number;
+    firehoseSessions: number;
+    firehose: { everyMs: number; bytes: number };
+    steadySessions: number;
+    steadyEveryMs: number;
+    hitlClients: number;
+    durationMs: number;
+    /** After the turns beside the crowd, how long to wait for the server to cut every non-reader. */
+    cutWaitMs: number;
+    rssBudgetMb: number;
+  };
 }
+
+const CROWD = {
+  readers: 900,
+  nonReaders: 100,
+  firehoseSessions: 4,
+  firehose: { everyMs: 10, bytes: 32_768 },
+  steadySessions: 8,
+  steadyEveryMs: 100,
+  hitlClients: 10,
+  rssBudgetMb: 300,
+};
 
 export function settings(quick: boolean, runs?: number): Settings {
   if (quick) {
@@ -27,6 +52,7 @@ export function settings(quick: boolean, runs?: number): Settings {
       s5: { subscribers: [1, 100, 1000], tokens: 100, oneRunFrom: 1000 },
       s6: { heapActors: [1000, 5000], storedSessions: [1000, 10_000], active: 100, resumes: 300 },
       s7: { sseSubscribers: [1, 100], roundTripTurns: 5 },
+      s8: { ...CROWD, durationMs: 2000, cutWaitMs: 8000 },
     };
   }
   return {
@@ -39,5 +65,6 @@ export function settings(quick: boolean, runs?: number): Settings {
     s5: { subscribers: [1, 100, 1000], tokens: 1000, oneRunFrom: 1000 },
     s6: { heapActors: [10_000, 100_000], storedSessions: [1000, 100_000, 1_000_000], active: 1000, resumes: 2000 },
     s7: { sseSubscribers: [1, 100], roundTripTurns: 21 },
+    s8: { ...CROWD, durationMs: 5000, cutWaitMs: 10_000 },
   };
 }

@@ -14,6 +14,8 @@ export interface TokenStreamHandlers {
   completed(): void;
   /** A `run_interrupted` frame arrived (the run will not complete). */
   interrupted?(): void;
+  /** The connection ended, unless `close` ended it. */
+  closed?(): void;
 }
 
 /** How a collector reports a run recorded interrupted instead of completed (the message of its error). */
@@ -82,5 +84,17 @@ export function openTokenStream(url: string, handlers: TokenStreamHandlers): Tok
     });
   });
   opened.catch(() => undefined);
-  return { opened, close: () => socket.destroy() };
+  let closing = false;
+  socket.on('close', () => {
+    if (!closing) handlers.closed?.();
+  });
+  // After `opened`, a failure is a close like any other.
+  socket.on('error', () => undefined);
+  return {
+    opened,
+    close: () => {
+      closing = true;
+      socket.destroy();
+    },
+  };
 }
