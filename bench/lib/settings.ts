@@ -33,7 +33,7 @@ const CROWD = {
   readers: 900,
   nonReaders: 100,
   firehoseSessions: 4,
-  firehose: { everyMs: 10, bytes: 32_768 },
+  firehose: { everyMs: 20, bytes: 32_768 },
   steadySessions: 8,
   steadyEveryMs: 100,
   hitlClients: 10,

@@ -24,6 +24,7 @@ const API = '/api/v1';
 const ENDLESS = 10_000_000;
 /** What the server logs when it cuts a stream (src/http/sse.ts), for telling whose stream was cut. */
 const CUT_MESSAGE = 'SSE client too slow; disconnecting';
+const RSS_EVERY_MS = 50;
 
 interface Phase {
   quiet: TurnHttpResult;
@@ -98,7 +99,7 @@ export async function abuse(s: Settings): Promise<Row[]> {
     await server.start();
     const from = server.logBytes();
     await turns.call('run', { urls: [server.url], clients: c.hitlClients, durationMs: s.quick ? 200 : 1000, abandonAfterMs: s.s2.abandonAfterMs });
-    const rss = sampleRss(server.pid, 20, async () => (await server.child.call('memory')).rss / 2 ** 20);
+    const rss = sampleRss(server.pid, RSS_EVERY_MS, async () => (await server.child.call('memory')).rss / 2 ** 20);
     const phases: Phase[] = [];
     try {
       for (let i = 0; i < s.runs; i++) phases.push(await phase(s, server, turns, crowd, rss));
@@ -123,7 +124,7 @@ export async function abuse(s: Settings): Promise<Row[]> {
         unit: 'MB',
         runs: of((p) => p.crowdRssMb),
         target: { text: `< ${c.rssBudgetMb} MB`, met: rssPeak < c.rssBudgetMb },
-        note: `sampled every 20 ms; ${median(of((p) => p.quietRssMb)).toFixed(0)} MB during the quiet turns; the crowd's runs: ${c.firehoseSessions} sessions × ${c.firehose.bytes} B tokens every ${c.firehose.everyMs} ms (the non-readers' and one reader each), ${c.steadySessions} sessions × a small token every ${c.steadyEveryMs} ms (the other readers)`,
+        note: `sampled every ${RSS_EVERY_MS} ms; ${median(of((p) => p.quietRssMb)).toFixed(0)} MB during the quiet turns; the crowd's runs: ${c.firehoseSessions} sessions × ${c.firehose.bytes} B tokens every ${c.firehose.everyMs} ms (the non-readers' and one reader each), ${c.steadySessions} sessions × a small token every ${c.steadyEveryMs} ms (the other readers)`,
       },
       {
         scenario: '8',
