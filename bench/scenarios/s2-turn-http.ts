@@ -64,7 +64,7 @@ export async function measureTurns(s: Settings, turns: Child<TurnHttpApi>, c: Tu
     compare: { measure: `HITL turn over HTTP, ${clients}`, setup: c.setup },
     note:
       (unfinished > 0
-        ? `${unfinished} of ${unfinished + completed} turns UNFINISHED (${unfinished - abandoned} run_interrupted on the stream, ${abandoned} without progress for ${s.s2.abandonAfterMs} ms; left out of turns/s and latencies); `
+        ? `${unfinished} of ${unfinished + completed} turns UNFINISHED (${unfinished - abandoned} run_interrupted on the stream, ${abandoned} without progress for ${s.s2.abandonAfterMs} ms; left out of turns/s and latencies; the first: ${runs.find((run) => run.firstUnfinished)?.firstUnfinished}); `
         : '') +
       (warnings ? `server warnings: ${warnings}; ` : '') +
       `p50/p99: respond → run_completed on the stream; ratio = ${REQUESTS_PER_TURN} requests per turn × turns/s ÷ bare Express req/s; ${logNote(logged, completed + unfinished, 'turn')}`,

@@ -5,7 +5,8 @@
  * non-readers on a few "firehose" sessions whose runs stream large tokens,
  * the readers on "steady" sessions streaming small ones, one reader on each
  * firehose session too), the runs start, and the same HITL turns run beside
- * them. The server's RSS is sampled throughout; the server's shared buffer
+ * them. The turn clients delete each session after its turn, so the RSS
+ * measures the crowd rather than thousands of finished sessions kept live. The server's RSS is sampled throughout; the server's shared buffer
  * budget should cut the non-readers and nobody else.
  */
 import { BambooProcess, logWarnings } from '../lib/bamboo-process.js';
@@ -35,6 +36,8 @@ interface Phase {
   status: CrowdStatus;
   /** Cuts the server logged on firehose sessions, on other sessions, and when the last one came (s after the runs started). */
   logged: { firehose: number; other: number; lastAfterS: number };
+  /** The server's memory once the crowd has gone, in MB. */
+  after: { rss: number; heapUsed: number; external: number };
 }
 
 async function createSessions(client: JsonClient, count: number): Promise<string[]> {
@@ -56,7 +59,8 @@ function loggedCuts(server: BambooProcess, from: number, firehose: ReadonlySet<s
 
 async function phase(s: Settings, server: BambooProcess, turns: Child<TurnHttpApi>, crowd: Child<CrowdApi>, rss: ReturnType<typeof sampleRss>): Promise<Phase> {
   const c = s.s8;
-  const hitl = { urls: [server.url], clients: c.hitlClients, durationMs: c.durationMs, abandonAfterMs: s.s2.abandonAfterMs };
+  // Sessions are deleted after their turn: thousands of finished sessions kept live would swamp the crowd's share of RSS.
+  const hitl = { urls: [server.url], clients: c.hitlClients, durationMs: c.durationMs, abandonAfterMs: s.s2.abandonAfterMs, deleteSessions: true };
   rss.peak();
   const quiet = await turns.call('run', hitl);
   const quietRssMb = rss.peak();
@@ -84,7 +88,9 @@ async function phase(s: Settings, server: BambooProcess, turns: Child<TurnHttpAp
     await Promise.all([...firehose, ...steady].map((id) => client.request('POST', `${API}/sessions/${id}/cancel`)));
     const nonReadersCut = await crowd.call('drain', { waitMs: 3000 });
     await crowd.call('close');
-    return { quiet, busy, quietRssMb, crowdRssMb, nonReadersCut, status, logged: loggedCuts(server, from, watched, startedAt) };
+    const memory = await server.child.call('memory');
+    const after = { rss: memory.rss / 2 ** 20, heapUsed: memory.heapUsed / 2 ** 20, external: memory.external / 2 ** 20 };
+    return { quiet, busy, quietRssMb, crowdRssMb, nonReadersCut, status, logged: loggedCuts(server, from, watched, startedAt), after };
   } finally {
     client.close();
   }
@@ -98,7 +104,7 @@ export async function abuse(s: Settings): Promise<Row[]> {
   return withChildren([server.child, turns, crowd], async () => {
     await server.start();
     const from = server.logBytes();
-    await turns.call('run', { urls: [server.url], clients: c.hitlClients, durationMs: s.quick ? 200 : 1000, abandonAfterMs: s.s2.abandonAfterMs });
+    await turns.call('run', { urls: [server.url], clients: c.hitlClients, durationMs: s.quick ? 200 : 1000, abandonAfterMs: s.s2.abandonAfterMs, deleteSessions: true });
     const rss = sampleRss(server.pid, RSS_EVERY_MS, async () => (await server.child.call('memory')).rss / 2 ** 20);
     const phases: Phase[] = [];
     try {
@@ -120,11 +126,13 @@ export async function abuse(s: Settings): Promise<Row[]> {
       {
         scenario: '8',
         case: `server RSS peak, ${crowdText}, runs streaming`,
-        value: rssPeak,
+        value: median(of((p) => p.crowdRssMb)),
         unit: 'MB',
         runs: of((p) => p.crowdRssMb),
-        target: { text: `< ${c.rssBudgetMb} MB`, met: rssPeak < c.rssBudgetMb },
-        note: `sampled every ${RSS_EVERY_MS} ms; ${median(of((p) => p.quietRssMb)).toFixed(0)} MB during the quiet turns; the crowd's runs: ${c.firehoseSessions} sessions × ${c.firehose.bytes} B tokens every ${c.firehose.everyMs} ms (the non-readers' and one reader each), ${c.steadySessions} sessions × a small token every ${c.steadyEveryMs} ms (the other readers)`,
+        target: { text: `< ${c.rssBudgetMb} MB in every run`, met: rssPeak < c.rssBudgetMb },
+        note:
+          `sampled every ${RSS_EVERY_MS} ms; per run: ${of((p) => `${p.quietRssMb.toFixed(0)} MB during the quiet turns, ${p.crowdRssMb.toFixed(0)} MB with the crowd, ` +
+            `${p.after.rss.toFixed(0)} MB after it left (heapUsed ${p.after.heapUsed.toFixed(0)} MB, external ${p.after.external.toFixed(0)} MB)`).join('; ')}; the crowd's runs: ${c.firehoseSessions} sessions × ${c.firehose.bytes} B tokens every ${c.firehose.everyMs} ms (the non-readers' and one reader each), ${c.steadySessions} sessions × a small token every ${c.steadyEveryMs} ms (the other readers)`,
       },
       {
         scenario: '8',

@@ -27,6 +27,8 @@ export interface TurnHttpInput {
    * (then a stuck turn fails the scenario).
    */
   abandonAfterMs?: number;
+  /** Delete each session once its turn is done, so the server's live sessions do not pile up. */
+  deleteSessions?: boolean;
 }
 
 export interface TurnHttpResult {
@@ -36,6 +38,8 @@ export interface TurnHttpResult {
   interrupted: number;
   /** Turns abandoned after `abandonAfterMs` without progress (likewise left out). */
   abandoned: number;
+  /** What the first unfinished turn saw, for the row's note. */
+  firstUnfinished?: string;
   elapsedMs: number;
   respondToCompleted: LatencySummary;
 }
@@ -54,6 +58,8 @@ interface SessionBody {
 
 /** Resolves when a frame satisfies `match`, with that frame. */
 class FrameWaiter {
+  constructor(private readonly sessionId: string) {}
+
   private waiting: { match: (frame: SseFrame) => boolean; resolve: (frame: SseFrame) => void } | null = null;
   private readonly seen: SseFrame[] = [];
 
@@ -89,19 +95,19 @@ class FrameWaiter {
       frame = await within(
         arrived,
         abandonAfterMs,
-        () => `no ${what} on the stream within ${abandonAfterMs} ms; events seen: ${this.log.join(', ')}`,
+        () => `session ${this.sessionId}: no ${what} on the stream within ${abandonAfterMs} ms; events seen: ${this.log.join(', ')}`,
         (message) => (abandonAfterMs < STEP_TIMEOUT_MS ? new TurnAbandoned(message) : new Error(message)),
       );
     }
-    if (!wanted(frame)) throw new RunInterrupted(`run interrupted while waiting for ${what}: ${frame.data}`);
+    if (!wanted(frame)) throw new RunInterrupted(`session ${this.sessionId}: run interrupted while waiting for ${what}: ${frame.data}`);
     return frame;
   }
 }
 
 /** `home` creates the session and serves its stream; `other` takes the message and the answer. */
-async function turn(home: JsonClient, other: JsonClient, abandonAfterMs: number): Promise<number> {
+async function turn(home: JsonClient, other: JsonClient, abandonAfterMs: number, deleteSession: boolean): Promise<number> {
   const { session } = await home.expect<SessionBody>(201, 'POST', `${API}/sessions`, {});
-  const frames = new FrameWaiter();
+  const frames = new FrameWaiter(session.id);
   let question = '';
   const stream = openSse(`${home.baseUrl}${API}/sessions/${session.id}/events?after=0`, (batch) => frames.push(batch));
   try {
@@ -112,19 +118,23 @@ async function turn(home: JsonClient, other: JsonClient, abandonAfterMs: number)
     const respondAt = performance.now();
     await other.expect(202, 'POST', `${API}/sessions/${session.id}/respond`, { question_id: question, answer: 'a' });
     await frames.next('run_completed', (frame) => frame.event === 'run_completed', stream.closed, abandonAfterMs);
-    return performance.now() - respondAt;
+    const latency = performance.now() - respondAt;
+    stream.close();
+    if (deleteSession) await home.expect(204, 'DELETE', `${API}/sessions/${session.id}`);
+    return latency;
   } finally {
     stream.close();
   }
 }
 
 const api = {
-  async run({ urls, clients, durationMs, abandonAfterMs = STEP_TIMEOUT_MS }: TurnHttpInput): Promise<TurnHttpResult> {
+  async run({ urls, clients, durationMs, abandonAfterMs = STEP_TIMEOUT_MS, deleteSessions = false }: TurnHttpInput): Promise<TurnHttpResult> {
     const instances = urls.map((url) => new JsonClient(url));
     const latencies = new Samples();
     let turns = 0;
     let interrupted = 0;
     let abandoned = 0;
+    let firstUnfinished: string | undefined;
     const start = performance.now();
     const deadline = start + durationMs;
     try {
@@ -134,12 +144,13 @@ const api = {
           const other = instances[(k + 1) % instances.length];
           while (performance.now() < deadline) {
             try {
-              latencies.push(await turn(home, other, abandonAfterMs));
+              latencies.push(await turn(home, other, abandonAfterMs, deleteSessions));
               turns++;
             } catch (error) {
               if (error instanceof RunInterrupted) interrupted++;
               else if (error instanceof TurnAbandoned) abandoned++;
               else throw error;
+              firstUnfinished ??= error.message;
             }
           }
         }),
@@ -149,7 +160,7 @@ const api = {
     }
     const elapsedMs = performance.now() - start;
     if (turns === 0 && interrupted + abandoned > 0) throw new Error(`no turn completed: ${interrupted} interrupted, ${abandoned} abandoned after ${abandonAfterMs} ms`);
-    return { turns, interrupted, abandoned, elapsedMs, respondToCompleted: latencies.summary() };
+    return { turns, interrupted, abandoned, firstUnfinished, elapsedMs, respondToCompleted: latencies.summary() };
   },
 };
 export type TurnHttpApi = typeof api;
