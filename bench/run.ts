@@ -1,7 +1,7 @@
 /**
- * `npm run bench` — the benchmark set of issue 6; `npm run bench -- --quick`
- * — a smoke run (< 60 s) that proves every scenario still runs, checking
- * nothing about speed.
+ * `npm run bench` — the benchmark set (BENCHMARKS.md); `npm run bench -- --quick`
+ * — a smoke run (< 90 s) that proves every scenario still runs, checking
+ * nothing about speed. Scenario 7 needs PostgreSQL (see bench/lib/pg-database.ts).
  *
  * Flags: --quick, --only=1,3 (scenarios), --runs=N (repeats per figure),
  * --update-doc (write the table into BENCHMARKS.md), --cpu-prof (profile every
