@@ -44,12 +44,12 @@ export class BambooProcess {
     return statSync(this.logFile).size;
   }
 
-  /** The log's JSON lines written from byte `from` on (the lines a reader of the file would see). */
-  logLines(from = 0): Record<string, unknown>[] {
+  /** The log's JSON lines written from byte `from` on (the lines a reader of the file would see), those holding `containing` if given. */
+  logLines(from = 0, containing?: string): Record<string, unknown>[] {
     const text = readFileSync(this.logFile).subarray(from).toString('utf8');
     return text
       .split('\n')
-      .filter((line) => line.startsWith('{'))
+      .filter((line) => line.startsWith('{') && line.endsWith('}') && (containing === undefined || line.includes(containing)))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
   }
 }

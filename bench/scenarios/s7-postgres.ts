@@ -58,18 +58,18 @@ async function sse(s: Settings, subscribers: Child<SseSubscribersApi>, a: Bamboo
   const client = new JsonClient(a.url);
   const tokens = s.s5.tokens;
   let retried = 0;
-  /** One run to `count` subscribers on `on`; again when the run was interrupted (see the lease note in BENCHMARKS.md). */
-  const once = async (on: BambooProcess, count: number): Promise<CollectResult> => {
+  /** One run to `count` subscribers on `on`; again when the run was recorded interrupted (a lost lease: see "Unfinished turns" in BENCHMARKS.md). */
+  const measure = async (on: BambooProcess, count: number): Promise<CollectResult> => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await run(on, count);
+        return await oneRun(on, count);
       } catch (error) {
         if (!(error instanceof Error && error.message.includes(RUN_INTERRUPTED)) || attempt === 3) throw error;
         retried++;
       }
     }
   };
-  const run = async (on: BambooProcess, count: number): Promise<CollectResult> => {
+  const oneRun = async (on: BambooProcess, count: number): Promise<CollectResult> => {
     const { session } = await client.expect<{ session: { id: string } }>(201, 'POST', '/api/v1/sessions', { agent: BENCH_AGENT });
     await subscribers.call('connect', { url: `${on.url}/api/v1/sessions/${session.id}/events`, subscribers: count });
     try {
@@ -81,14 +81,14 @@ async function sse(s: Settings, subscribers: Child<SseSubscribersApi>, a: Bamboo
   };
   const rows: Row[] = [];
   try {
-    await once(b, 10);
+    await measure(b, 10);
     for (const count of s.s7.sseSubscribers) {
       const subs = `${count} subscriber${count === 1 ? '' : 's'}`;
       const local: CollectResult[] = [];
       const remote: CollectResult[] = [];
       for (let i = 0; i < s.runs; i++) {
-        local.push(await once(a, count));
-        remote.push(await once(b, count));
+        local.push(await measure(a, count));
+        remote.push(await measure(b, count));
       }
       const rate = (result: CollectResult) => (result.delivered / result.spanMs) * 1000;
       for (const [where, runs, setup] of [['the same instance', local, 'pg1'], ['the other instance', remote, 'pg2']] as const) {

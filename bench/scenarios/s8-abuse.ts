@@ -48,7 +48,7 @@ async function createSessions(client: JsonClient, count: number): Promise<string
 
 function loggedCuts(server: BambooProcess, from: number, firehose: ReadonlySet<string>, startedAt: number): Phase['logged'] {
   const logged = { firehose: 0, other: 0, lastAfterS: 0 };
-  for (const line of server.logLines(from)) {
+  for (const line of server.logLines(from, CUT_MESSAGE)) {
     if (line.msg !== CUT_MESSAGE) continue;
     if (firehose.has(String(line.session_id))) logged.firehose++;
     else logged.other++;
