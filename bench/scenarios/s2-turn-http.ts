@@ -22,6 +22,8 @@ export interface TurnCase {
   label: string;
   setup: Setup;
   servers: BambooProcess[];
+  /** The servers count their round trips to PostgreSQL: the note gives them per turn, under this load. */
+  countStatements?: boolean;
 }
 
 /** `s.runs` runs of `clients` looping turns; the row, with the servers' log bytes per turn in its note. */
@@ -30,10 +32,15 @@ export async function measureTurns(s: Settings, turns: Child<TurnHttpApi>, c: Tu
   let logged = 0;
   const offsets = c.servers.map((server) => server.logBytes());
   const logBytes = () => c.servers.reduce((sum, server) => sum + server.logBytes(), 0);
+  const statements: Record<string, number> = {};
   for (let i = 0; i < s.runs; i++) {
     const before = logBytes();
+    if (c.countStatements) await Promise.all(c.servers.map((server) => server.child.call('resetRoundTrips')));
     runs.push(await turns.call('run', { urls: c.urls, clients: c.clients, durationMs: s.s2.durationMs, abandonAfterMs: s.s2.abandonAfterMs }));
     logged += logBytes() - before;
+    for (const server of c.countStatements ? c.servers : []) {
+      for (const [name, n] of Object.entries((await server.child.call('roundTrips')).byName)) statements[name] = (statements[name] ?? 0) + n;
+    }
   }
   const warnings = logWarnings(c.servers, offsets);
   const rates = runs.map((run) => (run.turns / run.elapsedMs) * 1000);
@@ -67,8 +74,19 @@ export async function measureTurns(s: Settings, turns: Child<TurnHttpApi>, c: Tu
         ? `${unfinished} of ${unfinished + completed} turns UNFINISHED (${unfinished - abandoned} run_interrupted on the stream, ${abandoned} without progress for ${s.s2.abandonAfterMs} ms; left out of turns/s and latencies; the first: ${runs.find((run) => run.firstUnfinished)?.firstUnfinished}); `
         : '') +
       (warnings ? `server warnings: ${warnings}; ` : '') +
+      (c.countStatements ? `${perTurn(statements, completed + unfinished)}; ` : '') +
       `p50/p99: respond → run_completed on the stream; ratio = ${REQUESTS_PER_TURN} requests per turn × turns/s ÷ bare Express req/s; ${logNote(logged, completed + unfinished, 'turn')}`,
   };
+}
+
+/** Statements to PostgreSQL per turn, in all and of the most frequent kinds. */
+function perTurn(statements: Record<string, number>, turns: number): string {
+  const total = Object.values(statements).reduce((sum, n) => sum + n, 0);
+  const kinds = Object.entries(statements)
+    .sort(([, a], [, b]) => b - a)
+    .slice(0, 4)
+    .map(([name, n]) => `${name.replace(/^bamboo_/, '')} ${(n / turns).toFixed(1)}`);
+  return `${(total / turns).toFixed(1)} statements to PostgreSQL per turn under this load, whole turn with its stream and token commits (${kinds.join(', ')})`;
 }
 
 export async function turnHttp(s: Settings, expressRps: number | undefined): Promise<Row[]> {

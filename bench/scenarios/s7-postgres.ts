@@ -147,9 +147,9 @@ export async function postgres(s: Settings, expressRps: number | undefined): Pro
       const rows: Row[] = [await resume(s, a, expressRps)];
       await turns.call('run', { urls: [a.url, b.url], clients: 10, durationMs: s.quick ? 200 : 1000, abandonAfterMs: s.s2.abandonAfterMs });
       for (const clients of s.s2.clients) {
-        rows.push(await measureTurns(s, turns, { scenario: '7', urls: [a.url], clients, label: 'PostgreSQL, 1 instance', setup: 'pg1', servers: [a, b] }, expressRps));
+        rows.push(await measureTurns(s, turns, { scenario: '7', urls: [a.url], clients, label: 'PostgreSQL, 1 instance', setup: 'pg1', servers: [a, b], countStatements: true }, expressRps));
         rows.push(
-          await measureTurns(s, turns, { scenario: '7', urls: [a.url, b.url], clients, label: 'PostgreSQL, 2 instances, every turn across', setup: 'pg2', servers: [a, b] }, expressRps),
+          await measureTurns(s, turns, { scenario: '7', urls: [a.url, b.url], clients, label: 'PostgreSQL, 2 instances, every turn across', setup: 'pg2', servers: [a, b], countStatements: true }, expressRps),
         );
       }
       rows.push(...(await roundTrips(s, a, b)));
