@@ -1,7 +1,7 @@
 /**
- * `npm run bench` — the benchmark set of issue 6; `npm run bench -- --quick`
- * — a smoke run (< 60 s) that proves every scenario still runs, checking
- * nothing about speed.
+ * `npm run bench` — the benchmark set (BENCHMARKS.md); `npm run bench -- --quick`
+ * — a smoke run (< 90 s) that proves every scenario still runs, checking
+ * nothing about speed. Scenario 7 needs PostgreSQL (see bench/lib/pg-database.ts).
  *
  * Flags: --quick, --only=1,3 (scenarios), --runs=N (repeats per figure),
  * --update-doc (write the table into BENCHMARKS.md), --cpu-prof (profile every
@@ -15,7 +15,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BENCH_DIR, profileChildren } from './lib/child.js';
-import { consoleTable, machine, markdownTable, rowNotes, type Row } from './lib/report.js';
+import { consoleComparison, consoleTable, machine, markdownComparison, markdownTable, rowNotes, type Row } from './lib/report.js';
+import { removeRunDir, runDir } from './lib/run-dir.js';
 import { settings } from './lib/settings.js';
 import { resumeHttp } from './scenarios/s1-resume-http.js';
 import { turnHttp } from './scenarios/s2-turn-http.js';
@@ -23,6 +24,8 @@ import { turnInproc } from './scenarios/s3-turn-inproc.js';
 import { ingest } from './scenarios/s4-ingest.js';
 import { fanout } from './scenarios/s5-fanout.js';
 import { scale } from './scenarios/s6-scale.js';
+import { postgres } from './scenarios/s7-postgres.js';
+import { abuse } from './scenarios/s8-abuse.js';
 
 const FILE_LIMIT = 2048;
 const RESULTS = join(BENCH_DIR, 'results');
@@ -84,6 +87,8 @@ async function main(): Promise<number> {
     ['4', 'durable token ingest', () => ingest(s)],
     ['5', 'SSE fan-out', () => fanout(s)],
     ['6', 'scale', () => scale(s, log)],
+    ['7', 'PostgreSQL: one and two instances', () => postgres(s, expressRps)],
+    ['8', '1,000 SSE clients, 100 not reading', () => abuse(s)],
   ];
   const loadBefore = loadavg();
   // Read before the children load the code: it may change while the set runs.
@@ -123,6 +128,8 @@ async function main(): Promise<number> {
   console.log(`\nBamboo Server benchmarks${quick ? ' (quick: smoke run, numbers not meaningful)' : ''}`);
   console.log(`${host.cores} × ${host.cpuModel}, ${host.memoryGb} GB, Node ${host.node}, ${host.platform}; code ${report.code}; medians of ${s.runs} run(s); ${elapsedS.toFixed(0)} s; load average ${report.loadAverage.before.toFixed(1)} → ${report.loadAverage.after.toFixed(1)}\n`);
   console.log(consoleTable(rows));
+  const compared = consoleComparison(rows);
+  if (compared) console.log(`\nSQLite and PostgreSQL side by side:\n\n${compared}`);
   const notes = rowNotes(rows);
   if (notes.length > 0) console.log(`\n${notes.map((note) => `- ${note}`).join('\n')}`);
   if (crashed.length > 0) console.log(`\nCRASHED:\n${crashed.map((line) => `- ${line}`).join('\n')}`);
@@ -145,11 +152,18 @@ async function main(): Promise<number> {
       '',
       ...notes.map((note) => `- ${note}`),
       '',
+      'SQLite and PostgreSQL side by side (the same measures; the scenario in brackets):',
+      '',
+      markdownComparison(rows) ?? '(no PostgreSQL rows)',
+      '',
       DOC_END,
     ].join('\n');
     writeFileSync(DOC, doc.slice(0, start) + section + doc.slice(end + DOC_END.length));
     log(`updated ${DOC}`);
   }
+  // The servers' logs and databases; kept when a scenario crashed, for its logs.
+  if (crashed.length > 0) log(`servers' logs and databases kept in ${runDir()}`);
+  else removeRunDir();
   return crashed.length > 0 ? 1 : 0;
 }
 

@@ -25,6 +25,8 @@ export interface ChildOptions {
   nodeArgs?: string[];
   /** Names the child's CPU profile folder; defaults to the file's name. */
   label?: string;
+  /** A file descriptor the child's stdout goes to (as `> file` would); default: the parent's stdout. */
+  stdout?: number;
 }
 
 let profileDir: string | undefined;
@@ -67,7 +69,7 @@ export class Child<A extends Api> {
     const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, label)}`] : [];
     const proc = fork(resolve(BENCH_DIR, file), [], {
       execArgv: ['--import', 'tsx', ...profile, ...(options.nodeArgs ?? [])],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', options.stdout ?? 'inherit', 'inherit', 'ipc'],
     });
     return new Child<A>(file, proc);
   }

@@ -1,8 +1,8 @@
 /** Rejects with `message()` if `promise` has not settled within `ms`: a stuck turn must fail the scenario, not hang the run. */
-export function within<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
+export function within<T>(promise: Promise<T>, ms: number, message: () => string, error: (message: string) => Error = (text) => new Error(text)): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message())), ms);
+    timer = setTimeout(() => reject(error(message())), ms);
   });
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }

@@ -14,7 +14,7 @@ export class JsonClient {
   readonly host: string;
   readonly port: number;
 
-  constructor(baseUrl: string) {
+  constructor(readonly baseUrl: string) {
     const url = new URL(baseUrl);
     this.host = url.hostname;
     this.port = Number(url.port);

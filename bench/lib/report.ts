@@ -28,7 +28,18 @@ export interface Row {
   ratio?: number;
   target?: Target;
   note?: string;
+  /** Puts the row in the side-by-side table of SQLite and PostgreSQL, as `setup`'s cell of `measure`. */
+  compare?: Comparison;
 }
+
+export type Setup = 'sqlite' | 'pg1' | 'pg2';
+
+export interface Comparison {
+  measure: string;
+  setup: Setup;
+}
+
+const SETUPS: Record<Setup, string> = { sqlite: 'SQLite (one process)', pg1: 'PostgreSQL, 1 instance', pg2: 'PostgreSQL, 2 instances' };
 
 export interface Machine {
   cpuModel: string;
@@ -73,9 +84,9 @@ function cells(row: Row): string[] {
   ];
 }
 
-export function consoleTable(rows: readonly Row[]): string {
-  const table = [HEADERS, ...rows.map(cells)];
-  const widths = HEADERS.map((_, i) => Math.max(...table.map((line) => line[i].length)));
+function textTable(headers: readonly string[], lines: readonly string[][]): string {
+  const table = [headers, ...lines];
+  const widths = headers.map((_, i) => Math.max(...table.map((line) => line[i].length)));
   return table
     .map((line, index) => {
       const text = line.map((cell, i) => cell.padEnd(widths[i])).join(' │ ');
@@ -84,13 +95,49 @@ export function consoleTable(rows: readonly Row[]): string {
     .join('\n');
 }
 
-export function markdownTable(rows: readonly Row[]): string {
+function markdown(headers: readonly string[], lines: readonly string[][]): string {
   const escape = (cell: string) => cell.replaceAll('|', '\\|');
-  return [
-    `| ${HEADERS.join(' | ')} |`,
-    `|${HEADERS.map(() => '---').join('|')}|`,
-    ...rows.map((row) => `| ${cells(row).map(escape).join(' | ')} |`),
-  ].join('\n');
+  return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...lines.map((line) => `| ${line.map(escape).join(' | ')} |`)].join('\n');
+}
+
+export function consoleTable(rows: readonly Row[]): string {
+  return textTable(HEADERS, rows.map(cells));
+}
+
+export function markdownTable(rows: readonly Row[]): string {
+  return markdown(HEADERS, rows.map(cells));
+}
+
+/** The rows that have a `compare`, one line per measure, one column per setup; null when there are none. */
+function comparison(rows: readonly Row[]): { headers: string[]; lines: string[][] } | null {
+  const measures = new Map<string, Partial<Record<Setup, Row>>>();
+  for (const row of rows) {
+    if (!row.compare) continue;
+    const line = measures.get(row.compare.measure) ?? {};
+    line[row.compare.setup] = row;
+    measures.set(row.compare.measure, line);
+  }
+  if (measures.size === 0) return null;
+  const setups = Object.keys(SETUPS) as Setup[];
+  const cell = (row: Row | undefined) => {
+    if (!row) return '';
+    const p99 = row.p99 !== undefined && row.unit !== 'ms p99' ? ` (p99 ${number(row.p99)} ms)` : '';
+    return `${number(row.value)} ${row.unit}${p99} [#${row.scenario}]`;
+  };
+  return {
+    headers: ['measure', ...setups.map((setup) => SETUPS[setup])],
+    lines: [...measures].map(([measure, line]) => [measure, ...setups.map((setup) => cell(line[setup]))]),
+  };
+}
+
+export function consoleComparison(rows: readonly Row[]): string | null {
+  const table = comparison(rows);
+  return table && textTable(table.headers, table.lines);
+}
+
+export function markdownComparison(rows: readonly Row[]): string | null {
+  const table = comparison(rows);
+  return table && markdown(table.headers, table.lines);
 }
 
 export function rowNotes(rows: readonly Row[]): string[] {

@@ -12,7 +12,14 @@ export interface TokenStreamHandlers {
   token(text: string, receivedAt: number): void;
   /** A `run_completed` frame arrived. */
   completed(): void;
+  /** A `run_interrupted` frame arrived (the run will not complete). */
+  interrupted?(): void;
+  /** The connection ended, unless `close` ended it. */
+  closed?(): void;
 }
+
+/** How a collector reports a run recorded interrupted instead of completed (the message of its error). */
+export const RUN_INTERRUPTED = 'the run was interrupted';
 
 export interface TokenStream {
   opened: Promise<void>;
@@ -24,6 +31,7 @@ const FRAME_END = Buffer.from('\n\n');
 const EVENT = Buffer.from('\nevent: ');
 const TOKEN = Buffer.from('token\n');
 const COMPLETED = Buffer.from('run_completed\n');
+const INTERRUPTED = Buffer.from('run_interrupted\n');
 const TEXT = Buffer.from('"text":"');
 
 export function openTokenStream(url: string, handlers: TokenStreamHandlers): TokenStream {
@@ -69,10 +77,24 @@ export function openTokenStream(url: string, handlers: TokenStreamHandlers): Tok
           if (text !== -1) handlers.token(data.toString('latin1', text + TEXT.length, text + TEXT.length + 32), receivedAt);
         } else if (data.compare(COMPLETED, 0, COMPLETED.length, name, name + COMPLETED.length) === 0) {
           handlers.completed();
+        } else if (data.compare(INTERRUPTED, 0, INTERRUPTED.length, name, name + INTERRUPTED.length) === 0) {
+          handlers.interrupted?.();
         }
       }
     });
   });
   opened.catch(() => undefined);
-  return { opened, close: () => socket.destroy() };
+  let closing = false;
+  socket.on('close', () => {
+    if (!closing) handlers.closed?.();
+  });
+  // After `opened`, a failure is a close like any other.
+  socket.on('error', () => undefined);
+  return {
+    opened,
+    close: () => {
+      closing = true;
+      socket.destroy();
+    },
+  };
 }

@@ -4,24 +4,24 @@
  * clients in another process. The floor is bare Express writing the same
  * frames to the same number of streams, yielding between tokens.
  */
+import { BambooProcess } from '../lib/bamboo-process.js';
 import { Child, withChildren } from '../lib/child.js';
 import { JsonClient } from '../lib/http-client.js';
 import { BENCH_AGENT, tokensCommand } from '../lib/bench-agent.js';
 import type { Row } from '../lib/report.js';
 import type { Settings } from '../lib/settings.js';
 import { median } from '../lib/stats.js';
-import type { BambooServerApi } from '../servers/bamboo.js';
 import type { ExpressFloorApi } from '../servers/express-floor.js';
 import type { CollectResult, SseSubscribersApi } from '../workers/sse-subscribers.js';
 
 const rate = (result: CollectResult) => (result.delivered / result.spanMs) * 1000;
 
 export async function fanout(s: Settings): Promise<Row[]> {
-  const server = Child.start<BambooServerApi>('servers/bamboo.ts');
+  const server = BambooProcess.launch();
   const floorServer = Child.start<ExpressFloorApi>('servers/express-floor.ts');
   const subscribers = Child.start<SseSubscribersApi>('workers/sse-subscribers.ts');
-  return withChildren([server, floorServer, subscribers], async () => {
-    const [{ url }, { url: floorUrl }] = await Promise.all([server.call('start'), floorServer.call('start')]);
+  return withChildren([server.child, floorServer, subscribers], async () => {
+    const [url, { url: floorUrl }] = await Promise.all([server.start(), floorServer.call('start')]);
     const client = new JsonClient(url);
     const floorClient = new JsonClient(floorUrl);
     const tokens = s.s5.tokens;
@@ -73,6 +73,7 @@ export async function fanout(s: Settings): Promise<Row[]> {
           floor: { label: 'bare Express SSE', value: floorValue, unit: 'events/s', runs: floorRuns.map(rate) },
           ratio: value / floorValue,
           target: count === 1000 ? { text: 'p99 ≤ 50 ms', met: median(runs.map((run) => run.latency.p99)) <= 50 } : undefined,
+          compare: count <= 100 ? { measure: `SSE, 1 run × ${tokens} tokens → ${count} subscriber${count === 1 ? '' : 's'}`, setup: 'sqlite' } : undefined,
           note: `latency: token created by the agent → parsed by the client; bare Express SSE p50 ${median(floorRuns.map((run) => run.latency.p50)).toFixed(2)} ms, p99 ${median(floorRuns.map((run) => run.latency.p99)).toFixed(2)} ms`,
         });
       }

@@ -51,14 +51,16 @@ export async function scale(s: Settings, log: (line: string) => void): Promise<R
       files.push(dbPath);
     }
     const opened: OpenResult[] = [];
+    const warmUp = Math.min(200, resumes);
+    const perRound = Math.ceil(resumes / s.runs);
     for (const dbPath of files) {
       const child = Child.start<StoreScaleApi>('workers/store-scale.ts');
       children.push(child);
-      opened.push(await child.call('open', { dbPath, active }));
+      opened.push(await child.call('open', { dbPath, active, draws: warmUp + s.runs * perRound }));
     }
-    for (const child of children) await child.call('resumes', { count: Math.min(200, resumes), warmUp: true });
+    for (const child of children) await child.call('resumes', { count: warmUp, warmUp: true });
     for (let round = 0; round < s.runs; round++) {
-      for (const child of children) await child.call('resumes', { count: Math.ceil(resumes / s.runs) });
+      for (const child of children) await child.call('resumes', { count: perRound });
     }
     const latencies: LatencySummary[] = [];
     for (const child of children) latencies.push(await child.call('summary'));

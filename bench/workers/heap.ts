@@ -1,6 +1,6 @@
 /**
  * Scenario 6a: heap per live idle actor. Creates sessions through the runtime
- * (SQLite file, passivation limit above the count) and divides the heap
+ * (SQLite file, passivation limits above the count) and divides the heap
  * growth, measured after full collections, by the number of sessions.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -39,6 +39,8 @@ const api = {
       agents: new Map([['demo', createDemoAgent({ tokenDelayMs: 0 })]]),
       defaultAgent: 'demo',
       maxLiveActors: max + WARM_UP + BATCH,
+      // Nor may their estimated memory passivate any.
+      maxLiveBytes: Number.POSITIVE_INFINITY,
     });
     await runtime.start();
     const rt = runtime;

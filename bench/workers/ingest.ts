@@ -2,8 +2,9 @@
  * Scenario 4, in-process: durable `token` ingest. `sessions` runs of the bench
  * agent emit `tokensPerRun` tokens each, concurrently, through SessionRuntime
  * on a SQLite file; the clock stops when every run's `run_completed` is
- * durable, and the stored token rows are counted in the file itself. The
- * floor inserts the same rows with a bare prepared statement.
+ * durable; the stored token events are then read back through the runtime
+ * (the store holds its file exclusively, so no second connection may count
+ * them). The floor inserts the same rows with a bare prepared statement.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,7 +36,6 @@ export interface FloorInput {
 
 let dir: string | undefined;
 let runtime: SessionRuntime | undefined;
-let reader: Database.Database | undefined;
 
 function tempDb(): string {
   dir ??= mkdtempSync(join(tmpdir(), 'bamboo-bench-'));
@@ -47,12 +47,23 @@ async function openRuntime(): Promise<SessionRuntime> {
   const path = tempDb();
   runtime = createRuntime({ store: new SqliteStore(path), agents: new Map([[BENCH_AGENT, createBenchAgent()]]), defaultAgent: BENCH_AGENT });
   await runtime.start();
-  reader = new Database(path, { readonly: true });
   return runtime;
 }
 
-function storedTokens(): number {
-  return reader!.prepare(`SELECT COUNT(*) FROM events WHERE json_extract(data, '$.type') = 'token'`).pluck().get() as number;
+const PAGE = 5000;
+
+/** The `token` events stored for the sessions `ids`, read back page by page. */
+async function storedTokens(rt: SessionRuntime, ids: readonly string[]): Promise<number> {
+  let tokens = 0;
+  for (const id of ids) {
+    for (let after = 0; ; ) {
+      const { events, next_after } = await rt.readEvents(id, after, PAGE);
+      if (events.length === 0) break;
+      for (const event of events) if (event.type === 'token') tokens++;
+      after = next_after;
+    }
+  }
+  return tokens;
 }
 
 async function completion(rt: SessionRuntime, id: string): Promise<{ done: Promise<void>; unsubscribe: () => void }> {
@@ -73,14 +84,13 @@ const api = {
     const rt = await openRuntime();
     const ids = [];
     for (let i = 0; i < sessions; i++) ids.push((await rt.createSession()).id);
-    const before = storedTokens();
     const watches = await Promise.all(ids.map((id) => completion(rt, id)));
     const start = performance.now();
     await Promise.all(ids.map((id) => rt.appendMessage(id, tokensCommand(tokensPerRun, mode))));
     await within(Promise.all(watches.map((watch) => watch.done)), 120_000, () => `runs did not all complete within 120 s`);
     const elapsedMs = performance.now() - start;
     for (const watch of watches) watch.unsubscribe();
-    const stored = storedTokens() - before;
+    const stored = await storedTokens(rt, ids);
     if (stored !== sessions * tokensPerRun) throw new Error(`stored ${stored} tokens, expected ${sessions * tokensPerRun}`);
     return { stored, elapsedMs };
   },
@@ -109,7 +119,6 @@ const api = {
 export type IngestApi = typeof api;
 
 serve(api, async () => {
-  reader?.close();
   await runtime?.shutdown();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

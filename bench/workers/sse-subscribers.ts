@@ -5,7 +5,7 @@
  */
 import { tokenStamp } from '../lib/bench-agent.js';
 import { serve } from '../lib/serve.js';
-import { openTokenStream, type TokenStream } from '../lib/token-stream.js';
+import { openTokenStream, RUN_INTERRUPTED, type TokenStream } from '../lib/token-stream.js';
 import { type LatencySummary, Samples } from '../lib/stats.js';
 
 export interface ConnectInput {
@@ -32,6 +32,7 @@ let firstStamp = Number.POSITIVE_INFINITY;
 let lastReceipt = 0;
 let delivered = 0;
 let completedStreams = 0;
+let interrupted = false;
 let onCompleted: () => void = () => undefined;
 
 const handlers = {
@@ -47,6 +48,10 @@ const handlers = {
     completedStreams++;
     if (completedStreams === streams.length) onCompleted();
   },
+  interrupted(): void {
+    interrupted = true;
+    onCompleted();
+  },
 };
 
 const api = {
@@ -56,6 +61,7 @@ const api = {
     lastReceipt = 0;
     delivered = 0;
     completedStreams = 0;
+    interrupted = false;
     // A hundred at a time: the server's accept backlog is finite.
     for (let i = 0; i < subscribers; i += 100) {
       const batch = Array.from({ length: Math.min(100, subscribers - i) }, () => openTokenStream(url, handlers));
@@ -65,7 +71,7 @@ const api = {
   },
 
   async collect({ tokens, timeoutMs }: CollectInput): Promise<CollectResult> {
-    if (completedStreams < streams.length) {
+    if (completedStreams < streams.length && !interrupted) {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`${completedStreams}/${streams.length} streams saw run_completed within ${timeoutMs} ms`)), timeoutMs);
         onCompleted = () => {
@@ -74,6 +80,7 @@ const api = {
         };
       });
     }
+    if (interrupted) throw new Error(RUN_INTERRUPTED);
     if (delivered !== tokens * streams.length) throw new Error(`delivered ${delivered} tokens, expected ${tokens * streams.length}`);
     return { delivered, spanMs: lastReceipt - firstStamp, latency: latencies.summary() };
   },

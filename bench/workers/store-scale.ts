@@ -7,6 +7,8 @@
  *    within 500 calls, so every call hydrates from storage. The parent
  *    alternates rounds between the files' processes, so a noisy moment on the
  *    machine does not land on one size only.
+ * The store holds its file exclusively, so the random ids are drawn from the
+ * file before the first runtime opens it, and the reader is closed by then.
  */
 import Database from 'better-sqlite3';
 import { createDemoAgent } from '../../src/agents/demo.js';
@@ -19,6 +21,8 @@ import { type LatencySummary, Samples } from '../lib/stats.js';
 export interface OpenInput {
   dbPath: string;
   active: number;
+  /** Resumes `resumes` will be asked for in all, warm-up included. */
+  draws: number;
 }
 
 export interface OpenResult {
@@ -36,10 +40,8 @@ let dbPath = '';
 let stored = 0;
 let runtime: SessionRuntime | undefined;
 let latencies = new Samples();
-const lastDrawn = new Map<number, number>();
-let draws = 0;
-let byOrdinal: Database.Statement | undefined;
-let reader: Database.Database | undefined;
+/** Ids for `resumes`, drawn in advance. */
+let resumeIds: string[] = [];
 
 function openRuntime(maxLiveActors?: number): SessionRuntime {
   return createRuntime({
@@ -50,24 +52,24 @@ function openRuntime(maxLiveActors?: number): SessionRuntime {
   });
 }
 
-function randomRow(): { id: string; state: string; ordinal: number } {
-  const ordinal = 1 + Math.floor(Math.random() * stored);
-  return { ...(byOrdinal!.get(ordinal) as { id: string; state: string }), ordinal };
-}
+type RandomRow = () => { id: string; state: string; ordinal: number };
 
-/** A random stored id not drawn within the last `RECENT` draws. */
-function drawForResume(): string {
-  for (;;) {
+/** `count` random stored ids, none drawn twice within `RECENT` draws. */
+function drawForResumes(randomRow: RandomRow, count: number): string[] {
+  const lastDrawn = new Map<number, number>();
+  const ids: string[] = [];
+  while (ids.length < count) {
     const row = randomRow();
     const previous = lastDrawn.get(row.ordinal);
-    if (previous !== undefined && draws - previous < Math.min(RECENT, stored / 2)) continue;
-    lastDrawn.set(row.ordinal, draws++);
-    return row.id;
+    if (previous !== undefined && ids.length - previous < Math.min(RECENT, stored / 2)) continue;
+    lastDrawn.set(row.ordinal, ids.length);
+    ids.push(row.id);
   }
+  return ids;
 }
 
 /** Distinct idle sessions (an earlier measurement may have left some waiting for an answer). */
-function drawIdle(count: number): string[] {
+function drawIdle(randomRow: RandomRow, count: number): string[] {
   const ids = new Set<string>();
   for (let tries = 0; ids.size < count && tries < count * 100; tries++) {
     const row = randomRow();
@@ -93,10 +95,20 @@ async function activate(rt: SessionRuntime, ids: string[]): Promise<void> {
 const api = {
   async open(input: OpenInput): Promise<OpenResult> {
     dbPath = input.dbPath;
-    reader = new Database(dbPath, { readonly: true });
-    stored = reader.prepare('SELECT MAX(ordinal) FROM sessions').pluck().get() as number;
-    byOrdinal = reader.prepare('SELECT id, state FROM sessions WHERE ordinal = ?');
-    const activeIds = drawIdle(input.active);
+    const reader = new Database(dbPath, { readonly: true });
+    let activeIds: string[];
+    try {
+      stored = reader.prepare('SELECT MAX(ordinal) FROM sessions').pluck().get() as number;
+      const byOrdinal = reader.prepare('SELECT id, state FROM sessions WHERE ordinal = ?');
+      const randomRow: RandomRow = () => {
+        const ordinal = 1 + Math.floor(Math.random() * stored);
+        return { ...(byOrdinal.get(ordinal) as { id: string; state: string }), ordinal };
+      };
+      activeIds = drawIdle(randomRow, input.active);
+      resumeIds = drawForResumes(randomRow, input.draws);
+    } finally {
+      reader.close();
+    }
 
     const started = performance.now();
     const first = openRuntime();
@@ -115,7 +127,8 @@ const api = {
   async resumes({ count, warmUp = false }: { count: number; warmUp?: boolean }): Promise<void> {
     const rt = runtime!;
     for (let i = 0; i < count; i++) {
-      const id = drawForResume();
+      const id = resumeIds.pop();
+      if (id === undefined) throw new Error('more resumes asked for than drawn at open');
       // Between requests a server goes round its event loop; passivation runs there.
       await new Promise((resolve) => setImmediate(resolve));
       const at = performance.now();
@@ -136,5 +149,4 @@ export type StoreScaleApi = typeof api;
 
 serve(api, async () => {
   await runtime?.shutdown();
-  reader?.close();
 });

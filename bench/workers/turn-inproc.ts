@@ -27,11 +27,18 @@ export interface TurnInput {
 
 export interface TurnResult {
   turns: number;
+  /** Turns whose run was recorded `run_interrupted` (left out of `turns` and the latencies). */
+  interrupted: number;
+  /** What the first interrupted turn saw. */
+  firstInterrupted?: string;
   elapsedMs: number;
   respondToCompleted: LatencySummary;
 }
 
 type Turn = () => Promise<number>;
+
+/** The runtime recorded the turn's run as interrupted: the turn ends without a reply. */
+class RunInterrupted extends Error {}
 
 // ---- through the runtime --------------------------------------------------
 
@@ -73,15 +80,16 @@ function runtimeTurn(rt: SessionRuntime): Turn {
       end: () => undefined,
     });
     try {
-      const asked = next('question_asked', (event) => event.type === 'question_asked');
+      const asked = next('question_asked', (event) => event.type === 'question_asked' || event.type === 'run_interrupted');
       await rt.appendMessage(session.id, '/ask Pick | a | b');
       const event = await asked;
+      if (event.type === 'run_interrupted') throw new RunInterrupted(`session ${session.id}: run interrupted; events seen: ${seen.join(', ')}`);
       if (event.type !== 'question_asked') throw new Error(`expected question_asked, got ${event.type}`);
       const { question } = event;
-      const completed = next('run_completed', (event) => event.type === 'run_completed');
+      const completed = next('run_completed', (event) => event.type === 'run_completed' || event.type === 'run_interrupted');
       const respondAt = performance.now();
       await rt.respond(session.id, question.id, 'a');
-      await completed;
+      if ((await completed).type === 'run_interrupted') throw new RunInterrupted(`session ${session.id}: run interrupted; events seen: ${seen.join(', ')}`);
       return performance.now() - respondAt;
     } finally {
       unsubscribe();
@@ -127,17 +135,25 @@ let turn: Turn | undefined;
 async function drive(run: Turn, { concurrency, durationMs }: TurnInput): Promise<TurnResult> {
   const latencies = new Samples();
   let turns = 0;
+  let interrupted = 0;
+  let firstInterrupted: string | undefined;
   const start = performance.now();
   const deadline = start + durationMs;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < deadline) {
-        latencies.push(await run());
-        turns++;
+        try {
+          latencies.push(await run());
+          turns++;
+        } catch (error) {
+          if (!(error instanceof RunInterrupted)) throw error;
+          interrupted++;
+          firstInterrupted ??= error.message;
+        }
       }
     }),
   );
-  return { turns, elapsedMs: performance.now() - start, respondToCompleted: latencies.summary() };
+  return { turns, interrupted, firstInterrupted, elapsedMs: performance.now() - start, respondToCompleted: latencies.summary() };
 }
 
 const api = {
