@@ -39,6 +39,10 @@ interface Topic {
   lastSeq: number;
   /** The highest `seq` known to be durable; above `lastSeq` while catching up. */
   wanted: number;
+  /** Read the log to its end, whatever `wanted` says: news of this session may have been missed. */
+  refreshing: boolean;
+  /** Counts announcements and refreshes, so a read can tell whether news arrived while it was under way. */
+  asks: number;
   catchingUp: boolean;
 }
 
@@ -56,7 +60,7 @@ export class EventBus {
   subscribe(sessionId: string, lastSeq: number, subscriber: Subscriber): () => void {
     let topic = this.topics.get(sessionId);
     if (!topic) {
-      topic = { subscribers: new Set(), lastSeq, wanted: lastSeq, catchingUp: false };
+      topic = { subscribers: new Set(), lastSeq, wanted: lastSeq, refreshing: false, asks: 0, catchingUp: false };
       this.topics.set(sessionId, topic);
     }
     const current = topic;
@@ -85,6 +89,7 @@ export class EventBus {
     const topic = this.topics.get(sessionId);
     if (!topic || seq <= topic.wanted) return;
     topic.wanted = seq;
+    topic.asks++;
     if (!topic.catchingUp) void this.catchUp(sessionId, topic);
   }
 
@@ -92,7 +97,8 @@ export class EventBus {
   refresh(sessionId: string): void {
     const topic = this.topics.get(sessionId);
     if (!topic) return;
-    topic.wanted = Number.MAX_SAFE_INTEGER;
+    topic.refreshing = true;
+    topic.asks++;
     if (!topic.catchingUp) void this.catchUp(sessionId, topic);
   }
 
@@ -124,16 +130,25 @@ export class EventBus {
     for (const subscriber of [...topic.subscribers]) subscriber.deliver(delivery);
   }
 
+  /**
+   * Reads the log until it has delivered what is wanted (or, refreshing, to
+   * the end). A read that finds nothing new ends the catch-up only if no news
+   * came while it ran: news may name a commit the read started too early to see.
+   */
   private async catchUp(sessionId: string, topic: Topic): Promise<void> {
     topic.catchingUp = true;
     try {
-      while (topic.lastSeq < topic.wanted && this.topics.get(sessionId) === topic) {
+      while (this.topics.get(sessionId) === topic && (topic.refreshing || topic.lastSeq < topic.wanted)) {
+        const asks = topic.asks;
+        topic.refreshing = false;
         const events = await this.readLog(sessionId, topic.lastSeq, CATCH_UP_PAGE);
         const before = topic.lastSeq;
         for (const event of events) if (event.seq === topic.lastSeq + 1) this.deliver(topic, new Delivery(event));
-        if (topic.lastSeq === before) break;
+        // A full page: there may be more.
+        if (events.length === CATCH_UP_PAGE) topic.refreshing = true;
+        if (topic.lastSeq === before && topic.asks === asks) break;
       }
-      // Read to the end: nothing more is known to be wanted.
+      // What could be read was: an announcement the log does not show yet is not waited for.
       topic.wanted = topic.lastSeq;
     } catch (error) {
       this.onError(error, sessionId);

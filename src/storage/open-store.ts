@@ -31,6 +31,7 @@ export async function openStore(db: string, options: OpenStoreOptions): Promise<
   const { logger } = options;
   const store = await PgStore.open(db.trim(), {
     max: options.maxConnections,
+    instanceId: options.instanceId,
     onIdleError: (err) => logger?.warn({ err }, 'a PostgreSQL connection failed while idle; it will be replaced'),
   });
   return { store, feed: new PgFeed(store, { instanceId: options.instanceId, logger }) };

@@ -31,7 +31,7 @@ export interface InstanceOptions {
 }
 
 export async function startInstance(url: string, id: string, options: InstanceOptions = {}): Promise<Instance> {
-  const store = await PgStore.open(url, { max: 4 });
+  const store = await PgStore.open(url, { max: 4, instanceId: id });
   const feed = new PgFeed(store, { instanceId: id, minBackoffMs: 50, maxBackoffMs: 200 });
   const server = await createServer({
     port: 0,

@@ -25,7 +25,7 @@ async function database(options: { empty?: boolean } = {}): Promise<TestDatabase
 }
 
 async function open(url: string): Promise<PgStore> {
-  const store = await PgStore.open(url, { max: 2 });
+  const store = await PgStore.open(url, { max: 2, instanceId: 'writer-a' });
   cleanups.push(() => store.close());
   return store;
 }
@@ -148,7 +148,7 @@ describe('PostgreSQL store', () => {
     expect((await store.loadSession('ses_a'))!.version).toBe(2);
   });
 
-  it('notifies `id:seq` when a commit with events is durable, and the deletion of a session, never a lost commit', async () => {
+  it('notifies `id:seq:instance` when a commit with events is durable, and the deletion of a session, never a lost commit', async () => {
     const db = await database();
     const store = await open(db.url);
     const listener = store.listener();
@@ -167,7 +167,7 @@ describe('PostgreSQL store', () => {
     await store.commit({ sessionId: 'ses_a', expectedVersion: 3, updatedAt: tick(), events: [event('ses_a', 4)], messages: [] });
     expect(await store.deleteSession('ses_a')).toBe(true);
     expect(await store.deleteSession('ses_a')).toBe(false);
-    await expect.poll(() => heard).toEqual([`${CHANNELS.events} ses_a:3`, `${CHANNELS.events} ses_a:4`, `${CHANNELS.deleted} ses_a`]);
+    await expect.poll(() => heard).toEqual([`${CHANNELS.events} ses_a:3:writer-a`, `${CHANNELS.events} ses_a:4:writer-a`, `${CHANNELS.deleted} ses_a`]);
   });
 
   it('keeps any text a client may send, NUL included, and knows no session whose id has one', async () => {

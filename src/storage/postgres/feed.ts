@@ -96,9 +96,12 @@ export class PgFeed implements EventFeed {
     const handlers = this.handlers;
     if (!handlers) return;
     if (channel === CHANNELS.events) {
-      const colon = payload.lastIndexOf(':');
-      const seq = Number(payload.slice(colon + 1));
-      if (colon > 0 && Number.isInteger(seq)) handlers.announced(payload.slice(0, colon), seq);
+      // Session ids hold no colon; instance ids may.
+      const [sessionId = '', seqText = '', ...writer] = payload.split(':');
+      const seq = Number(seqText);
+      // This instance delivered its own commits when they landed.
+      if (writer.join(':') === this.options.instanceId) return;
+      if (sessionId && Number.isInteger(seq)) handlers.announced(sessionId, seq);
     } else if (channel === CHANNELS.deleted) {
       handlers.deleted(payload);
     } else if (channel === CHANNELS.command) {

@@ -38,6 +38,11 @@ export interface PgStoreOptions {
   max?: number;
   /** Told of errors on idle connections (the pool replaces them). */
   onIdleError?: (error: Error) => void;
+  /**
+   * This instance, named in the notice of each commit, so that its own feed
+   * can skip what it has already delivered. Default none: every instance reads it.
+   */
+  instanceId?: string;
 }
 
 /** A cursor is a number this store handed out; anything else pages nothing, as in SQLite. */
@@ -63,13 +68,14 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
   constructor(
     readonly pool: pg.Pool,
     private readonly url: string,
+    private readonly instanceId = '',
   ) {
     this.location = redactUrl(url);
   }
 
   /** Connects, creates or migrates the tables (safely from several instances at once), and returns the store. */
   static async open(url: string, options: PgStoreOptions = {}): Promise<PgStore> {
-    const store = new PgStore(createPool(url, options), url);
+    const store = new PgStore(createPool(url, options), url, options.instanceId);
     try {
       const client = await store.pool.connect();
       try {
@@ -130,7 +136,7 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
       messageData, messages.map((message) => message.id), commit.removeMessages ?? [], sumLengths(eventData) + sumLengths(messageData),
       lease ? (take ? 'take' : 'release') : null, take?.owner ?? null, take?.epoch ?? null, take?.ttlMs ?? null,
       runLimit?.max ?? 0, commit.onlyIfLeaseExpired === true,
-      recordsJson(records), deliveriesJson(commit.outbox ?? []),
+      recordsJson(records), deliveriesJson(commit.outbox ?? []), this.instanceId,
     ]).catch((error: unknown) => {
       if ((error as { code?: string; message?: string }).code === 'P0001' && (error as { message?: string }).message === 'too_many_runs') {
         throw new TooManyRuns(runLimit?.tenant ?? '', runLimit?.max ?? 0);

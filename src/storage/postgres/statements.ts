@@ -7,7 +7,7 @@
 
 /** LISTEN/NOTIFY channels; payloads stay small and are decoded in feed.ts. */
 export const CHANNELS = {
-  /** `sessionId:lastSeq` after a commit with events. */
+  /** `sessionId:lastSeq:instanceId` after a commit with events (the instance that wrote it, or empty). */
   events: 'bamboo_events',
   /** `sessionId` after a deletion. */
   deleted: 'bamboo_deleted',
@@ -51,7 +51,7 @@ export const SQL = {
    * $9 last seq (null without events), $10 seqs, $11 event texts; $12 message texts, $13 message ids, $14 ids of
    * messages removed, $15 bytes added; $16 lease 'take' | 'release' | null, $17 owner, $18 epoch, $19 ttl ms,
    * $20 the tenant's limit of runs (0: none); $21 only if the lease expired; $22 idempotency records as JSON;
-   * $23 webhook deliveries as JSON.
+   * $23 webhook deliveries as JSON; $24 the writing instance, named in the notice.
    */
   commit: `
     WITH upd AS (
@@ -98,7 +98,7 @@ export const SQL = {
     ), hooks AS (
       ${INSERT_DELIVERIES} FROM upd, jsonb_to_recordset($23::jsonb) AS ${DELIVERY_SHAPE}
     ), note AS (
-      SELECT pg_notify('${CHANNELS.events}', upd.id || ':' || $9::integer) FROM upd WHERE $9::integer IS NOT NULL
+      SELECT pg_notify('${CHANNELS.events}', upd.id || ':' || $9::integer || ':' || $24::text) FROM upd WHERE $9::integer IS NOT NULL
     )
     -- A SELECT in WITH runs only as far as it is read: count the refusal and the notification so that they happen.
     SELECT (SELECT count(*) FROM upd)::integer AS updated, (SELECT count(*) FROM refused)::integer AS refused,
