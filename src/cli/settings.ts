@@ -79,6 +79,12 @@ export const SETTINGS = [
     defaultLabel: 'hostname-pid-random',
     meaning: 'this instance among those sharing a PostgreSQL database: the owner of its runs, shown in logs, `/readyz` and `/metrics`',
   }),
+  setting({
+    variable: 'BAMBOO_DB_CONNECTIONS',
+    value: integer(1),
+    default: 10,
+    meaning: 'PostgreSQL connections this instance opens at most (one more listens for the others\' news)',
+  }),
   setting({ variable: 'BAMBOO_INSPECT', flag: 'inspect', value: toggle, default: false, meaning: '`1`: start the Stately inspector (see below)' }),
   setting({ variable: 'BAMBOO_INSPECT_PORT', flag: 'inspect-port', value: port, default: 5678, meaning: "the inspector's port on 127.0.0.1" }),
   setting({

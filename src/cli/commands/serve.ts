@@ -68,7 +68,7 @@ async function start(config: Config, context: CommandContext, logger: Logger): P
     : undefined;
   try {
     // A SQLite file, or PostgreSQL with the feed that carries other instances' news; createServer closes both on failure.
-    const { store, feed } = await openStore(config.BAMBOO_DB, { instanceId, logger }).catch((error: unknown) => {
+    const { store, feed } = await openStore(config.BAMBOO_DB, { instanceId, logger, maxConnections: config.BAMBOO_DB_CONNECTIONS }).catch((error: unknown) => {
       throw databaseError(error, config.BAMBOO_DB);
     });
     const server = await createServer({
