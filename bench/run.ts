@@ -66,8 +66,15 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+/** The package as users run it (`bamboo-server`, `import 'bamboo-server'`) is the compiled one: built fresh from the sources. */
+function build(): void {
+  log('building dist/ from the sources (npm run build)…');
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: resolve(BENCH_DIR, '..'), stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
 async function main(): Promise<number> {
   checkFileLimit();
+  build();
   if (flag('cpu-prof')) {
     const dir = join(RESULTS, 'profiles', new Date().toISOString().replaceAll(':', '-').slice(0, 19));
     profileChildren(dir);

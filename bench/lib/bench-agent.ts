@@ -8,7 +8,7 @@
  * tokens (a run that goes on for a while); `bytes` pads each text to that
  * size. A cancelled run stops at its next token.
  */
-import { type Agent, sleep } from '../../src/agents/agent.js';
+import { type Agent, sleep } from '../../dist/src/agents/agent.js';
 import { wallClockMs } from './stats.js';
 
 export const BENCH_AGENT = 'bench';

@@ -5,8 +5,8 @@
  * all `token`s is counted apart, so turns can be compared without the tokens
  * an agent happens to stream. The feed's LISTEN connection only receives.
  */
-import type { SessionEvent } from '../../src/domain/events.js';
-import type { PgStore } from '../../src/storage/postgres/pg-store.js';
+import type { SessionEvent } from '../../dist/src/domain/events.js';
+import type { PgStore } from '../../dist/src/storage/postgres/pg-store.js';
 
 export interface RoundTrips {
   total: number;

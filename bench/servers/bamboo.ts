@@ -8,12 +8,12 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { createLogger } from '../../src/cli/logger.js';
-import { resolveConfig } from '../../src/cli/config.js';
-import { defaultInstanceId } from '../../src/runtime/runtime.js';
-import { type BambooServer, createServer } from '../../src/server.js';
-import { openStore } from '../../src/storage/open-store.js';
-import { PgStore } from '../../src/storage/postgres/pg-store.js';
+import { createLogger } from '../../dist/src/cli/logger.js';
+import { resolveConfig } from '../../dist/src/cli/config.js';
+import { defaultInstanceId } from '../../dist/src/runtime/runtime.js';
+import { type BambooServer, createServer } from '../../dist/src/server.js';
+import { openStore } from '../../dist/src/storage/open-store.js';
+import { PgStore } from '../../dist/src/storage/postgres/pg-store.js';
 import { BENCH_AGENT, createBenchAgent } from '../lib/bench-agent.js';
 import { countRoundTrips, type RoundTrips } from '../lib/round-trips.js';
 import { serve } from '../lib/serve.js';
@@ -35,7 +35,7 @@ let counter: ReturnType<typeof countRoundTrips> | undefined;
 const api = {
   async start(input: StartInput): Promise<{ url: string; pid: number }> {
     // The CLI's defaults; the environment is left out, so every run measures the same configuration.
-    const config = resolveConfig({}, {});
+    const config = resolveConfig({}, process.env.BENCH_LOG_LEVEL ? { BAMBOO_LOG_LEVEL: process.env.BENCH_LOG_LEVEL } : {});
     logger = createLogger(config, process.stdout);
     const log = logger;
     process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));

@@ -6,9 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDemoAgent } from '../../src/agents/demo.js';
-import { createRuntime, type SessionRuntime } from '../../src/runtime/runtime.js';
-import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import { createDemoAgent } from '../../dist/src/agents/demo.js';
+import { createRuntime, type SessionRuntime } from '../../dist/src/runtime/runtime.js';
+import { SqliteStore } from '../../dist/src/storage/sqlite/sqlite-store.js';
 import { collectGarbage } from '../lib/gc.js';
 import { serve } from '../lib/serve.js';
 

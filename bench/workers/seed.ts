@@ -6,10 +6,10 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { createDemoAgent } from '../../src/agents/demo.js';
-import { newSessionId } from '../../src/domain/ids.js';
-import { createRuntime, type SessionRuntime } from '../../src/runtime/runtime.js';
-import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import { createDemoAgent } from '../../dist/src/agents/demo.js';
+import { newSessionId } from '../../dist/src/domain/ids.js';
+import { createRuntime, type SessionRuntime } from '../../dist/src/runtime/runtime.js';
+import { SqliteStore } from '../../dist/src/storage/sqlite/sqlite-store.js';
 import { serve } from '../lib/serve.js';
 
 export interface SeedInput {

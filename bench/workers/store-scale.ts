@@ -11,9 +11,9 @@
  * file before the first runtime opens it, and the reader is closed by then.
  */
 import Database from 'better-sqlite3';
-import { createDemoAgent } from '../../src/agents/demo.js';
-import { createRuntime, type SessionRuntime } from '../../src/runtime/runtime.js';
-import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import { createDemoAgent } from '../../dist/src/agents/demo.js';
+import { createRuntime, type SessionRuntime } from '../../dist/src/runtime/runtime.js';
+import { SqliteStore } from '../../dist/src/storage/sqlite/sqlite-store.js';
 import { STEP_TIMEOUT_MS, within } from '../lib/deadline.js';
 import { serve } from '../lib/serve.js';
 import { type LatencySummary, Samples } from '../lib/stats.js';
