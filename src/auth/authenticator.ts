@@ -33,12 +33,17 @@ export class Authenticator {
 
   /** True when at least one key exists: then every API request needs one. */
   async required(): Promise<boolean> {
+    const known = this.requiredIfKnown();
+    if (known !== null) return known;
+    this.storedCount = { value: await this.options.store!.countActiveApiKeys(), until: Date.now() + this.cacheMs };
+    return this.storedCount.value > 0;
+  }
+
+  /** `required()` without waiting, while the answer is cached; null when the store must be asked. */
+  requiredIfKnown(): boolean | null {
     if (this.configured.length > 0) return true;
     if (!this.options.store) return false;
-    const now = Date.now();
-    if (!this.storedCount || this.storedCount.until < now) {
-      this.storedCount = { value: await this.options.store.countActiveApiKeys(), until: now + this.cacheMs };
-    }
+    if (!this.storedCount || this.storedCount.until < Date.now()) return null;
     return this.storedCount.value > 0;
   }
 

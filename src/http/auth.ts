@@ -4,7 +4,7 @@
  * key's tenant. Without keys (a loopback dev server) everything is the
  * `default` tenant's.
  */
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Authenticator } from '../auth/authenticator.js';
 import { SessionError } from '../domain/errors.js';
 import { DEFAULT_TENANT } from './tenant.js';
@@ -20,10 +20,22 @@ export function presentedKey(req: Request): string | undefined {
 }
 
 export function requireApiKey(authenticator: Authenticator): RequestHandler {
-  return async (req, res, next) => {
-    if (!(await authenticator.required())) {
+  const check = authenticate(authenticator);
+  return (req, res, next) => {
+    // Without keys, the common case, nothing to wait for.
+    if (authenticator.requiredIfKnown() === false) {
       req.tenant = DEFAULT_TENANT;
       return next();
+    }
+    check(req, res).then(() => next(), next);
+  };
+}
+
+function authenticate(authenticator: Authenticator): (req: Request, res: Response) => Promise<void> {
+  return async (req, res) => {
+    if (!(await authenticator.required())) {
+      req.tenant = DEFAULT_TENANT;
+      return;
     }
     const key = presentedKey(req);
     const principal = key ? await authenticator.authenticate(key) : null;
@@ -33,6 +45,5 @@ export function requireApiKey(authenticator: Authenticator): RequestHandler {
       throw new SessionError('unauthorized', message);
     }
     req.tenant = principal.tenant;
-    next();
   };
 }

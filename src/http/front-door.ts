@@ -35,15 +35,22 @@ export function hostName(host: string): string {
 export function allowHosts({ listenHost, allowedHosts }: FrontDoorOptions): RequestHandler {
   if (allowedHosts === '*') return (_req, _res, next) => next();
   const allowed = new Set([...LOOPBACK_NAMES, hostName(listenHost), ...allowedHosts.map((host) => hostName(host))]);
+  // Clients send the same Host again and again: the last verdict is kept.
+  let last = { host: '', allowed: false };
   return (req, _res, next) => {
-    const name = hostName(req.headers.host ?? '');
+    const host = req.headers.host ?? '';
+    if (host === last.host && last.allowed) return next();
+    const name = hostName(host);
     // An address cannot be rebound to another server: only names need the list.
-    if (allowed.has(name) || isIP(name) !== 0) return next();
+    if (allowed.has(name) || isIP(name) !== 0) {
+      last = { host, allowed: true };
+      return next();
+    }
     next(new SessionError('host_not_allowed', `Host ${JSON.stringify(name)} is not served here; add it to BAMBOO_ALLOWED_HOSTS to allow it`));
   };
 }
 
-export function guardOrigins({ corsOrigins }: FrontDoorOptions): RequestHandler[] {
+export function guardOrigins({ corsOrigins }: FrontDoorOptions): RequestHandler {
   const listed = new Set(corsOrigins.map((origin) => origin.replace(/\/+$/, '').toLowerCase()));
   const isListed = (origin: string | undefined) => origin !== undefined && listed.has(origin.toLowerCase());
   const corsForListed = cors({
@@ -53,13 +60,14 @@ export function guardOrigins({ corsOrigins }: FrontDoorOptions): RequestHandler[
     exposedHeaders: ['ETag', 'Location', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'RateLimit-Policy', 'Idempotent-Replayed', 'X-Request-Id', 'WWW-Authenticate'],
     maxAge: 600,
   });
-  const listedOnly: RequestHandler = (req, res, next) => (isListed(req.get('origin')) ? corsForListed(req, res, next) : next());
-  const sameSite: RequestHandler = (req, _res, next) => {
-    const origin = req.get('origin');
-    if (origin === undefined || SAFE_METHODS.has(req.method) || isListed(origin) || isOwnOrigin(origin, req.headers.host)) return next();
+  return (req, res, next) => {
+    const origin = req.headers.origin;
+    // No Origin: not a browser's request (curl, another server), or a same-origin GET.
+    if (origin === undefined) return next();
+    if (isListed(origin)) return corsForListed(req, res, next);
+    if (SAFE_METHODS.has(req.method) || isOwnOrigin(origin, req.headers.host)) return next();
     next(new SessionError('origin_not_allowed', `Requests from ${origin} are not allowed; add it to BAMBOO_CORS_ORIGINS to allow it`));
   };
-  return [listedOnly, sameSite];
 }
 
 /** A page of this server itself: its Origin names the host the request was sent to. */

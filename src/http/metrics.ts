@@ -122,12 +122,18 @@ export class Metrics {
   }
 
   timeRequests(): RequestHandler {
+    // One child per label set, kept: prom-client would hash the labels again on every request.
+    const series = new Map<string, { observe(seconds: number): void }>();
     return (req, res, next) => {
-      const stop = this.httpDuration.startTimer({ method: req.method });
+      const started = performance.now();
       res.on('finish', () => {
         // The route pattern, not the URL: ids would explode the label set.
         const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
-        stop({ route, status: String(res.statusCode) });
+        const status = String(res.statusCode);
+        const key = `${req.method} ${route} ${status}`;
+        let child = series.get(key);
+        if (!child) series.set(key, (child = this.httpDuration.labels(req.method, route, status)));
+        child.observe((performance.now() - started) / 1000);
       });
       next();
     };

@@ -28,10 +28,9 @@ export function requestLog(logger: Logger, { ignore }: { ignore?: (path: string)
     // Read now: routers rewrite `req.path` to their own mount while the request is handled.
     const path = req.path;
     if (enabled && !ignore?.(path)) {
-      const started = process.hrtime.bigint();
+      const started = performance.now();
       res.on('close', () => {
-        const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        logger.info({ req_id: req.id, method: req.method, path, status: res.statusCode, ms: Math.round(ms * 100) / 100 }, 'request');
+        logger.info({ req_id: req.id, method: req.method, path, status: res.statusCode, ms: Math.round((performance.now() - started) * 100) / 100 }, 'request');
       });
     }
     next();

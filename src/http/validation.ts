@@ -94,9 +94,11 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown, where: str
  * a bad request wins over every other answer.
  */
 export function validBody<T extends z.ZodType>(schema: T): RequestHandler {
+  // What a missing body parses to, found once: resume and cancel are usually sent without one.
+  const missing = schema.safeParse({});
   return (req, _res, next) => {
     // Only a missing body counts as `{}`; a JSON `null` is a body, and not an object.
-    req.body = parse(schema, req.body === undefined ? {} : req.body, 'body');
+    req.body = req.body === undefined && missing.success ? { ...(missing.data as object) } : parse(schema, req.body === undefined ? {} : req.body, 'body');
     next();
   };
 }

@@ -204,7 +204,7 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
   const leases = new LeaseKeeper(ctx, leaseMs);
   let countsTimer: NodeJS.Timeout | null = null;
 
-  const forTenant = (tenant: string): TenantSessions => ({
+  const tenantView = (tenant: string): TenantSessions => ({
     createSession: (input = {}, acknowledge) => createSession(ctx, tenant, input, acknowledge),
     getSession: (id) => getSession(ctx, tenant, id),
     listSessions: (query) => listSessions(ctx, tenant, query),
@@ -218,6 +218,18 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
     readMessages: (id, query) => readMessages(ctx, tenant, id, query),
     subscribe: (id, subscriber) => subscribe(ctx, tenant, id, subscriber),
   });
+  // One view per tenant, made once: requests ask for theirs every time.
+  const views = new Map<string, TenantSessions>();
+  const forTenant = (tenant: string): TenantSessions => {
+    let view = views.get(tenant);
+    if (!view) {
+      // Tenants are few (one per key); the bound only guards against a surprise.
+      if (views.size >= 10_000) views.clear();
+      view = tenantView(tenant);
+      views.set(tenant, view);
+    }
+    return view;
+  };
 
   return {
     ...forTenant('default'),

@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       BAMBOO_RESUME_INTERRUPTED: false,
       BAMBOO_LEASE_MS: 10_000,
       BAMBOO_INSTANCE_ID: undefined,
+      BAMBOO_DB_CONNECTIONS: 10,
       BAMBOO_INSPECT: false,
       BAMBOO_INSPECT_PORT: 5678,
       BAMBOO_API_KEYS: undefined,

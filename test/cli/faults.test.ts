@@ -134,6 +134,8 @@ describe('a full disk', () => {
     await expect.poll(async () => (await fetch(`${server.url}/readyz`)).status, { timeout: 10_000 }).toBe(200);
     const again = await post(`${server.url}/api/v1/sessions/${session.session.id}/messages`, { content: 'after', resume: false });
     expect(again?.status).toBe(201);
+    // Log lines reach stdout within a fifth of a second.
+    await server.waitForEntry((entry) => String(entry.msg).startsWith('storage recovered'));
     const failing = server.entries().filter((entry) => String(entry.msg).startsWith('storage failing'));
     expect(failing).toHaveLength(1);
     expect(server.entries().filter((entry) => String(entry.msg).startsWith('storage recovered'))).toHaveLength(1);
