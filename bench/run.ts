@@ -4,7 +4,8 @@
  * nothing about speed. Scenario 7 needs PostgreSQL (see bench/lib/pg-database.ts).
  *
  * Flags: --quick, --only=1,3 (scenarios), --runs=N (repeats per figure),
- * --update-doc (write the table into BENCHMARKS.md), --cpu-prof (profile every
+ * --update-doc (write the table into BENCHMARKS.md), --doc-from=FILE (write it
+ * from a saved report, without running), --cpu-prof (profile every
  * child process into bench/results/profiles/<time>/<child>/; summarise one
  * with `npx tsx bench/profile-top.ts FILE`).
  *
@@ -72,7 +73,40 @@ function build(): void {
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: resolve(BENCH_DIR, '..'), stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
+type Report = { date: string; elapsedS: number; machine: ReturnType<typeof machine>; code: string; loadAverage: { before: number; after: number }; settings: { runs: number }; rows: Row[] };
+
+/** Rewrites the results section of BENCHMARKS.md from a report (this run's, or a saved one with --doc-from). */
+function writeDoc(report: Report): void {
+  const { machine: host, rows } = report;
+  const doc = readFileSync(DOC, 'utf8');
+  const start = doc.indexOf(DOC_START);
+  const end = doc.indexOf(DOC_END);
+  if (start === -1 || end === -1) throw new Error(`BENCHMARKS.md lacks the ${DOC_START} / ${DOC_END} markers`);
+  const section = [
+    DOC_START,
+    '',
+    `Measured ${report.date.slice(0, 10)} on ${host.cores} × ${host.cpuModel} (${host.memoryGb} GB), Node ${host.node}, ${host.platform}; code ${report.code}; medians of ${report.settings.runs} runs; the whole set took ${report.elapsedS.toFixed(0)} s; 1-minute load average ${report.loadAverage.before.toFixed(1)} before, ${report.loadAverage.after.toFixed(1)} after.`,
+    '',
+    markdownTable(rows),
+    '',
+    ...rowNotes(rows).map((note) => `- ${note}`),
+    '',
+    'SQLite and PostgreSQL side by side (the same measures; the scenario in brackets):',
+    '',
+    markdownComparison(rows) ?? '(no PostgreSQL rows)',
+    '',
+    DOC_END,
+  ].join('\n');
+  writeFileSync(DOC, doc.slice(0, start) + section + doc.slice(end + DOC_END.length));
+  log(`updated ${DOC}`);
+}
+
 async function main(): Promise<number> {
+  const docFrom = option('doc-from');
+  if (docFrom) {
+    writeDoc(JSON.parse(readFileSync(docFrom, 'utf8')) as Report);
+    return 0;
+  }
   checkFileLimit();
   build();
   if (flag('cpu-prof')) {
@@ -145,29 +179,7 @@ async function main(): Promise<number> {
   const file = join(RESULTS, quick ? 'latest-quick.json' : 'latest.json');
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   log(`\nwrote ${file}`);
-  if (flag('update-doc') && !quick && !only && crashed.length === 0) {
-    const doc = readFileSync(DOC, 'utf8');
-    const start = doc.indexOf(DOC_START);
-    const end = doc.indexOf(DOC_END);
-    if (start === -1 || end === -1) throw new Error(`BENCHMARKS.md lacks the ${DOC_START} / ${DOC_END} markers`);
-    const section = [
-      DOC_START,
-      '',
-      `Measured ${report.date.slice(0, 10)} on ${host.cores} × ${host.cpuModel} (${host.memoryGb} GB), Node ${host.node}, ${host.platform}; code ${report.code}; medians of ${s.runs} runs; the whole set took ${elapsedS.toFixed(0)} s; 1-minute load average ${report.loadAverage.before.toFixed(1)} before, ${report.loadAverage.after.toFixed(1)} after.`,
-      '',
-      markdownTable(rows),
-      '',
-      ...notes.map((note) => `- ${note}`),
-      '',
-      'SQLite and PostgreSQL side by side (the same measures; the scenario in brackets):',
-      '',
-      markdownComparison(rows) ?? '(no PostgreSQL rows)',
-      '',
-      DOC_END,
-    ].join('\n');
-    writeFileSync(DOC, doc.slice(0, start) + section + doc.slice(end + DOC_END.length));
-    log(`updated ${DOC}`);
-  }
+  if (flag('update-doc') && !quick && !only && crashed.length === 0) writeDoc(report);
   // The servers' logs and databases; kept when a scenario crashed, for its logs.
   if (crashed.length > 0) log(`servers' logs and databases kept in ${runDir()}`);
   else removeRunDir();

@@ -32,14 +32,17 @@ export class LeaseKeeper {
   private async renew(): Promise<void> {
     const { registry, store, instanceId, logger } = this.ctx;
     // Only runs whose start (and lease) is durable: a renewal racing the start commit would not find the lease yet.
-    const running = registry.runningHere().filter(({ durable, runId }) => durable.leaseOwner === instanceId && durable.context.runId === runId);
+    const running = registry
+      .runningHere()
+      .filter(({ durable, runId }) => durable.leaseOwner === instanceId && durable.context.runId === runId)
+      .map((host) => ({ host, runId: host.runId }));
     const attempted = Date.now();
     try {
-      const held = new Set(await store.renewLeases(instanceId, running.map((host) => host.id), this.leaseMs));
+      const held = new Set(await store.renewLeases(instanceId, running.map(({ host }) => host.id), this.leaseMs));
       this.lastRenewed = attempted;
-      for (const host of running) {
-        // A run that ended while the renewal was under way gave its lease back itself.
-        if (held.has(host.id) || !host.hasLiveRun) continue;
+      for (const { host, runId } of running) {
+        // A run that ended while the renewal was under way gave its lease back itself; one that started since has its own.
+        if (held.has(host.id) || !host.hasLiveRun || host.runId !== runId) continue;
         logger.warn({ session_id: host.id, run_id: host.runId }, 'lost the lease of a run; aborting it');
         registry.evict(host);
       }
@@ -49,7 +52,7 @@ export class LeaseKeeper {
         return;
       }
       logger.error({ err, runs: running.length }, 'run leases expired without renewal; aborting the runs executing here');
-      for (const host of running) registry.evict(host);
+      for (const { host } of running) registry.evict(host);
     }
   }
 }
