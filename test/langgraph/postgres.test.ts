@@ -54,11 +54,11 @@ describe('the LangGraph API on two instances of one PostgreSQL database', () => 
   it('input queued through one runs after the run of the other; a run is cancelled from the instance that does not run it', async () => {
     const [a, b] = await pair();
     const thread = await a.threads.create();
-    const sleeping = await a.runs.create(thread.thread_id, 'demo', { input: humanInput('/sleep 400') });
+    const sleeping = await a.runs.create(thread.thread_id, 'demo', { input: humanInput('/sleep 1000') });
     const pending = await b.runs.create(thread.thread_id, 'demo', { input: humanInput('queued on b'), multitaskStrategy: 'enqueue' });
     expect(pending.status).toBe('pending');
     const values: any = await b.runs.join(thread.thread_id, pending.run_id);
-    expect(values.messages.map((message: any) => message.content)).toEqual(['/sleep 400', 'Slept 400 ms', 'queued on b', 'Echo: queued on b']);
+    expect(values.messages.map((message: any) => message.content)).toEqual(['/sleep 1000', 'Slept 1000 ms', 'queued on b', 'Echo: queued on b']);
     expect((await a.runs.get(thread.thread_id, sleeping.run_id)).status).toBe('success');
 
     const long = await a.runs.create(thread.thread_id, 'demo', { input: humanInput('/sleep 10000') });

@@ -34,7 +34,7 @@ describe('multitask strategies on a busy thread', () => {
   it('enqueue: a pending run named by its message until it starts; join, get and stream follow the run it becomes', async () => {
     const { client } = await startLangGraph();
     const thread = await client.threads.create();
-    const busy = await client.runs.create(thread.thread_id, 'demo', { input: humanInput('/sleep 400') });
+    const busy = await client.runs.create(thread.thread_id, 'demo', { input: humanInput('/sleep 1000') });
     const pending = await client.runs.create(thread.thread_id, 'demo', { input: humanInput('second'), multitaskStrategy: 'enqueue' });
     expect(pending).toMatchObject({ run_id: expect.stringMatching(/^msg_/), status: 'pending', multitask_strategy: 'enqueue' });
     expect((await client.runs.list(thread.thread_id, { status: 'pending' })).map((run) => run.run_id)).toEqual([pending.run_id]);
@@ -42,7 +42,7 @@ describe('multitask strategies on a busy thread', () => {
     const third = collect(client.runs.stream(thread.thread_id, 'demo', { input: humanInput('third'), multitaskStrategy: 'enqueue', streamMode: ['values', 'messages-tuple'] }));
 
     const afterSecond: any = await client.runs.join(thread.thread_id, pending.run_id);
-    expect(afterSecond.messages.slice(0, 4).map((message: any) => message.content)).toEqual(['/sleep 400', 'Slept 400 ms', 'second', 'Echo: second']);
+    expect(afterSecond.messages.slice(0, 4).map((message: any) => message.content)).toEqual(['/sleep 1000', 'Slept 1000 ms', 'second', 'Echo: second']);
     const became = await client.runs.get(thread.thread_id, pending.run_id);
     expect(became).toMatchObject({ run_id: expect.stringMatching(/^run_/), status: 'success' });
     expect(became.run_id).not.toBe(busy.run_id);
@@ -51,7 +51,7 @@ describe('multitask strategies on a busy thread', () => {
     expect(parts[0].data.run_id).toMatch(/^run_/);
     expect(streamedText(parts)).toBe('Echo: third');
     const firstValues = parts.find((part) => part.event === 'values')!.data.messages.map((message: any) => message.content);
-    expect(firstValues).toEqual(['/sleep 400', 'Slept 400 ms', 'second', 'Echo: second', 'third']);
+    expect(firstValues).toEqual(['/sleep 1000', 'Slept 1000 ms', 'second', 'Echo: second', 'third']);
     expect(parts.at(-1)).toMatchObject({ event: 'end', data: { status: 'success' } });
     expect((await client.runs.list(thread.thread_id)).map((run) => run.status)).toEqual(['success', 'success', 'success']);
   });
@@ -59,7 +59,7 @@ describe('multitask strategies on a busy thread', () => {
   it('enqueue: cancelling the pending run takes its message back', async () => {
     const { client } = await startLangGraph();
     const thread = await client.threads.create();
-    await client.runs.create(thread.thread_id, 'demo', { input: humanInput('/sleep 300') });
+    await client.runs.create(thread.thread_id, 'demo', { input: humanInput('/sleep 1000') });
     const pending = await client.runs.create(thread.thread_id, 'demo', { input: humanInput('never mind'), multitaskStrategy: 'enqueue' });
     expect((await client.threads.get(thread.thread_id)).status).toBe('busy');
     await client.runs.cancel(thread.thread_id, pending.run_id);
@@ -67,7 +67,7 @@ describe('multitask strategies on a busy thread', () => {
     const stream = await collect(client.runs.joinStream(thread.thread_id, pending.run_id));
     expect(stream.map((part) => part.event)).toEqual(['metadata', 'end']);
     const values: any = await client.runs.join(thread.thread_id, (await client.runs.list(thread.thread_id))[0].run_id);
-    expect(values.messages.map((message: any) => message.content)).toEqual(['/sleep 300', 'Slept 300 ms']);
+    expect(values.messages.map((message: any) => message.content)).toEqual(['/sleep 1000', 'Slept 1000 ms']);
   });
 
   it('interrupt cancels the active run and runs the new input; rollback also takes the superseded turn out', async () => {
