@@ -28,8 +28,10 @@ import type {
 } from '../store.js';
 import { IdempotencyKeyTaken, TooManyRuns, VersionConflict } from '../store.js';
 import { checkIntegrity, translate } from './errors.js';
+import { GroupCommit } from './group-commit.js';
 import { migrate } from './migrations.js';
 import { SqliteOutbox } from './outbox.js';
+import { takePage } from './pages.js';
 import { type IdempotencyRecordRow, type SessionRecord, toIdempotencyRecord, toRow } from './records.js';
 import { lockDatabase, unlockDatabase } from './single-instance.js';
 import { prepareStatements } from './statements.js';
@@ -46,14 +48,11 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
   private readonly db: Database.Database;
   private readonly sql;
   private readonly outbox: SqliteOutbox;
-  /** The body of a commit and of a session's creation, run inside a transaction of `grouped`. */
+  /** The body of a commit and of a session's creation, run inside a group transaction. */
   private readonly writeCommit: (commit: Commit) => void;
   private readonly writeSession: (row: SessionRow, events: SessionEvent[], idempotency?: IdempotencyRecord) => void;
-  private readonly alone: (write: () => void) => void;
-  private readonly together: (writes: readonly (() => void)[]) => void;
+  private readonly writes: GroupCommit;
   private readonly deleteTx;
-  /** Commits waiting for the next group transaction. */
-  private queued: { write: () => void; resolve: () => void; reject: (error: unknown) => void }[] = [];
 
   /** `path` is a file (its folder is created) or `:memory:`. Throws `DatabaseInUse` when another process holds the file, `DatabaseDamaged` when it is corrupt. */
   constructor(path: string, options: SqliteStoreOptions = {}) {
@@ -118,10 +117,7 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
       for (const record of commit.idempotency ?? []) this.putIdempotency(record);
       for (const delivery of commit.outbox ?? []) this.outbox.insert(delivery);
     };
-    this.alone = this.db.transaction((write: () => void) => write());
-    this.together = this.db.transaction((writes: readonly (() => void)[]) => {
-      for (const write of writes) write();
-    });
+    this.writes = new GroupCommit(this.db, translate);
 
     this.deleteTx = this.db.transaction((id: string) => {
       const removed = this.sql.deleteSession.run(id).changes === 1;
@@ -132,7 +128,7 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
   }
 
   createSession(row: SessionRow, events: SessionEvent[], idempotency?: IdempotencyRecord): Promise<void> {
-    return this.grouped(() => this.writeSession(row, events, idempotency));
+    return this.writes.write(() => this.writeSession(row, events, idempotency));
   }
 
   loadSession(id: string): Promise<SessionRow | null> {
@@ -147,7 +143,7 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
   }
 
   commit(commit: Commit): Promise<void> {
-    return this.grouped(() => this.writeCommit(commit));
+    return this.writes.write(() => this.writeCommit(commit));
   }
 
   deleteSession(id: string): Promise<boolean> {
@@ -317,7 +313,7 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
   }
 
   async close(): Promise<void> {
-    this.flushQueued();
+    this.writes.flush();
     if (!this.db.open) return;
     this.db.close();
     if (this.location !== ':memory:') unlockDatabase(this.location);
@@ -332,45 +328,6 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
     }
   }
 
-  /**
-   * Group commit: every write that arrives within one turn of the event loop
-   * shares one transaction. Should one of them fail (a version conflict, a
-   * taken key), that transaction is rolled back and each write is run again
-   * in its own, so only the failing one fails: savepoints would cost every
-   * write, where a failure is rare. A write resolves only once durable.
-   */
-  private grouped(write: () => void): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.queued.push({ write, resolve, reject });
-      if (this.queued.length === 1) setImmediate(() => this.flushQueued());
-    });
-  }
-
-  private flushQueued(): void {
-    const batch = this.queued;
-    this.queued = [];
-    if (batch.length === 0) return;
-    if (batch.length > 1) {
-      try {
-        if (!this.db.open) throw new Error('The database is closed');
-        this.together(batch.map(({ write }) => write));
-        for (const { resolve } of batch) resolve();
-        return;
-      } catch {
-        // Rolled back as a whole: below, each on its own.
-      }
-    }
-    for (const { write, resolve, reject } of batch) {
-      try {
-        if (!this.db.open) throw new Error('The database is closed');
-        this.alone(write);
-        resolve();
-      } catch (error) {
-        reject(translate(error));
-      }
-    }
-  }
-
   private putIdempotency(record: IdempotencyRecord): void {
     if (this.sql.putIdempotency.run(record).changes !== 1) throw new IdempotencyKeyTaken(record.tenant, record.key);
   }
@@ -380,21 +337,4 @@ function sumLengths(texts: readonly string[]): number {
   let total = 0;
   for (const text of texts) total += text.length;
   return total;
-}
-
-/**
- * Takes rows up to `limit`, and while their sizes stay within `maxBytes` (the
- * first row always). Rows are read one by one: nothing past the page is
- * fetched. `more`: a row was left for the next page.
- */
-function takePage<R>(rows: Iterable<R>, size: (row: R) => number, limit: number, maxBytes = Number.POSITIVE_INFINITY): { page: R[]; more: boolean } {
-  const page: R[] = [];
-  let bytes = 0;
-  for (const row of rows) {
-    const n = size(row);
-    if (page.length >= limit || (page.length > 0 && bytes + n > maxBytes)) return { page, more: true };
-    page.push(row);
-    bytes += n;
-  }
-  return { page, more: false };
 }
