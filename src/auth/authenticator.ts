@@ -24,6 +24,8 @@ export class Authenticator {
   private readonly configured: { tenant: string; hash: string }[];
   private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
   private storedCount: { value: number; until: number } | null = null;
+  /** Set once a key has been seen: revoking the last key closes the API rather than opening it. */
+  private keyed = false;
   private readonly cacheMs: number;
 
   constructor(private readonly options: AuthenticatorOptions) {
@@ -31,17 +33,22 @@ export class Authenticator {
     this.cacheMs = options.cacheMs ?? 10_000;
   }
 
-  /** True when at least one key exists: then every API request needs one. */
+  /**
+   * True when at least one key exists, or has existed since this process
+   * started: then every API request needs one. (A restart with no key left
+   * opens the API again, as a start without keys does.)
+   */
   async required(): Promise<boolean> {
     const known = this.requiredIfKnown();
     if (known !== null) return known;
     this.storedCount = { value: await this.options.store!.countActiveApiKeys(), until: Date.now() + this.cacheMs };
-    return this.storedCount.value > 0;
+    this.keyed ||= this.storedCount.value > 0;
+    return this.keyed;
   }
 
   /** `required()` without waiting, while the answer is cached; null when the store must be asked. */
   requiredIfKnown(): boolean | null {
-    if (this.configured.length > 0) return true;
+    if (this.configured.length > 0 || this.keyed) return true;
     if (!this.options.store) return false;
     if (!this.storedCount || this.storedCount.until < Date.now()) return null;
     return this.storedCount.value > 0;
