@@ -25,8 +25,14 @@ export function flagOptions(extra: Options = {}): Options {
 
 /** `parseArgs`, with its errors restated as one-line `ConfigError`s. */
 export function parseFlags(argv: string[], options: Options): Record<string, string | boolean | undefined> {
+  return parseArguments(argv, options, false).flags;
+}
+
+/** Flags and the arguments that are not flags (a flag's value is never one of them). */
+export function parseArguments(argv: string[], options: Options, allowPositionals = true): { flags: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+    const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals });
+    return { flags: values as Record<string, string | boolean | undefined>, positionals };
   } catch (error) {
     throw new ConfigError(describeParseError(error));
   }

@@ -45,7 +45,8 @@ describe('bamboo-server keys', () => {
     const revoked = await runCli(['keys', 'revoke', id!, '--db', db]);
     expect(revoked.code, revoked.stderr).toBe(0);
     expect((await runCli(['keys', 'list', '--db', db])).stdout).toMatch(new RegExp(`${id}\\s+acme\\s+ci\\s+\\S+\\s+\\d{4}-`));
-    const again = await runCli(['keys', 'revoke', id!, '--db', db]);
+    // Flags may come first: the id is the argument that is not a flag's value.
+    const again = await runCli(['keys', 'revoke', '--db', db, id!]);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain(`no active API key with id ${id}`);
   });
@@ -56,11 +57,15 @@ describe('bamboo-server keys', () => {
       [['keys', 'create', '--tenant', 'not ok!'], /needs --tenant NAME/],
       [['keys', 'rotate'], /unknown keys action "rotate"/],
       [['keys', 'list', '--db', ':memory:'], /is :memory:/],
+      [['keys', 'revoke'], /needs one key id/],
+      // Not an id: never echoed, since it could be a secret typed in the wrong place.
+      [['keys', 'revoke', 'postgres://bamboo:s3cret@db.example/bamboo'], /needs one key id/],
     ] as const) {
       const finished = await runCli([...args], { BAMBOO_DB: database() });
       expect(finished.code, finished.stderr).toBe(2);
       expect(finished.stderr.trim().split('\n')).toHaveLength(1);
       expect(finished.stderr).toMatch(message);
+      expect(finished.stderr).not.toContain('s3cret');
     }
   });
 

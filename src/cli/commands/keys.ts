@@ -9,7 +9,10 @@ import { DatabaseInUse } from '../../storage/sqlite/single-instance.js';
 import type { KeyStore, ServerStore } from '../../storage/store.js';
 import { databaseError, settingName } from '../checks.js';
 import type { Command, CommandContext } from '../command.js';
-import { ConfigError, parseFlags, resolveConfig } from '../config.js';
+import { ConfigError, parseArguments, parseFlags, resolveConfig } from '../config.js';
+
+/** The shape of a key's id (never echo anything else: it could be a mistyped secret). */
+const KEY_ID = /^key_[\w-]{1,64}$/;
 
 const USAGE = `bamboo-server keys create --tenant NAME [--name LABEL] [--db PATH]
 bamboo-server keys list [--db PATH]
@@ -61,9 +64,9 @@ async function list(argv: string[], context: CommandContext): Promise<number> {
 }
 
 async function revoke(argv: string[], context: CommandContext): Promise<number> {
-  const id = argv.find((arg) => !arg.startsWith('-'));
-  const flags = parseFlags(argv.filter((arg) => arg !== id), { db: { type: 'string' } });
-  if (!id) throw new ConfigError('keys revoke needs the key id (see bamboo-server keys list)');
+  const { flags, positionals } = parseArguments(argv, { db: { type: 'string' } });
+  const [id, ...extra] = positionals;
+  if (!id || extra.length > 0 || !KEY_ID.test(id)) throw new ConfigError('keys revoke needs one key id, key_… (see bamboo-server keys list)');
   const revoked = await withStore(flags, context, (store) => store.revokeApiKey(id, new Date().toISOString()));
   if (!revoked) throw new ConfigError(`no active API key with id ${id} (see bamboo-server keys list)`);
   context.stderr.write(`Revoked API key ${id}; servers stop accepting it within 10 s.\n`);
