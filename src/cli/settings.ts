@@ -141,7 +141,7 @@ export const SETTINGS = [
     default: false,
     meaning: '`1`: allow the inspector although API keys exist (it shows every tenant\'s sessions)',
   }),
-  setting({ variable: 'BAMBOO_MAX_QUEUED', value: integer(0), default: 20, meaning: 'messages a session may have queued (`multitask_strategy: enqueue`); more get `409 queue_full`' }),
+  setting({ variable: 'BAMBOO_MAX_QUEUED', value: integer(0), default: 20, meaning: 'messages a session may have queued (`multitask_strategy: enqueue`); more get `409 queue_full` (`0`: no limit)' }),
   setting({ variable: 'BAMBOO_MAX_STREAMS', value: integer(0), default: 5_000, meaning: 'open event streams in all; more are refused with `503` (`0`: no limit)' }),
   setting({ variable: 'BAMBOO_MAX_STREAMS_PER_SESSION', value: integer(0), default: 2_000, meaning: 'open event streams of one session; more get `429 too_many_streams`' }),
   setting({ variable: 'BAMBOO_MAX_STREAMS_PER_CLIENT', value: integer(0), default: 2_000, meaning: 'open event streams of one client address; more get `429 too_many_streams`' }),

@@ -47,6 +47,8 @@ interface Topic {
 }
 
 const CATCH_UP_PAGE = 500;
+/** How soon a failed read of the log is tried again. */
+const RETRY_READ_MS = 1_000;
 
 export class EventBus {
   private readonly topics = new Map<string, Topic>();
@@ -152,6 +154,9 @@ export class EventBus {
       topic.wanted = topic.lastSeq;
     } catch (error) {
       this.onError(error, sessionId);
+      // Not given up: later news is heard again, and the log is read again shortly, so a failed read stalls no stream.
+      topic.wanted = topic.lastSeq;
+      setTimeout(() => this.refresh(sessionId), RETRY_READ_MS).unref();
     } finally {
       topic.catchingUp = false;
     }

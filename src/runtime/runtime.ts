@@ -176,9 +176,14 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
         actors: { agentRun: createRunActor({ store, agents: options.agents, host: (id) => registry.peek(id), logger }) },
       }),
       onDurable: (host, changes) => {
-        onDurable(changes);
-        for (const change of changes) bus.publish(host.id, change.events);
-        if (changes.some((change) => change.outbox)) options.webhooks?.queued();
+        // What hears of a change must not undo it: a listener's fault is logged, never the host's failure.
+        try {
+          onDurable(changes);
+          for (const change of changes) bus.publish(host.id, change.events);
+          if (changes.some((change) => change.outbox)) options.webhooks?.queued();
+        } catch (err) {
+          logger.error({ err, session_id: host.id }, 'a listener failed on a durable change');
+        }
         queue.freed(host);
       },
     },

@@ -316,7 +316,9 @@ export class SessionHost {
     }
     const output = this.output;
     if (!output || !('run_id' in event) || event.run_id !== output.runId) return;
-    if (event.type === 'token' && output.text.length < MAX_PARTIAL_CHARS) output.text += event.text;
+    // Needed only while the run lasts (an interrupt keeps it, a rollback removes it); up to 1M characters not to keep.
+    if (isRunEnding(event)) this.output = null;
+    else if (event.type === 'token' && output.text.length < MAX_PARTIAL_CHARS) output.text += event.text;
     else if (event.type === 'message_appended') {
       output.messageIds.push(event.message.id);
       output.text = '';

@@ -82,8 +82,7 @@ export class SessionWriter {
       // Let the rest of this tick's changes (a command's several events, a burst of tokens) join the write.
       await Promise.resolve();
       while (this.pending.length > 0) {
-        const batch = this.pending;
-        this.pending = [];
+        const batch = this.nextBatch();
         const commit = this.merge(batch);
         await this.store.commit(commit);
         this.durableState = this.advance(batch, commit);
@@ -92,6 +91,20 @@ export class SessionWriter {
     } finally {
       this.flushing = null;
     }
+  }
+
+  /**
+   * The changes to write together: all that wait, but never two lease changes
+   * in one commit. A run's end gives its lease back and the next run's start
+   * takes it; the store counts each (running runs per tenant), so neither may
+   * hide behind the other.
+   */
+  private nextBatch(): Change[] {
+    let end = 0;
+    for (let leases = 0; end < this.pending.length; end++) {
+      if (this.pending[end]!.lease && ++leases > 1) break;
+    }
+    return this.pending.splice(0, end);
   }
 
   private merge(batch: readonly Change[]): Commit {

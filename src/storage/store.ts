@@ -200,7 +200,7 @@ export interface Store {
   runningSessions(): Promise<string[]>;
   /** Idle sessions whose last run was interrupted, oldest first. */
   interruptedSessions(): Promise<string[]>;
-  /** Sessions not running with messages queued: free, so their queue should be moving. */
+  /** Free sessions (idle or completed) with messages queued: their queue should be moving. */
   queuedSessions(): Promise<string[]>;
   /** Extends `owner`'s leases on these sessions by `ttlMs`; returns the ids it still holds. */
   renewLeases(owner: string, sessionIds: readonly string[], ttlMs: number): Promise<string[]>;

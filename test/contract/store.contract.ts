@@ -633,13 +633,16 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         expect(await store.readRecentMessages('ses_a', 2)).toEqual([written[2], message(5, { created_at: page.items[2]!.created_at })]);
       });
 
-      it('names the sessions not running with messages queued', async () => {
-        for (const id of ['ses_a', 'ses_b', 'ses_c']) await create(id);
+      it('names the free sessions (idle or completed) with messages queued', async () => {
+        for (const id of ['ses_a', 'ses_b', 'ses_c', 'ses_d']) await create(id);
         await continueLog('ses_a', 1, { snapshot: { ...snap('idle'), queued: 2 } });
         await continueLog('ses_b', 1, { snapshot: { ...snap('running'), queued: 1 } });
-        expect(await store.queuedSessions()).toEqual(['ses_a']);
+        // A queue waits while a question is open.
+        await continueLog('ses_c', 1, { snapshot: { ...snap('awaitingUser'), queued: 1 } });
+        await continueLog('ses_d', 1, { snapshot: { ...snap('completed'), queued: 1 } });
+        expect(await store.queuedSessions()).toEqual(['ses_a', 'ses_d']);
         await continueLog('ses_a', 1, { snapshot: snap('running') });
-        expect(await store.queuedSessions()).toEqual([]);
+        expect(await store.queuedSessions()).toEqual(['ses_d']);
       });
     });
 

@@ -16,12 +16,18 @@ function token(seq: number): SessionEvent {
 /** A log the test appends to; each read waits until the test lets it answer, with what the log held when it started. */
 class ManualLog {
   readonly events: SessionEvent[] = [];
-  readonly pending: { after: number; limit: number; snapshot: SessionEvent[]; answer: () => void }[] = [];
+  readonly pending: { after: number; limit: number; snapshot: SessionEvent[]; answer: () => void; fail: (error: Error) => void }[] = [];
 
   read = (_id: string, after: number, limit: number): Promise<SessionEvent[]> => {
     const snapshot = this.events.filter((event) => event.seq > after).slice(0, limit);
-    return new Promise((resolve) => this.pending.push({ after, limit, snapshot, answer: () => resolve(snapshot) }));
+    return new Promise((resolve, reject) => this.pending.push({ after, limit, snapshot, answer: () => resolve(snapshot), fail: reject }));
   };
+
+  /** Fails the oldest read waiting, as storage that is briefly unavailable would. */
+  async failNext(): Promise<void> {
+    this.pending.shift()!.fail(new Error('storage unavailable'));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 
   /** Answers the oldest read waiting, then lets the bus act on it. */
   async answerNext(): Promise<void> {
@@ -42,6 +48,20 @@ function setup(lastSeq = 0) {
 }
 
 describe('EventBus', () => {
+  it('a failed read does not stall the stream: the same news, heard again, is read again', async () => {
+    const { log, bus, seen, errors } = setup();
+    log.events.push(token(1));
+    bus.announce(SESSION, 1);
+    await log.failNext();
+    expect(errors).toHaveLength(1);
+    expect(seen).toEqual([]);
+    // The next notice names the same commit (or the retry comes): it is read, not ignored.
+    bus.announce(SESSION, 1);
+    expect(log.pending).toHaveLength(1);
+    await log.answerNext();
+    expect(seen).toEqual([1]);
+  });
+
   it('a refresh whose read started before a commit still delivers that commit, announced while the read ran', async () => {
     const { log, bus, seen } = setup();
     bus.refresh(SESSION);

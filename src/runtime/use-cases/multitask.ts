@@ -5,7 +5,9 @@
  * and also removes the superseded turn from the transcript. The queue moves by
  * itself whenever the session is free.
  */
+import { queueHasRoom } from '../../../machines/session.rules.js';
 import { runIdOf, isRunEnding } from '../../domain/events.js';
+import { SessionError } from '../../domain/errors.js';
 import { newId, now } from '../../domain/ids.js';
 import type { AppendOutcome } from '../../domain/outcomes.js';
 import type { Message, MultitaskStrategy } from '../../domain/types.js';
@@ -52,12 +54,14 @@ export async function sendWithStrategy(
   if ('outcome' in sent) return sent;
   // The run executes in another process: its owner cancels it (keeping its partial reply for an interrupt), then the message runs here.
   const ended = await askOwner(ctx, id, sent.owner, { kind: 'cancel', runId: sent.runId, keepPartial: strategy === 'interrupt' }, sent.lastSeq, (event) => runIdOf(event) === sent.runId && isRunEnding(event));
-  if (!ended) ctx.logger.warn({ session_id: id, owner: sent.owner }, 'the owner of a run did not answer; superseding it in storage');
+  if (!ended) ctx.logger.warn({ session_id: id, owner: sent.owner }, 'the owner of a run did not answer a cancel');
   const again = strategy === 'rollback' ? await ctx.store.readRecentMessages(id, 1_000) : [];
   transcript.splice(0, transcript.length, ...again);
-  const retried = await attempt(sent.runId);
+  // Only a cancelled run is superseded: one that completed meanwhile keeps its reply.
+  const retried = await attempt(ended?.type === 'run_cancelled' ? sent.runId : undefined);
   if ('outcome' in retried) return retried;
-  throw new Error('The session is still running in another process');
+  // Its owner neither answered nor lost its lease (alive but cut off, or dead within the lease), or already runs the next turn.
+  throw new SessionError('session_busy', 'A run is active in another instance and could not be stopped now; try again shortly', { run_id: retried.runId });
 }
 
 async function enqueue(ctx: RuntimeContext, tenant: Tenant, id: string, message: Message, acknowledge: (host: SessionHost, result: Sent) => Sent): Promise<Sent> {
@@ -65,7 +69,7 @@ async function enqueue(ctx: RuntimeContext, tenant: Tenant, id: string, message:
   const sent = await onSession(ctx, tenant, id, (host): Sent | Remote => {
     const owner = remoteOwner(ctx, host);
     // Full, seen from here: refused without asking the owner.
-    if (owner && host.context.queue.length < maxQueued) return { owner, runId: host.runId!, lastSeq: host.durable.lastSeq };
+    if (owner && queueHasRoom(host.context, maxQueued)) return { owner, runId: host.runId!, lastSeq: host.durable.lastSeq };
     const reply = host.send({ type: 'message.enqueue', message, maxQueued });
     refuseIfRejected(reply);
     if (reply?.type === 'reply' && reply.reply.outcome === 'Queued') return acknowledge(host, { message, outcome: 'Queued', position: reply.reply.position });

@@ -153,7 +153,7 @@ export const SQL = {
       FROM messages WHERE session_id = $1 AND position > $2::bigint ORDER BY position LIMIT $3
     ) page WHERE before_previous <= $4::bigint ORDER BY position`,
   tenantUsage: 'SELECT count(*)::integer AS sessions, COALESCE(sum(bytes), 0)::float8 AS bytes FROM sessions WHERE tenant = $1',
-  queuedSessions: `SELECT id FROM sessions WHERE queued > 0 AND state <> 'running' ORDER BY ordinal`,
+  queuedSessions: `SELECT id FROM sessions WHERE queued > 0 AND state IN ('idle', 'completed') ORDER BY ordinal`,
   insertApiKey: 'INSERT INTO api_keys (id, tenant, name, hash, created_at) VALUES ($1, $2, $3, $4, $5)',
   listApiKeys: 'SELECT id, tenant, name, hash, created_at, revoked_at FROM api_keys ORDER BY created_at, id',
   revokeApiKey: 'UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL',

@@ -24,7 +24,7 @@ const SQL = {
   insertEvent: 'INSERT INTO events (session_id, seq, data) VALUES (?, ?, ?)',
   insertMessage: 'INSERT INTO messages (session_id, position, data, message_id) VALUES (?, ?, ?, ?)',
   removeMessage: 'DELETE FROM messages WHERE session_id = ? AND message_id = ?',
-  queued: `SELECT id FROM sessions WHERE queued > 0 AND state <> 'running' ORDER BY ordinal`,
+  queued: `SELECT id FROM sessions WHERE queued > 0 AND state IN ('idle', 'completed') ORDER BY ordinal`,
   deleteSession: 'DELETE FROM sessions WHERE id = ?',
   deleteEvents: 'DELETE FROM events WHERE session_id = ?',
   deleteMessages: 'DELETE FROM messages WHERE session_id = ?',
