@@ -87,7 +87,7 @@ function fromStorage(error: StorageUnavailable): SessionError {
 }
 
 export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
-  if (error instanceof StorageUnavailable) res.setHeader('Retry-After', '5');
+  if (error instanceof StorageUnavailable && !res.headersSent) res.setHeader('Retry-After', '5');
   const known =
     error instanceof SessionError
       ? error
@@ -99,7 +99,8 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _nex
   if (!known) req.log?.error({ err: error }, 'request failed');
   const reply = known ?? new SessionError('internal', 'Internal server error');
   if (res.headersSent) {
-    res.end();
+    // Part of a body has gone (a page, a stream): cut the connection, so the client sees it broken, never a short 200.
+    res.destroy();
     return;
   }
   sendError(res, reply);
