@@ -6,7 +6,7 @@
  */
 import { DEFAULT_MAX_TOOL_ROUNDS, DEFAULT_MODEL } from '../agents/openai/index.js';
 import { DEFAULT_LEASE_MS } from '../runtime/runtime.js';
-import { apiKeys, integer, list, oneOf, path, port, text, toggle, urls, type Value, webhookSecret } from './values.js';
+import { apiKeys, integer, list, milliseconds, oneOf, path, port, text, toggle, urls, type Value, webhookSecret } from './values.js';
 
 export interface Setting<Name extends string = string, T = unknown, Default extends T | undefined = T | undefined> {
   variable: Name;
@@ -49,7 +49,7 @@ export const SETTINGS = [
       'SQLite file (created with its folder); `:memory:` for throw-away runs; or `postgres://user[:password]@host:port/database` to share one PostgreSQL database among several instances',
   }),
   setting({ variable: 'BAMBOO_AGENT', flag: 'agent', value: text, default: 'demo', meaning: 'agent for sessions that name none' }),
-  setting({ variable: 'BAMBOO_TOKEN_DELAY_MS', flag: 'token-delay-ms', value: integer(0), default: 20, meaning: 'demo agent pause between tokens' }),
+  setting({ variable: 'BAMBOO_TOKEN_DELAY_MS', flag: 'token-delay-ms', value: milliseconds(0), default: 20, meaning: 'demo agent pause between tokens' }),
   setting({
     variable: 'BAMBOO_MAX_LIVE_ACTORS',
     flag: 'max-live-actors',
@@ -67,7 +67,7 @@ export const SETTINGS = [
   setting({
     variable: 'BAMBOO_LEASE_MS',
     flag: 'lease-ms',
-    value: integer(100),
+    value: milliseconds(100),
     default: DEFAULT_LEASE_MS,
     meaning: "how long a run's lease lasts without renewal; its owner renews it every third of that, and on PostgreSQL any instance records a run whose lease expired as interrupted",
   }),
@@ -162,7 +162,7 @@ export const SETTINGS = [
   }),
   setting({ variable: 'BAMBOO_QUOTA_SESSIONS', value: integer(0), default: 0, meaning: 'sessions per tenant; more get `429 quota_exceeded` (`0`: no quota)' }),
   setting({ variable: 'BAMBOO_QUOTA_BYTES', value: integer(0), default: 0, meaning: 'bytes of stored sessions per tenant; past it, new sessions and messages get `429 quota_exceeded` (`0`: no quota)' }),
-  setting({ variable: 'BAMBOO_RETENTION_DAYS', value: integer(0), default: 0, meaning: 'delete sessions idle for longer than this many days, with their logs, hourly (`0`: keep everything)' }),
+  setting({ variable: 'BAMBOO_RETENTION_DAYS', value: integer(0, 36_500), default: 0, meaning: 'delete sessions idle for longer than this many days, with their logs, hourly (`0`: keep everything)' }),
   setting({
     variable: 'BAMBOO_WEBHOOK_URL',
     value: urls,
@@ -178,7 +178,7 @@ export const SETTINGS = [
     meaning: 'the webhooks\' signing secret, `whsec_` and the base64 of 24 to 64 random bytes (Standard Webhooks)',
     secret: true,
   }),
-  setting({ variable: 'BAMBOO_SHUTDOWN_GRACE_MS', value: integer(0), default: 10_000, meaning: 'how long shutdown waits for requests in flight' }),
+  setting({ variable: 'BAMBOO_SHUTDOWN_GRACE_MS', value: milliseconds(0), default: 10_000, meaning: 'how long shutdown waits for requests in flight' }),
   setting({ variable: 'BAMBOO_LOG_LEVEL', flag: 'log-level', value: oneOf(LOG_LEVELS), default: 'info', meaning: 'pino log level' }),
   setting({
     variable: 'BAMBOO_LOG_FORMAT',

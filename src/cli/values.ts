@@ -35,6 +35,13 @@ export function integer(min: number, max?: number): Value<number> {
 
 export const port = integer(0, 65535);
 
+/** Node's timers take at most 2^31 − 1 ms (about 24.8 days); a larger delay would silently become 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export function milliseconds(min: number): Value<number> {
+  return { ...integer(min, MAX_TIMER_MS), placeholder: '<ms>' };
+}
+
 export const text: Value<string> = { schema: z.string(), placeholder: '<text>', format: (value) => value };
 
 export const path: Value<string> = { ...text, placeholder: '<path>' };

@@ -70,7 +70,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig([], { PORT: '-1' })).toThrow(/^PORT must be a whole number from 0 to 65535/);
     expect(() => loadConfig([], { PORT: '1.5' })).toThrow(ConfigError);
     expect(() => loadConfig([], { BAMBOO_INSPECT: 'yes' })).toThrow(/^BAMBOO_INSPECT must be 1 or 0/);
-    expect(() => loadConfig(['--token-delay-ms', 'soon'], {})).toThrow(/^--token-delay-ms must be a whole number of at least 0 \(got "soon"\)/);
+    expect(() => loadConfig(['--token-delay-ms', 'soon'], {})).toThrow(/^--token-delay-ms must be a whole number from 0 to 2147483647 \(got "soon"\)/);
+    // Past what a timer can wait, Node would wait 1 ms instead: refused rather than renew a lease continuously.
+    expect(() => loadConfig([], { BAMBOO_LEASE_MS: '7000000000' })).toThrow(/^BAMBOO_LEASE_MS must be a whole number from 100 to 2147483647/);
+    expect(() => loadConfig([], { BAMBOO_SHUTDOWN_GRACE_MS: '3000000000' })).toThrow(/^BAMBOO_SHUTDOWN_GRACE_MS must be a whole number from 0 to 2147483647/);
+    expect(() => loadConfig([], { BAMBOO_RETENTION_DAYS: '100000000000' })).toThrow(/^BAMBOO_RETENTION_DAYS must be a whole number from 0 to 36500/);
   });
 
   it('redacts every secret setting when the configuration is logged', () => {
