@@ -170,6 +170,8 @@ export const SETTINGS = [
     defaultLabel: 'none',
     meaning:
       'webhook receivers, comma-separated `http(s)://` URLs: each is sent every run ending (`run.completed`, `run.awaiting_user`, `run.failed`, `run.cancelled`, `run.interrupted`), signed, retried for 24 h; needs `BAMBOO_WEBHOOK_SECRET`',
+    // A receiver's URL may carry a token (in its query or as a password).
+    secret: true,
   }),
   setting({
     variable: 'BAMBOO_WEBHOOK_SECRET',

@@ -90,8 +90,9 @@ export const apiKeys: Value<ConfiguredKey[]> = {
 /** Comma-separated `http://` or `https://` URLs, blanks dropped. */
 export const urls: Value<string[]> = {
   schema: list.schema.superRefine((items, ctx) => {
-    const wrong = items.find((item) => !isReceiverUrl(item));
-    if (wrong !== undefined) ctx.addIssue({ code: 'custom', message: `must be http:// or https:// URLs, comma-separated; ${JSON.stringify(wrong)} is not` });
+    // Named by position, not echoed: a URL may carry a token.
+    const wrong = items.findIndex((item) => !isReceiverUrl(item));
+    if (wrong >= 0) ctx.addIssue({ code: 'custom', message: `must be http:// or https:// URLs, comma-separated; entry ${wrong + 1} is not` });
   }),
   placeholder: '<url,…>',
   format: (value) => value.join(','),
