@@ -6,7 +6,7 @@
  */
 import { DEFAULT_MAX_TOOL_ROUNDS, DEFAULT_MODEL } from '../agents/openai/index.js';
 import { DEFAULT_LEASE_MS } from '../runtime/runtime.js';
-import { apiKeys, integer, list, milliseconds, oneOf, path, port, text, toggle, urls, type Value, webhookSecret } from './values.js';
+import { apiKeys, hostNames, integer, milliseconds, origins, oneOf, path, port, text, toggle, urls, type Value, webhookSecret } from './values.js';
 
 export interface Setting<Name extends string = string, T = unknown, Default extends T | undefined = T | undefined> {
   variable: Name;
@@ -96,14 +96,14 @@ export const SETTINGS = [
   }),
   setting({
     variable: 'BAMBOO_ALLOWED_HOSTS',
-    value: list,
+    value: hostNames,
     default: undefined,
     defaultLabel: 'loopback names and HOST',
     meaning: 'more `Host` names to serve, comma-separated (`*`: any); other names get `421` (a DNS-rebinding guard)',
   }),
   setting({
     variable: 'BAMBOO_CORS_ORIGINS',
-    value: list,
+    value: origins,
     default: undefined,
     defaultLabel: 'none',
     meaning: 'browser origins allowed to call the API (CORS), comma-separated, e.g. `https://app.example.com`',

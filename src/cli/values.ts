@@ -73,6 +73,35 @@ export const list: Value<string[]> = {
   format: (value) => value.join(','),
 };
 
+/** Names a `Host` header may carry: `*`, or a name or address with an optional port; never a URL. */
+export const hostNames: Value<string[]> = {
+  schema: list.schema.superRefine((items, ctx) => {
+    const wrong = items.find((item) => item !== '*' && !/^(\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(:\d{1,5})?$/i.test(item));
+    if (wrong !== undefined) ctx.addIssue({ code: 'custom', message: `must be host names, comma-separated (e.g. api.example.com), or *; ${JSON.stringify(wrong)} is not` });
+  }),
+  placeholder: '<name,…>',
+  format: (value) => value.join(','),
+};
+
+/** Browser origins: `scheme://host[:port]`, nothing after. */
+export const origins: Value<string[]> = {
+  schema: list.schema.superRefine((items, ctx) => {
+    const wrong = items.find((item) => !isOrigin(item));
+    if (wrong !== undefined) ctx.addIssue({ code: 'custom', message: `must be origins, comma-separated, as a browser sends them (e.g. https://app.example.com); ${JSON.stringify(wrong)} is not` });
+  }),
+  placeholder: '<origin,…>',
+  format: (value) => value.join(','),
+};
+
+function isOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === text.replace(/\/+$/, '').toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
 /** `BAMBOO_API_KEYS`: comma-separated `tenant:key` pairs, each key of 24 characters or more. Never echoed. */
 export const apiKeys: Value<ConfiguredKey[]> = {
   schema: z.string().transform((raw, ctx) => {

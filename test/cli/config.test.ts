@@ -71,6 +71,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig([], { PORT: '1.5' })).toThrow(ConfigError);
     expect(() => loadConfig([], { BAMBOO_INSPECT: 'yes' })).toThrow(/^BAMBOO_INSPECT must be 1 or 0/);
     expect(() => loadConfig(['--token-delay-ms', 'soon'], {})).toThrow(/^--token-delay-ms must be a whole number from 0 to 2147483647 \(got "soon"\)/);
+    // A URL where a name is wanted, a name where an origin is wanted: refused, not left never to match.
+    expect(() => loadConfig([], { BAMBOO_ALLOWED_HOSTS: 'https://api.example.com' })).toThrow(/^BAMBOO_ALLOWED_HOSTS must be host names, .*"https:\/\/api.example.com" is not/);
+    expect(() => loadConfig([], { BAMBOO_CORS_ORIGINS: 'app.example.com' })).toThrow(/^BAMBOO_CORS_ORIGINS must be origins, .*"app.example.com" is not/);
+    expect(loadConfig([], { BAMBOO_ALLOWED_HOSTS: 'api.example.com:8443, [::1]:3000', BAMBOO_CORS_ORIGINS: 'https://app.example.com/' })).toMatchObject({
+      BAMBOO_ALLOWED_HOSTS: ['api.example.com:8443', '[::1]:3000'],
+      BAMBOO_CORS_ORIGINS: ['https://app.example.com/'],
+    });
     // Past what a timer can wait, Node would wait 1 ms instead: refused rather than renew a lease continuously.
     expect(() => loadConfig([], { BAMBOO_LEASE_MS: '7000000000' })).toThrow(/^BAMBOO_LEASE_MS must be a whole number from 100 to 2147483647/);
     expect(() => loadConfig([], { BAMBOO_SHUTDOWN_GRACE_MS: '3000000000' })).toThrow(/^BAMBOO_SHUTDOWN_GRACE_MS must be a whole number from 0 to 2147483647/);
