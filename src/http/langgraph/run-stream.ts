@@ -13,6 +13,7 @@ import type { Request, Response } from 'express';
 import { SessionError } from '../../domain/errors.js';
 import type { SessionEvent } from '../../domain/events.js';
 import type { TenantSessions } from '../../runtime/runtime.js';
+import type { Delivery } from '../../runtime/event-bus.js';
 import type { BufferBudget } from '../buffer-budget.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { SseOptions } from '../sse.js';
@@ -93,6 +94,13 @@ export async function streamRun({ sessions, lifecycle, buffers, options }: RunSt
     if (!ended && res.writableLength > options.maxBufferedBytes) drop();
     buffers.report(res);
   };
+  /** Live events wait while the log is replayed; a client that does not read while they pile up is dropped, as on the native stream. */
+  let heldBytes = 0;
+  const hold = (delivery: Delivery) => {
+    held.push(delivery.event);
+    heldBytes += delivery.frame.length;
+    if (!ended && heldBytes > options.maxBufferedBytes) drop();
+  };
   const drained = () =>
     new Promise<void>((resolve) => {
       const done = () => {
@@ -105,7 +113,7 @@ export async function streamRun({ sessions, lifecycle, buffers, options }: RunSt
     });
 
   const subscription = await sessions.subscribe(threadId, {
-    deliver: ({ event }) => (replaying ? held.push(event) : live(event)),
+    deliver: (delivery) => (replaying ? hold(delivery) : live(delivery.event)),
     end: () => {
       sessionGone = true;
       if (!replaying) finish();
@@ -120,7 +128,11 @@ export async function streamRun({ sessions, lifecycle, buffers, options }: RunSt
     finish();
   });
   // A POST's request stream is done once its body is read; the socket tells whether the client is still there.
-  if (res.destroyed || !req.socket || req.socket.destroyed) return finish();
+  if (res.destroyed || !req.socket || req.socket.destroyed) {
+    // Gone before the stream began: `on_disconnect: "cancel"` holds for it too.
+    if (plan.cancelOnDisconnect) cancelRun(sessions, plan.scope, req);
+    return finish();
+  }
 
   res.writeHead(200, {
     ...plan.headers,
@@ -140,7 +152,13 @@ export async function streamRun({ sessions, lifecycle, buffers, options }: RunSt
     }
   } catch (error) {
     // The session may have been deleted mid-replay; its `session_deleted` is held.
-    req.log.debug({ err: error, session_id: threadId }, 'LangGraph stream replay stopped');
+    const deleted = sessionGone || (error instanceof SessionError && error.code === 'session_not_found');
+    if (!deleted) {
+      // Going live now would skip what the replay did not reach: cut, so the client reconnects with Last-Event-ID.
+      req.log.warn({ err: error, session_id: threadId }, 'LangGraph stream replay failed; disconnecting');
+      res.destroy();
+      return finish();
+    }
   }
   replaying = false;
   for (const event of held.splice(0)) live(event);

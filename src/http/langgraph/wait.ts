@@ -23,8 +23,12 @@ export async function runEnd(sessions: TenantSessions, threadId: string, runId: 
     },
     end: () => settle(new LangGraphError(404, `Thread ${threadId} was deleted`)),
   });
+  // Settled (rejected) maybe before it is awaited below: handled now, so that is never an unhandled rejection.
+  ended.catch(() => undefined);
   const abort = () => settle(new Error('Stopped waiting for the run'));
   signal.addEventListener('abort', abort, { once: true });
+  // The client may have gone while the subscription was made.
+  if (signal.aborted) abort();
   try {
     const session = await sessions.getSession(threadId);
     if (session.run_id !== runId) settle();
