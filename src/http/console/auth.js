@@ -14,22 +14,34 @@ let declined = false;
 /** @type {Set<() => void>} */
 const keyListeners = new Set();
 
+/** The key when the tab's storage is blocked: kept in this page only, so the console still works. */
+let keptInPage = /** @type {string | null} */ (null);
+
 /** @returns {string | null} */
 export function storedKey() {
   try {
     return sessionStorage.getItem(STORAGE_KEY) || null;
   } catch {
-    return null; // storage disabled: behave as if no key were stored
+    return keptInPage; // storage disabled: the key lives as long as the page
   }
 }
 
 function storeKey(key) {
-  sessionStorage.setItem(STORAGE_KEY, key);
+  try {
+    sessionStorage.setItem(STORAGE_KEY, key);
+  } catch {
+    keptInPage = key;
+  }
   renderControls();
 }
 
 export function forgetKey() {
-  sessionStorage.removeItem(STORAGE_KEY);
+  keptInPage = null;
+  try {
+    sessionStorage.removeItem(STORAGE_KEY);
+  } catch {
+    // storage disabled: nothing was stored there
+  }
   renderControls();
 }
 
