@@ -41,6 +41,10 @@ function countQueries(store: PgStore): { count: () => number } {
   return { count: () => n };
 }
 
+async function waitUntil(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500 && !(await check()); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
 function record(key: string, tenant = 'default') {
   return { tenant, key, method: 'POST', path: '/api/v1/sessions', bodyHash: 'h', status: 201, body: '{}', createdAt: tick() };
 }
@@ -108,6 +112,26 @@ describe('PostgreSQL store', () => {
     const row = (await stores[1]!.loadSession('ses_a'))!;
     expect(row).toMatchObject({ version: 2, snapshot: `{"writer":${won[0]}}`, lease_owner: `instance-${won[0]! % 4}`, message_count: 1 });
     expect(await stores[2]!.readEvents('ses_a', 1, 10)).toEqual([expect.objectContaining({ run_id: `run_${won[0]}` })]);
+  });
+
+  it('deletes what a commit that finished while the deletion waited for the session added: no events or messages left behind', async () => {
+    const db = await database();
+    const store = await open(db.url);
+    await store.createSession(sessionRow('ses_a'), [event('ses_a', 1, 'session_created')]);
+    // Another instance's commit holds the session's row while the deletion arrives.
+    const other = new pg.Client({ connectionString: db.url });
+    await other.connect();
+    cleanups.push(() => other.end());
+    await other.query('BEGIN');
+    await other.query('UPDATE sessions SET version = version + 1 WHERE id = $1', ['ses_a']);
+    await other.query(`INSERT INTO events (session_id, seq, data) VALUES ('ses_a', 2, '{}')`);
+    await other.query(`INSERT INTO messages (session_id, position, data, message_id) VALUES ('ses_a', 1, '{}', 'msg_1')`);
+    const deleted = store.deleteSession('ses_a');
+    // The deletion waits for the row; let it start waiting before the commit lands.
+    await waitUntil(async () => (await query(db.url, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")).length > 0);
+    await other.query('COMMIT');
+    expect(await deleted).toBe(true);
+    expect(await query(db.url, "SELECT (SELECT count(*) FROM events WHERE session_id = 'ses_a')::int AS events, (SELECT count(*) FROM messages WHERE session_id = 'ses_a')::int AS messages")).toEqual([{ events: 0, messages: 0 }]);
   });
 
   it('stores one Idempotency-Key sent to two instances at once once; the other creation rolls back', async () => {

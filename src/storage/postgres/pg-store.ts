@@ -149,7 +149,9 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
   async deleteSession(id: string): Promise<boolean> {
     if (impossible(id)) return false;
     const { rows } = await this.run<{ removed: number }>('deleteSession', [id]);
-    return rows[0]?.removed === 1;
+    if (rows[0]?.removed !== 1) return false;
+    await this.run('deleteLog', [id]);
+    return true;
   }
 
   async listSessions({ tenant, limit, cursor, state }: ListQuery): Promise<Page<SessionRow>> {

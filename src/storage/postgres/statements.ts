@@ -113,6 +113,15 @@ export const SQL = {
     note AS (SELECT pg_notify('${CHANNELS.deleted}', s.id) FROM s)
     SELECT (SELECT count(*) FROM s)::integer AS removed, (SELECT count(*) FROM note)::integer AS notified`,
 
+  /**
+   * What a commit that finished while `deleteSession` waited for the session's
+   * row added: that statement's snapshot predates it. Nothing can add more once
+   * the row is gone (a commit inserts only when its update found the row).
+   */
+  deleteLog: `
+    WITH ev AS (DELETE FROM events WHERE session_id = $1)
+    DELETE FROM messages WHERE session_id = $1`,
+
   /** Up to $2 sessions not running and unchanged since $1, with their logs; each deletion announced. */
   deleteIdleSince: `
     WITH old AS (
