@@ -83,7 +83,12 @@ function fromClientError(error: { type?: unknown; status?: unknown; limit?: unkn
 function fromStorage(error: StorageUnavailable): SessionError {
   return error.reason === 'full'
     ? new SessionError('insufficient_storage', 'Storage is full; nothing was written. Retry once space is freed.')
-    : new SessionError('unavailable', 'Storage is unreachable; nothing was written. Retry shortly.');
+    : new SessionError('unavailable', `${storageTrouble(error)}; nothing was written. Retry shortly.`);
+}
+
+/** What is wrong with storage, in a few words for a client. */
+export function storageTrouble(error: StorageUnavailable): string {
+  return error.reason === 'full' ? 'Storage is full' : error.reason === 'busy' ? 'Storage is busy' : 'Storage is unreachable';
 }
 
 export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {

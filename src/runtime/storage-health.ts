@@ -50,7 +50,8 @@ export function watchStorage<S extends Store>(store: S, health: StorageHealth): 
             return resolved;
           },
           (error: unknown) => {
-            if (error instanceof StorageUnavailable) health.failed(error);
+            // A pool busy under load is not an outage: readiness holds (the request itself still gets 503).
+            if (error instanceof StorageUnavailable && error.reason !== 'busy') health.failed(error);
             throw error;
           },
         );

@@ -89,7 +89,8 @@ export class IdempotencyKeyTaken extends Error {
  */
 export class StorageUnavailable extends Error {
   constructor(
-    readonly reason: 'unreachable' | 'full' | 'damaged',
+    /** `busy`: every connection was in use for too long; the database itself answers. */
+    readonly reason: 'unreachable' | 'full' | 'damaged' | 'busy',
     message: string,
     options?: { cause?: unknown },
   ) {

@@ -7,7 +7,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { SessionError } from '../../domain/errors.js';
 import { StorageUnavailable } from '../../storage/store.js';
-import { statusOf } from '../errors.js';
+import { statusOf, storageTrouble } from '../errors.js';
 
 export class LangGraphError extends Error {
   constructor(
@@ -72,7 +72,7 @@ export const langGraphErrors: ErrorRequestHandler = (error: unknown, req, res, _
   } else if (error instanceof StorageUnavailable) {
     status = error.reason === 'full' ? 507 : 503;
     res.setHeader('Retry-After', '5');
-    body = { detail: error.reason === 'full' ? 'Storage is full; nothing was written' : 'Storage is unreachable; nothing was written' };
+    body = { detail: `${storageTrouble(error)}; nothing was written` };
   } else if (isClientError(error)) {
     status = error.type === 'entity.parse.failed' ? 422 : error.status;
     body = { detail: error.type === 'entity.parse.failed' ? 'body: malformed JSON' : 'The request body could not be read' };

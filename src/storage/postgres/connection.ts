@@ -70,7 +70,9 @@ export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
 const UNREACHABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '58000', '58030']);
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
 /** The driver's own words for a connection it lost or could not get; these errors carry no code. */
-const DRIVER_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable|Connection refused/i;
+const DRIVER_MESSAGES = /Connection terminated|Client has encountered a connection error|not queryable|Connection refused/i;
+/** pg-pool's words when every connection of the pool stayed in use while a caller waited: load, not an outage. */
+const POOL_BUSY = /timeout exceeded when trying to connect/i;
 
 /** The failure as `StorageUnavailable` when the database could not be reached or is full; otherwise null. */
 export function unavailability(error: unknown): StorageUnavailable | null {
@@ -79,6 +81,7 @@ export function unavailability(error: unknown): StorageUnavailable | null {
   const { code, message } = error as { code?: unknown; message?: unknown };
   const text = typeof message === 'string' ? message : '';
   if (code === '53100') return new StorageUnavailable('full', `PostgreSQL has no space left: ${text}`, { cause: error });
+  if (POOL_BUSY.test(text)) return new StorageUnavailable('busy', `every PostgreSQL connection of this instance stayed in use: ${text}`, { cause: error });
   const unreachable =
     (typeof code === 'string' && (code.startsWith('08') || UNREACHABLE_STATES.has(code) || NETWORK_CODES.has(code))) ||
     (error instanceof AggregateError && error.errors.some((inner) => unavailability(inner) !== null)) ||

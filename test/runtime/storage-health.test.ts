@@ -1,0 +1,27 @@
+/** How storage failures are classed and told: an outage opens an incident (readiness fails); a pool busy under load does not. */
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { StorageHealth, watchStorage } from '../../src/runtime/storage-health.js';
+import { unavailability } from '../../src/storage/postgres/connection.js';
+import type { Store } from '../../src/storage/store.js';
+
+describe('PostgreSQL failures', () => {
+  it('class a pool whose connections all stayed in use as busy, a lost or refused connection as unreachable, a full disk as full', () => {
+    expect(unavailability(new Error('timeout exceeded when trying to connect'))?.reason).toBe('busy');
+    expect(unavailability(new Error('Connection terminated due to connection timeout'))?.reason).toBe('unreachable');
+    expect(unavailability(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }))?.reason).toBe('unreachable');
+    expect(unavailability(Object.assign(new Error('could not extend file'), { code: '53100' }))?.reason).toBe('full');
+    expect(unavailability(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBeNull();
+  });
+
+  it('open an incident (readiness fails) for an outage, not for a busy pool', async () => {
+    const health = new StorageHealth(pino({ level: 'silent' }));
+    let failure = new Error('timeout exceeded when trying to connect');
+    const store = watchStorage({ loadSession: () => Promise.reject(unavailability(failure)) } as unknown as Store, health);
+    await expect(store.loadSession('ses_a')).rejects.toMatchObject({ reason: 'busy' });
+    expect(health.failing).toBe(false);
+    failure = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    await expect(store.loadSession('ses_a')).rejects.toMatchObject({ reason: 'unreachable' });
+    expect(health.failing).toBe(true);
+  });
+});
