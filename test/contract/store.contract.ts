@@ -605,6 +605,13 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         expect((await store.loadSession('ses_c'))!.state).toBe('running');
       });
 
+      it('tells a stale run start of its version conflict, not of the limit', async () => {
+        await start('ses_a', 'acme', 1);
+        await create('ses_b', { info: { ...sessionRow('ses_b').info, tenant: 'acme' } });
+        const stale = store.commit({ sessionId: 'ses_b', expectedVersion: 7, updatedAt: tick(), events: [], messages: [], snapshot: snap('running'), lease: { owner: 'i', epoch: 1, ttlMs: 60_000 }, runLimit: { tenant: 'acme', max: 1 } });
+        await expect(stale).rejects.toBeInstanceOf(VersionConflict);
+      });
+
       it('racing run starts of one tenant: exactly as many as the limit win', async () => {
         const ids = Array.from({ length: 8 }, (_, i) => `ses_race${i}`);
         for (const id of ids) await create(id, { info: { ...sessionRow(id).info, tenant: 'acme' } });

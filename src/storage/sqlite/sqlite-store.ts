@@ -97,7 +97,11 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
     this.writeCommit = (commit: Commit) => {
       const { sessionId, expectedVersion, updatedAt, events, messages, snapshot, lease, runLimit } = commit;
       if (commit.onlyIfLeaseExpired && this.sql.leaseLive.get(sessionId, Date.now()) !== undefined) throw new VersionConflict(sessionId, expectedVersion);
-      if (runLimit && (this.sql.runningForTenant.get(runLimit.tenant) as number) >= runLimit.max) throw new TooManyRuns(runLimit.tenant, runLimit.max);
+      if (runLimit) {
+        // A stale writer hears of its conflict first, as on PostgreSQL, not of a limit it never reached.
+        if (this.sql.sessionVersion.get(sessionId) !== expectedVersion) throw new VersionConflict(sessionId, expectedVersion);
+        if ((this.sql.runningForTenant.get(runLimit.tenant) as number) >= runLimit.max) throw new TooManyRuns(runLimit.tenant, runLimit.max);
+      }
       const eventData = events.map((event) => JSON.stringify(event));
       const messageData = messages.map((message) => JSON.stringify(message));
       const bytes = sumLengths(eventData) + sumLengths(messageData);
