@@ -60,6 +60,8 @@ export class WebhookDispatcher {
   private readonly tuning: Required<Omit<WebhookTuning, 'now' | 'random'>>;
   /** Attempts in flight, each settling its delivery. */
   private readonly inFlight = new Set<Promise<void>>();
+  /** Deliveries this instance is attempting: one whose claim lapsed while its result was being recorded is not sent again beside it. */
+  private readonly sending = new Set<string>();
   private readonly stopping = new AbortController();
   private timers: NodeJS.Timeout[] = [];
   private pumping: Promise<void> | null = null;
@@ -129,7 +131,10 @@ export class WebhookDispatcher {
         const claimed = await this.options.outbox.claimDeliveries({ owner: this.options.owner, now: this.iso(), limit: free, claimMs: this.claimMs });
         this.outboxAnswers();
         for (const delivery of claimed) {
+          if (this.sending.has(delivery.id)) continue;
+          this.sending.add(delivery.id);
           const attempt = this.attempt(delivery).finally(() => {
+            this.sending.delete(delivery.id);
             this.inFlight.delete(attempt);
             this.wake();
           });
