@@ -69,6 +69,8 @@ export interface ResourceLimits {
   sseBufferedBytes?: number;
   /** Bytes of one page of events or messages. Default 4 MiB. */
   pageBytes?: number;
+  /** How long a client may leave part of a page unread before its response is cut, in ms. Default 30 s. */
+  pageStallMs?: number;
   /** Open connections in all (`server.maxConnections`). Default 10,000. */
   maxConnections?: number;
   /** Open connections of one client address. Default 2,500. */
@@ -283,7 +285,7 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
         perClient: options.limits?.maxStreamsPerClient ?? DEFAULT_LIMITS.maxStreamsPerClient,
       },
     },
-    budget: { pageBytes: options.limits?.pageBytes, sseBufferedBytes: options.limits?.sseBufferedBytes },
+    budget: { pageBytes: options.limits?.pageBytes, pageStallMs: options.limits?.pageStallMs, sseBufferedBytes: options.limits?.sseBufferedBytes },
     bodyLimitBytes: options.bodyLimitBytes,
     sse: {
       pingIntervalMs: options.pingIntervalMs ?? DEFAULT_SSE.pingIntervalMs,

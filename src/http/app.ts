@@ -52,6 +52,8 @@ export interface AccessOptions {
 export interface ResponseBudget {
   /** Bytes of one page of events or messages (past its first item). Default 4 MiB. */
   pageBytes?: number;
+  /** How long a client may leave part of a page unread before its response is cut, in ms. Default 30 s. */
+  pageStallMs?: number;
   /** Bytes buffered for slow event streams, all together, before the slowest are cut. Default 64 MiB. */
   sseBufferedBytes?: number;
 }
@@ -89,10 +91,10 @@ export function createApp(options: AppOptions): Express {
   const frontDoor = access.frontDoor ?? { listenHost: '127.0.0.1', allowedHosts: [], corsOrigins: [] };
   const authenticate = requireApiKey(access.authenticator ?? new Authenticator({ configured: [] }));
   const streams = new StreamBudget({ ...NO_STREAM_LIMITS, ...access.streams });
-  const pageBytes = options.budget?.pageBytes ?? 4 * 1024 * 1024;
+  const page = { bytes: options.budget?.pageBytes ?? 4 * 1024 * 1024, stallMs: options.budget?.pageStallMs ?? 30_000 };
   const buffers = new BufferBudget(options.budget?.sseBufferedBytes ?? 64 * 1024 * 1024);
   metrics.watchStreams(streams, buffers);
-  const deps: RouteDeps = { runtime, idempotent: guard, sse: { ...DEFAULT_SSE, ...options.sse }, metrics, lifecycle, streams, buffers, authenticate, pageBytes, webhooks: options.webhooks };
+  const deps: RouteDeps = { runtime, idempotent: guard, sse: { ...DEFAULT_SSE, ...options.sse }, metrics, lifecycle, streams, buffers, authenticate, page, webhooks: options.webhooks };
 
   const app = express();
   app.disable('x-powered-by');

@@ -2,7 +2,8 @@
  * Pages of the log and the transcript, written as they are read: in chunks of
  * at most `CHUNK_BYTES`, each after the client took the one before. A page
  * stops at its count or its byte budget (always holding at least one item), so
- * a client that never reads costs one chunk, not a whole page.
+ * a client that never reads costs one chunk, not a whole page, and only for
+ * the budget's `stallMs`.
  */
 import type { Response } from 'express';
 import type { TenantSessions } from '../runtime/runtime.js';
@@ -12,17 +13,24 @@ export const CHUNK_BYTES = 256 * 1024;
 export interface PageBudget {
   limit: number;
   maxBytes: number;
+  /** How long the client may leave a chunk untaken before its response is cut (it holds the chunk, and a request in flight, until then). */
+  stallMs: number;
 }
 
-/** Resolves once the client has taken what was written, or has gone. */
-function drained(res: Response): Promise<void> {
+/** Resolves once the client has taken what was written, or has gone, or was cut for not reading within `stallMs`. */
+function drained(res: Response, stallMs: number): Promise<void> {
   if (!res.writableNeedDrain) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
+      clearTimeout(stalled);
       res.off('drain', done);
       res.off('close', done);
       resolve();
     };
+    const stalled = setTimeout(() => {
+      res.destroy();
+      done();
+    }, stallMs);
     res.on('drain', done);
     res.on('close', done);
   });
@@ -61,7 +69,8 @@ async function writePage<T>(
     bytes += text.length;
     cursor = chunk.next;
     if (chunk.items.length === 0 || chunk.next === null || count >= budget.limit || bytes >= budget.maxBytes || res.destroyed) break;
-    await drained(res);
+    await drained(res, budget.stallMs);
+    if (res.destroyed) break;
     chunk = await read(chunk.next, budget.limit - count, Math.min(CHUNK_BYTES, budget.maxBytes - bytes));
   }
   res.end(`],"${cursorField}":${JSON.stringify(cursor)}}`);

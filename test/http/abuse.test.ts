@@ -147,6 +147,30 @@ describe('pages', () => {
   });
 });
 
+describe('pages not read', () => {
+  it('are cut once the client has left a chunk untaken for the stall time; a client that reads gets the whole page', async () => {
+    const server = await startServer({ limits: { pageBytes: 64 * 1024 * 1024, pageStallMs: 300 } });
+    const session = await createSession(server);
+    // More than the kernel's socket buffers take, so the server must wait for the client.
+    await appendQuietly(server, session.id, BIG, 150);
+    const path = `${API}/sessions/${session.id}/messages?limit=1000`;
+    const whole = await server.call('GET', path);
+    expect(whole.body.messages).toHaveLength(150);
+    // A client that asks, then reads nothing for a while, then reads what is left: it gets a cut response, not the page.
+    const { port } = new URL(server.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    socket.pause();
+    await sleep(1_500);
+    let received = 0;
+    socket.on('data', (chunk: Buffer) => (received += chunk.length));
+    socket.resume();
+    await new Promise((resolve) => socket.once('close', resolve));
+    expect(received).toBeGreaterThan(0);
+    expect(received).toBeLessThan(whole.text.length);
+  }, 60_000);
+});
+
 describe('growth', () => {
   it('meets the quotas: sessions and bytes per tenant, with 429 quota_exceeded', async () => {
     const server = await startServer({ limits: { quotaSessions: 2, quotaBytes: 400 * 1024 } });

@@ -18,8 +18,8 @@ export interface RouteDeps {
   lifecycle: Lifecycle;
   streams: StreamBudget;
   buffers: BufferBudget;
-  /** The byte budget of one page of events or messages (and of one SSE replay batch). */
-  pageBytes: number;
+  /** One page of events or messages: its byte budget, and how long a client may leave part of it unread. */
+  page: { bytes: number; stallMs: number };
   /** Requires an API key when keys exist; sets the request's tenant. */
   authenticate: RequestHandler;
   /** The webhook deliveries' list and retry; without it those routes are not served. */

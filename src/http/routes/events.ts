@@ -5,7 +5,7 @@ import { streamEvents } from '../sse.js';
 import { eventsQuery, lastEventId, parse } from '../validation.js';
 import { type RegisterRoutes, sessionsFor } from './deps.js';
 
-export const eventRoutes: RegisterRoutes = (router, { runtime, sse, lifecycle, streams, buffers, pageBytes }) => {
+export const eventRoutes: RegisterRoutes = (router, { runtime, sse, lifecycle, streams, buffers, page }) => {
   router
     .route('/sessions/:id/events')
     .get(async (req, res) => {
@@ -23,7 +23,7 @@ export const eventRoutes: RegisterRoutes = (router, { runtime, sse, lifecycle, s
         });
         return;
       }
-      await writeEventsPage(res, sessions, req.params.id, resumeFrom ?? query.after ?? 0, { limit: query.limit ?? 100, maxBytes: pageBytes });
+      await writeEventsPage(res, sessions, req.params.id, resumeFrom ?? query.after ?? 0, { limit: query.limit ?? 100, maxBytes: page.bytes, stallMs: page.stallMs });
     })
     .all(methodNotAllowed(['GET']));
 };

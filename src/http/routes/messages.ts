@@ -6,7 +6,7 @@ import { writeMessagesPage } from '../pages.js';
 import { appendMessageBody, listMessagesQuery, parse, validBody } from '../validation.js';
 import { type RegisterRoutes, sessionsFor } from './deps.js';
 
-export const messageRoutes: RegisterRoutes = (router, { runtime, idempotent, pageBytes }) => {
+export const messageRoutes: RegisterRoutes = (router, { runtime, idempotent, page }) => {
   router
     .route('/sessions/:id/messages')
     .post(validBody(appendMessageBody), idempotent, async (req, res) => {
@@ -23,7 +23,7 @@ export const messageRoutes: RegisterRoutes = (router, { runtime, idempotent, pag
     })
     .get(async (req, res) => {
       const query = parse(listMessagesQuery, req.query, 'query');
-      await writeMessagesPage(res, sessionsFor(runtime, req), req.params.id, query.after, { limit: query.limit ?? 100, maxBytes: pageBytes });
+      await writeMessagesPage(res, sessionsFor(runtime, req), req.params.id, query.after, { limit: query.limit ?? 100, maxBytes: page.bytes, stallMs: page.stallMs });
     })
     .all(methodNotAllowed(['GET', 'POST']));
 
