@@ -6,7 +6,9 @@
  *
  * One dedicated connection listens. When it drops, the feed reconnects with
  * backoff, then announces every session written since shortly before it went
- * deaf, so streams catch up with what they missed.
+ * deaf, so streams catch up with what they missed. A connection can also die
+ * without a word (a partition, a failover): a heartbeat asks it to answer, and
+ * one that does not is treated as lost since it last answered.
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -22,6 +24,8 @@ export interface PgFeedOptions {
   minBackoffMs?: number;
   /** Default 5 s. */
   maxBackoffMs?: number;
+  /** How often the listening connection must answer; also how long it may take. Default 5 s. */
+  heartbeatMs?: number;
 }
 
 /** Writes are stamped with their writer's clock; look this far further back, for clocks that disagree. */
@@ -33,8 +37,11 @@ export class PgFeed implements EventFeed {
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private backoffMs: number;
-  /** When the listening connection was lost; null while listening. */
+  /** Since when nothing may have been heard: the last sign of life of a connection found lost; null while listening. */
   private deafSince: number | null = null;
+  /** The listening connection's last sign of life (connected, answered, notified). */
+  private lastHeard = Date.now();
+  private heartbeat: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly store: PgStore,
@@ -63,6 +70,7 @@ export class PgFeed implements EventFeed {
   async close(): Promise<void> {
     this.closed = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.heartbeat) clearInterval(this.heartbeat);
     const client = this.client;
     this.client = null;
     await client?.end().catch(() => undefined);
@@ -71,7 +79,10 @@ export class PgFeed implements EventFeed {
   private async listen(): Promise<void> {
     const client = this.store.listener();
     let ended = false;
-    client.on('notification', (message) => this.dispatch(message));
+    client.on('notification', (message) => {
+      this.lastHeard = Date.now();
+      this.dispatch(message);
+    });
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => {
       ended = true;
@@ -90,6 +101,30 @@ export class PgFeed implements EventFeed {
       return;
     }
     this.client = client;
+    this.lastHeard = Date.now();
+    this.heartbeat ??= setInterval(() => void this.beat(), this.options.heartbeatMs ?? 5_000);
+    this.heartbeat.unref();
+  }
+
+  /** Asks the listening connection to answer within a heartbeat; one that does not is lost. */
+  private async beat(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    const limit = this.options.heartbeatMs ?? 5_000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        client.query('SELECT 1'),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`the listening connection did not answer within ${limit} ms`)), limit);
+        }),
+      ]);
+      if (this.client === client) this.lastHeard = Date.now();
+    } catch (error) {
+      this.lost(client, error as Error);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private dispatch({ channel, payload = '' }: pg.Notification): void {
@@ -123,7 +158,7 @@ export class PgFeed implements EventFeed {
   private lost(client: pg.Client, error: Error | null): void {
     if (this.closed || this.client !== client) return;
     this.client = null;
-    this.deafSince = Date.now();
+    this.deafSince = this.lastHeard;
     this.options.logger?.warn({ err: error ?? undefined }, 'lost the PostgreSQL listening connection; reconnecting');
     client.end().catch(() => undefined);
     this.scheduleReconnect();
