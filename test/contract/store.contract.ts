@@ -701,6 +701,14 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         expect((await store.readEvents('ses_a', 3, 100, size * 2 + 10)).map((e) => e.seq)).toEqual([4, 5]);
       });
 
+      it('counts the byte budget alike for any text: characters beyond the BMP count as two', async () => {
+        await create('ses_a');
+        const wide = '😀'.repeat(500);
+        await continueLog('ses_a', 0, { events: [2, 3, 4, 5].map((seq) => event('ses_a', seq, 'token', { text: wide })) });
+        const size = JSON.stringify((await store.readEvents('ses_a', 1, 1))[0]).length;
+        expect((await store.readEvents('ses_a', 1, 100, size * 3 + 10)).map((e) => e.seq)).toEqual([2, 3, 4]);
+      });
+
       it('stops a page of messages at the byte budget, with a cursor to the rest', async () => {
         await create('ses_a');
         const written = Array.from({ length: 5 }, (_, i) => message(i + 1, { content: 'y'.repeat(2_000) }));

@@ -362,7 +362,18 @@ function sumLengths(texts: readonly string[]): number {
   return total;
 }
 
-/** The rows within the byte budget, the first one always: the statement sends at most one more. */
-function withinBudget<R extends { data: string; before: string }>(rows: readonly R[], maxBytes: number): R[] {
-  return rows.filter((row, i) => i === 0 || Number(row.before) + row.data.length <= maxBytes);
+/**
+ * The rows that fit `maxBytes` (the first always), counted as SQLite counts
+ * them (UTF-16 units): PostgreSQL's `length()` counts characters, so its
+ * running total only narrows what is sent, and the page is cut here.
+ */
+function withinBudget<R extends { data: string }>(rows: readonly R[], maxBytes: number): R[] {
+  const page: R[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    if (page.length > 0 && bytes + row.data.length > maxBytes) break;
+    page.push(row);
+    bytes += row.data.length;
+  }
+  return page;
 }
