@@ -61,8 +61,11 @@ export async function onSession<T>(ctx: RuntimeContext, tenant: Tenant, id: stri
     assertOpen(ctx);
     const host = await hostFor(ctx, tenant, id);
     if (!host) throw sessionNotFound(id);
-    // Passivated between being found and being used: fetch it again.
-    if (host.isStopped) continue;
+    // Passivated between being found and being used: fetch it again (a bounded number of times, like any lost race).
+    if (host.isStopped) {
+      if (attempt >= MAX_ATTEMPTS) throw new SessionError('unavailable', 'The session is changing too fast; try again');
+      continue;
+    }
     let outcome: { value: T } | { error: unknown };
     try {
       outcome = { value: command(host) };
