@@ -50,7 +50,7 @@ export class Authenticator {
   requiredIfKnown(): boolean | null {
     if (this.configured.length > 0 || this.keyed) return true;
     if (!this.options.store) return false;
-    if (!this.storedCount || this.storedCount.until < Date.now()) return null;
+    if (!this.storedCount || this.storedCount.until <= Date.now()) return null;
     return this.storedCount.value > 0;
   }
 
@@ -63,7 +63,7 @@ export class Authenticator {
     if (match || !this.options.store) return match;
     const now = Date.now();
     const cached = this.cache.get(hash);
-    if (cached && cached.until >= now) return cached.principal;
+    if (cached && cached.until > now) return cached.principal;
     const record = await this.options.store.findApiKey(hash);
     const principal = record ? { tenant: record.tenant, keyId: record.id } : null;
     // Bounded: a flood of wrong keys must not grow the cache without end.
