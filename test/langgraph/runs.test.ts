@@ -56,6 +56,26 @@ describe('multitask strategies on a busy thread', () => {
     expect((await client.runs.list(thread.thread_id)).map((run) => run.status)).toEqual(['success', 'success', 'success']);
   });
 
+  it('enqueue: a stream behind a busy thread opens at once, naming its pending run, and streams that run when its turn comes', async () => {
+    const { client } = await startLangGraph();
+    const thread = await client.threads.create();
+    await client.runs.create(thread.thread_id, 'demo', { input: humanInput('/sleep 1000') });
+    const created: { run_id: string; busy: Promise<string> }[] = [];
+    const parts = await collect(
+      client.runs.stream(thread.thread_id, 'demo', {
+        input: humanInput('later'),
+        multitaskStrategy: 'enqueue',
+        streamMode: ['messages-tuple'],
+        onRunCreated: ({ run_id }) => created.push({ run_id, busy: client.threads.get(thread.thread_id).then((t) => t.status) }),
+      }),
+    );
+    // Told while the run ahead still ran: the pending run, by its message's id.
+    expect(created.map((c) => c.run_id)).toEqual([expect.stringMatching(/^msg_/)]);
+    expect(await created[0]!.busy).toBe('busy');
+    expect(streamedText(parts)).toBe('Echo: later');
+    expect(parts.at(-1)).toMatchObject({ event: 'end', data: { status: 'success' } });
+  });
+
   it('enqueue: cancelling the pending run takes its message back', async () => {
     const { client } = await startLangGraph();
     const thread = await client.threads.create();

@@ -71,7 +71,7 @@ export const langGraphErrors: ErrorRequestHandler = (error: unknown, req, res, _
     body = { detail: detailOf(error), code: error.code };
   } else if (error instanceof StorageUnavailable) {
     status = error.reason === 'full' ? 507 : 503;
-    res.setHeader('Retry-After', '5');
+    if (!res.headersSent) res.setHeader('Retry-After', '5');
     body = { detail: `${storageTrouble(error)}; nothing was written` };
   } else if (isClientError(error)) {
     status = error.type === 'entity.parse.failed' ? 422 : error.status;
@@ -82,7 +82,8 @@ export const langGraphErrors: ErrorRequestHandler = (error: unknown, req, res, _
     body = { detail: 'Internal server error' };
   }
   if (res.headersSent) {
-    res.end();
+    // A stream already under way: cut, so the client sees it broken (and reconnects) rather than a clean end.
+    res.destroy();
     return;
   }
   res.status(status).json(body);

@@ -41,6 +41,27 @@ export interface RunStreamPlan {
 
 const PING = ': ping\n\n';
 
+const STREAM_HEADERS = {
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  'Cache-Control': 'no-cache, no-transform',
+  Connection: 'keep-alive',
+  'X-Accel-Buffering': 'no',
+};
+
+/**
+ * Opens the stream of a run that is still queued: its headers (naming the
+ * pending run, which its message's id stands for until it starts) go out at
+ * once, then a keep-alive comment at the ping interval, so neither the client
+ * nor a proxy gives up while it waits. Returns the function that stops the pings.
+ */
+export function openWaitingStream(res: Response, headers: Record<string, string>, pingIntervalMs: number): () => void {
+  res.writeHead(200, { ...headers, ...STREAM_HEADERS });
+  res.flushHeaders();
+  const ping = setInterval(() => res.write(PING), pingIntervalMs);
+  ping.unref();
+  return () => clearInterval(ping);
+}
+
 export function encodeFrames(frames: readonly Frame[], id: number | null): string {
   return frames
     .map((frame, i) => `event: ${frame.event}\ndata: ${JSON.stringify(frame.data)}\n${i === frames.length - 1 && id !== null ? `id: ${id}\n` : ''}\n`)
@@ -134,14 +155,11 @@ export async function streamRun({ sessions, lifecycle, buffers, options }: RunSt
     return finish();
   }
 
-  res.writeHead(200, {
-    ...plan.headers,
-    'Content-Type': 'text/event-stream; charset=utf-8',
-    'Cache-Control': 'no-cache, no-transform',
-    Connection: 'keep-alive',
-    'X-Accel-Buffering': 'no',
-  });
-  res.flushHeaders();
+  // A queued run's stream has sent its headers while it waited.
+  if (!res.headersSent) {
+    res.writeHead(200, { ...plan.headers, ...STREAM_HEADERS });
+    res.flushHeaders();
+  }
   ping = setInterval(() => res.write(PING), options.pingIntervalMs);
   ping.unref();
 
@@ -167,7 +185,7 @@ export async function streamRun({ sessions, lifecycle, buffers, options }: RunSt
 
 /** The stream of a queued run that was taken back before it started: it ends at once. */
 export function streamNeverStarted(res: Response, runId: string): void {
-  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform' });
+  if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform' });
   res.end(encodeFrames([{ event: 'metadata', data: { run_id: runId, attempt: 1 } }, { event: 'end', data: { run_id: runId, status: 'interrupted' } }], null));
 }
 

@@ -11,7 +11,7 @@ import { parse } from '../validation.js';
 import { LangGraphError, notProvided, otherMethods, runNotFound, unsupported } from './errors.js';
 import { readHistory, runStartAfter } from './log.js';
 import { isQueuedRef, runFacts, runStart, type RunStart } from './run-lookup.js';
-import { streamNeverStarted, streamRun } from './run-stream.js';
+import { openWaitingStream, streamNeverStarted, streamRun } from './run-stream.js';
 import { cancelQuery, joinStreamQuery, runBody, runListQuery, type StreamMode, streamModes } from './schemas.js';
 import { startRun, type StartedRun } from './start-run.js';
 import { loadThread } from './threads.js';
@@ -25,6 +25,8 @@ const CANCEL_WAIT_MS = 10_000;
 const runPath = (threadId: string, runId: string) => `/threads/${threadId}/runs/${runId}`;
 const streamPath = (threadId: string, runId: string, modes: ReadonlySet<StreamMode>) =>
   `${runPath(threadId, runId)}/stream?${[...modes].map((mode) => `stream_mode=${encodeURIComponent(mode)}`).join('&')}`;
+/** What the SDK reads of a run stream's headers: the run (`onRunCreated`) and where to reconnect. */
+const runHeaders = (threadId: string, runId: string, modes: ReadonlySet<StreamMode>) => ({ 'Content-Location': runPath(threadId, runId), Location: streamPath(threadId, runId, modes) });
 
 /** `Last-Event-ID`: the `seq` of the last event the client has; `-1` (or none) for the whole run. */
 function sentUpTo(header: string | undefined, startSeq: number): number {
@@ -68,7 +70,7 @@ export function runRoutes(router: Router, { runtime, lifecycle, buffers, sse, st
         startSeq: start.startSeq,
         sentUpTo: from ?? start.startSeq - 1,
         cancelOnDisconnect,
-        headers: { 'Content-Location': runPath(session.id, start.runId), Location: streamPath(session.id, start.runId, modes) },
+        headers: runHeaders(session.id, start.runId, modes),
       },
       req,
       res,
@@ -119,7 +121,9 @@ export function runRoutes(router: Router, { runtime, lifecycle, buffers, sse, st
       const gone = clientGone(res);
       // A queued message whose client leaves, asking to cancel on disconnect, is taken back.
       if (started.queued && body.on_disconnect === 'cancel') gone.addEventListener('abort', () => void sessions(req).removeQueued(session.id, started.runId).catch(() => undefined));
-      const start = await startOfNew(req, session.id, started, gone);
+      // A queued run may wait long: its stream opens now, naming it by its message until it starts.
+      const stopWaiting = started.queued ? openWaitingStream(res, runHeaders(session.id, started.runId, modes), sse.pingIntervalMs) : () => undefined;
+      const start = await startOfNew(req, session.id, started, gone).finally(stopWaiting);
       await follow(req, res, session, started.runId, start, modes, null, body.on_disconnect === 'cancel');
     } catch (error) {
       release();
