@@ -39,7 +39,7 @@ export type RunResult = { kind: 'completed'; message: string } | { kind: 'awaiti
 /** The port every agent implements. */
 export interface Agent {
   run(ctx: RunContext): Promise<RunResult>;
-  /** How many of the latest messages a run gets. Default 200. */
+  /** How many of the latest messages a run gets: a whole number of at least 1. Default 200 (also for any other value). */
   transcriptWindow?: number;
 }
 

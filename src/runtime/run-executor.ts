@@ -52,7 +52,7 @@ async function execute(deps: RunExecutorDeps, { sessionId, runId }: RunInput, si
   // The run's start and lease must be durable before any agent code runs.
   await host.settled();
   signal.throwIfAborted();
-  const messages = await deps.store.readRecentMessages(sessionId, agent.transcriptWindow ?? DEFAULT_TRANSCRIPT_WINDOW);
+  const messages = await deps.store.readRecentMessages(sessionId, transcriptWindow(agent));
   const result = await agent.run({
     session: host.info,
     runId,
@@ -62,6 +62,12 @@ async function execute(deps: RunExecutorDeps, { sessionId, runId }: RunInput, si
   });
   signal.throwIfAborted();
   return toRunEnd(result, runId);
+}
+
+/** The agent's window if it is a whole number of at least one; otherwise the default (a window of 0 or less would read nothing, or everything). */
+function transcriptWindow(agent: Agent): number {
+  const window = agent.transcriptWindow;
+  return typeof window === 'number' && Number.isInteger(window) && window >= 1 ? window : DEFAULT_TRANSCRIPT_WINDOW;
 }
 
 function toLogEvent(event: RunEvent, run_id: string): LogEvent {

@@ -67,6 +67,29 @@ describe('the transcript window', () => {
     expect(reply.messages.at(-1)?.content).toBe('saw m8,m9,m10,m11,m12');
     expect(done.message_count).toBe(13);
   });
+
+  it('a window that is not a whole number of at least one gets the default, never nothing or everything', async () => {
+    const seen: number[] = [];
+    const agents = new Map<string, Agent>([['demo', createDemoAgent({ tokenDelayMs: 0 })]]);
+    for (const [name, transcriptWindow] of [['zero', 0], ['negative', -1], ['fraction', 2.5]] as const) {
+      agents.set(name, {
+        transcriptWindow,
+        async run(ctx: RunContext) {
+          seen.push(ctx.messages.length);
+          return { kind: 'completed', message: 'ok' };
+        },
+      });
+    }
+    const rt = start({ agents });
+    await rt.start();
+    for (const agent of ['zero', 'negative', 'fraction']) {
+      const session = await rt.createSession({ agent });
+      for (let i = 1; i <= 3; i++) await rt.appendMessage(session.id, `m${i}`, { resume: false });
+      await rt.resume(session.id);
+      await waitForState(rt, session.id, 'completed');
+    }
+    expect(seen).toEqual([3, 3, 3]);
+  });
 });
 
 describe('retention', () => {

@@ -52,6 +52,8 @@ export class SseParser {
 }
 
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
+/** A stream silent this long is taken for dead (a sleeping laptop, a changed network) and reopened; the server pings every 15 s. */
+const IDLE_MS = 45_000;
 
 /**
  * Opens a stream and keeps it open: after a drop it reconnects with backoff, sending `Last-Event-ID`
@@ -62,17 +64,22 @@ const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
  *   lastEventId?: string,
  *   onMessage: (message: SseMessage) => void,
  *   onStatus?: (status: 'open' | 'reconnecting' | 'closed', detail?: { status?: number }) => void,
+ *   idleMs?: number,
  * }} options
  * @returns {{ close(): void }}
  */
-export function openEventStream(url, { fetch: doFetch, lastEventId = '', onMessage, onStatus = () => {} }) {
+export function openEventStream(url, { fetch: doFetch, lastEventId = '', onMessage, onStatus = () => {}, idleMs = IDLE_MS }) {
   const controller = new AbortController();
   let lastId = lastEventId;
   let failures = 0;
   let retryMs = null;
   let wake = () => {};
-  // Coming back online should not wait out the backoff.
-  const onOnline = () => wake();
+  let dropConnection = () => {};
+  // Coming back online: the open connection may be dead, and the backoff need not be waited out.
+  const onOnline = () => {
+    dropConnection();
+    wake();
+  };
   window.addEventListener('online', onOnline);
 
   const pause = (ms) =>
@@ -84,25 +91,46 @@ export function openEventStream(url, { fetch: doFetch, lastEventId = '', onMessa
       };
     });
 
+  /** One connection: its own abort, so a silent, failed or replaced one is always closed before the next opens. */
   async function connect() {
-    const headers = { Accept: 'text/event-stream' };
-    if (lastId !== '') headers['Last-Event-ID'] = lastId;
-    const response = await doFetch(url, { headers, signal: controller.signal, cache: 'no-store' });
-    if (!response.ok) return response.status;
-    onStatus('open');
-    const parser = new SseParser((message) => {
-      lastId = message.id || lastId;
-      failures = 0;
-      onMessage(message);
-    });
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      parser.push(value);
-      retryMs = parser.retry ?? retryMs;
+    const connection = new AbortController();
+    const drop = () => connection.abort();
+    controller.signal.addEventListener('abort', drop);
+    dropConnection = drop;
+    let idle;
+    const stillAlive = () => {
+      clearTimeout(idle);
+      idle = setTimeout(drop, idleMs);
+    };
+    let reader;
+    try {
+      stillAlive();
+      const headers = { Accept: 'text/event-stream' };
+      if (lastId !== '') headers['Last-Event-ID'] = lastId;
+      const response = await doFetch(url, { headers, signal: connection.signal, cache: 'no-store' });
+      if (!response.ok) return response.status;
+      onStatus('open');
+      const parser = new SseParser((message) => {
+        lastId = message.id || lastId;
+        failures = 0;
+        onMessage(message);
+      });
+      reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        stillAlive();
+        parser.push(value);
+        retryMs = parser.retry ?? retryMs;
+      }
+      return 0;
+    } finally {
+      clearTimeout(idle);
+      controller.signal.removeEventListener('abort', drop);
+      dropConnection = () => {};
+      reader?.cancel().catch(() => {});
+      drop();
     }
-    return 0;
   }
 
   (async () => {
