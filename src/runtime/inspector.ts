@@ -57,7 +57,7 @@ export interface InspectableStore {
 }
 
 const MiB = 1024 * 1024;
-/** A viewer this far behind is dropped rather than buffered for without end; it can reconnect and replay. */
+/** A viewer this far behind (past the replay it was sent on arrival) is dropped rather than buffered for without end; it can reconnect and replay. */
 const MAX_VIEWER_BACKLOG = 8 * MiB;
 // As @statelyai/inspect's own WebSocket client: depth-limited, and safe for circular or odd values.
 const stringify = configure({ maximumDepth: 10 });
@@ -113,7 +113,7 @@ export async function startInspector({
     replay.push(message);
     for (const viewer of viewers.clients) {
       if (viewer.readyState !== WebSocket.OPEN) continue;
-      if (viewer.bufferedAmount > MAX_VIEWER_BACKLOG) viewer.terminate();
+      if (viewer.bufferedAmount > replayBytes + MAX_VIEWER_BACKLOG) viewer.terminate();
       else viewer.send(message);
     }
   };
