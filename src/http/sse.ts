@@ -12,6 +12,7 @@ import type { TenantSessions } from '../runtime/runtime.js';
 import type { BufferBudget } from './buffer-budget.js';
 import type { Lifecycle } from './lifecycle.js';
 import { CHUNK_BYTES } from './pages.js';
+import { StreamResponse } from './stream-response.js';
 
 export interface SseOptions {
   pingIntervalMs: number;
@@ -28,35 +29,14 @@ export interface StreamContext {
 }
 
 const REPLAY_PAGE = 1000;
-const PING = Buffer.from(': ping\n\n');
 
 export async function streamEvents({ sessions, lifecycle, buffers, options }: StreamContext, sessionId: string, after: number | null, req: Request, res: Response): Promise<void> {
+  const stream = new StreamResponse(req, res, { ...options, sessionId, tooSlow: 'SSE client too slow; disconnecting' });
   // Live-only streams start below every seq.
   let lastSent = after ?? -1;
   let replaying = after !== null;
   let sessionGone = false;
-  let ended = false;
-  const held: Delivery[] = [];
-  let heldBytes = 0;
-  let unsubscribe = () => {};
-  let forget = () => {};
-  let untrack = () => {};
-  let ping: NodeJS.Timeout | undefined;
 
-  const finish = () => {
-    if (ended) return;
-    ended = true;
-    clearInterval(ping);
-    unsubscribe();
-    forget();
-    untrack();
-    res.end();
-  };
-  const drop = (buffered: number) => {
-    req.log.warn({ session_id: sessionId, buffered }, 'SSE client too slow; disconnecting');
-    res.destroy();
-    finish();
-  };
   // Frames written in one tick (a commit's events arrive together) leave in one system call.
   let corked = false;
   const uncork = () => {
@@ -65,7 +45,7 @@ export async function streamEvents({ sessions, lifecycle, buffers, options }: St
   };
   /** Writes a frame unless already sent; false when the client should be let drain first. */
   const send = (delivery: Delivery): boolean => {
-    if (ended) return true;
+    if (stream.ended) return true;
     const { seq } = delivery.event;
     if (seq <= lastSent) return true;
     lastSent = seq;
@@ -78,64 +58,39 @@ export async function streamEvents({ sessions, lifecycle, buffers, options }: St
   };
   const write = (delivery: Delivery) => {
     send(delivery);
-    if (!ended && res.writableLength > options.maxBufferedBytes) drop(res.writableLength);
+    stream.dropIfBehind();
     buffers.report(res);
   };
-  /** Live events that arrive while the replay waits for the client count against the same bound. */
-  const hold = (delivery: Delivery) => {
-    held.push(delivery);
-    heldBytes += delivery.frame.length;
-    if (!ended && heldBytes > options.maxBufferedBytes) drop(heldBytes);
-  };
-  const drained = () =>
-    new Promise<void>((resolve) => {
-      const done = () => {
-        res.off('drain', done);
-        res.off('close', done);
-        resolve();
-      };
-      res.on('drain', done);
-      res.on('close', done);
-    });
 
   const subscription = await sessions.subscribe(sessionId, {
-    deliver: (delivery) => (replaying ? hold(delivery) : write(delivery)),
+    deliver: (delivery) => (replaying ? stream.hold(delivery) : write(delivery)),
     end: () => {
       sessionGone = true;
-      if (!replaying) finish();
+      if (!replaying) stream.finish();
     },
   });
-  unsubscribe = subscription.unsubscribe;
-  forget = lifecycle.streaming(res, finish);
-  untrack = buffers.track(res, () => drop(res.writableLength));
-  req.on('close', finish);
-  if (req.destroyed) return finish();
+  stream.onFinish(subscription.unsubscribe);
+  stream.onFinish(lifecycle.streaming(res, stream.finish));
+  stream.onFinish(buffers.track(res, () => stream.drop()));
+  req.on('close', stream.finish);
+  if (req.destroyed) return stream.finish();
 
-  res.writeHead(200, {
-    'Content-Type': 'text/event-stream; charset=utf-8',
-    'Cache-Control': 'no-cache, no-transform',
-    Connection: 'keep-alive',
-    'X-Accel-Buffering': 'no',
-  });
-  res.flushHeaders();
-  ping = setInterval(() => res.write(PING), options.pingIntervalMs);
-  ping.unref();
-
+  stream.open();
   if (after === null) return;
   try {
     for (;;) {
       const page = await sessions.readEvents(sessionId, lastSent, REPLAY_PAGE, CHUNK_BYTES);
       for (const event of page.events) {
-        if (ended) break;
-        if (!send(new Delivery(event))) await drained();
+        if (stream.ended) break;
+        if (!send(new Delivery(event))) await stream.drained();
       }
-      if (page.events.length === 0 || ended) break;
+      if (page.events.length === 0 || stream.ended) break;
     }
   } catch (error) {
     // The session may have been deleted mid-replay; its `session_deleted` is held.
     req.log.debug({ err: error, session_id: sessionId }, 'SSE replay stopped');
   }
   replaying = false;
-  for (const delivery of held.splice(0)) write(delivery);
-  if (sessionGone) finish();
+  for (const delivery of stream.releaseHeld()) write(delivery);
+  if (sessionGone) stream.finish();
 }

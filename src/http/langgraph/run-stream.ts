@@ -13,10 +13,10 @@ import type { Request, Response } from 'express';
 import { SessionError } from '../../domain/errors.js';
 import type { SessionEvent } from '../../domain/events.js';
 import type { TenantSessions } from '../../runtime/runtime.js';
-import type { Delivery } from '../../runtime/event-bus.js';
 import type { BufferBudget } from '../buffer-budget.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { SseOptions } from '../sse.js';
+import { PING, STREAM_HEADERS, StreamResponse } from '../stream-response.js';
 import { eventsBetween, transcriptAt } from './log.js';
 import { type Frame, RunTranslator, type RunScope } from './translate.js';
 
@@ -38,15 +38,6 @@ export interface RunStreamPlan {
   /** Extra response headers (`Location`, `Content-Location`). */
   headers: Record<string, string>;
 }
-
-const PING = ': ping\n\n';
-
-const STREAM_HEADERS = {
-  'Content-Type': 'text/event-stream; charset=utf-8',
-  'Cache-Control': 'no-cache, no-transform',
-  Connection: 'keep-alive',
-  'X-Accel-Buffering': 'no',
-};
 
 /**
  * Opens the stream of a run that is still queued: its headers (naming the
@@ -72,33 +63,14 @@ export async function streamRun({ sessions, lifecycle, buffers, options }: RunSt
   const threadId = plan.scope.threadId;
   const before = plan.scope.modes.has('values') ? await transcriptAt(sessions, threadId, plan.startSeq) : [];
   const translator = new RunTranslator(plan.scope, before);
+  const stream = new StreamResponse(req, res, { ...options, sessionId: threadId, tooSlow: 'LangGraph stream client too slow; disconnecting' });
   let translated = plan.startSeq - 1;
   let replaying = true;
   let sessionGone = false;
-  let ended = false;
-  const held: SessionEvent[] = [];
-  let unsubscribe = () => {};
-  let forget = () => {};
-  let untrack = () => {};
-  let ping: NodeJS.Timeout | undefined;
 
-  const finish = () => {
-    if (ended) return;
-    ended = true;
-    clearInterval(ping);
-    unsubscribe();
-    forget();
-    untrack();
-    res.end();
-  };
-  const drop = () => {
-    req.log.warn({ session_id: threadId, buffered: res.writableLength }, 'LangGraph stream client too slow; disconnecting');
-    res.destroy();
-    finish();
-  };
   /** Translates one event; false when the client should be let drain first. */
   const translate = (event: SessionEvent): boolean => {
-    if (ended) return true;
+    if (stream.ended) return true;
     const deleted = event.type === 'session_deleted';
     if (!deleted) {
       if (event.seq <= translated) return true;
@@ -107,80 +79,50 @@ export async function streamRun({ sessions, lifecycle, buffers, options }: RunSt
     const frames = translator.translate(event);
     let ready = true;
     if (frames.length > 0 && (deleted || event.seq > plan.sentUpTo)) ready = res.write(encodeFrames(frames, deleted ? null : event.seq));
-    if (translator.ended) finish();
+    if (translator.ended) stream.finish();
     return ready;
   };
   const live = (event: SessionEvent) => {
     translate(event);
-    if (!ended && res.writableLength > options.maxBufferedBytes) drop();
+    stream.dropIfBehind();
     buffers.report(res);
   };
-  /** Live events wait while the log is replayed; a client that does not read while they pile up is dropped, as on the native stream. */
-  let heldBytes = 0;
-  const hold = (delivery: Delivery) => {
-    held.push(delivery.event);
-    heldBytes += delivery.frame.length;
-    if (!ended && heldBytes > options.maxBufferedBytes) drop();
-  };
-  const drained = () =>
-    new Promise<void>((resolve) => {
-      const done = () => {
-        res.off('drain', done);
-        res.off('close', done);
-        resolve();
-      };
-      res.on('drain', done);
-      res.on('close', done);
-    });
 
   const subscription = await sessions.subscribe(threadId, {
-    deliver: (delivery) => (replaying ? hold(delivery) : live(delivery.event)),
+    deliver: (delivery) => (replaying ? stream.hold(delivery) : live(delivery.event)),
     end: () => {
       sessionGone = true;
-      if (!replaying) finish();
+      if (!replaying) stream.finish();
     },
   });
-  unsubscribe = subscription.unsubscribe;
-  forget = lifecycle.streaming(res, finish);
-  untrack = buffers.track(res, drop);
+  stream.onFinish(subscription.unsubscribe);
+  stream.onFinish(lifecycle.streaming(res, stream.finish));
+  stream.onFinish(buffers.track(res, () => stream.drop()));
   // The response closes when the client goes, or after `finish` (then nothing is cancelled).
   res.on('close', () => {
-    if (!ended && plan.cancelOnDisconnect && !translator.ended) cancelRun(sessions, plan.scope, req);
-    finish();
+    if (!stream.ended && plan.cancelOnDisconnect && !translator.ended) cancelRun(sessions, plan.scope, req);
+    stream.finish();
   });
   // A POST's request stream is done once its body is read; the socket tells whether the client is still there.
   if (res.destroyed || !req.socket || req.socket.destroyed) {
     // Gone before the stream began: `on_disconnect: "cancel"` holds for it too.
     if (plan.cancelOnDisconnect) cancelRun(sessions, plan.scope, req);
-    return finish();
+    return stream.finish();
   }
 
   // A queued run's stream has sent its headers while it waited.
-  if (!res.headersSent) {
-    res.writeHead(200, { ...plan.headers, ...STREAM_HEADERS });
-    res.flushHeaders();
-  }
-  ping = setInterval(() => res.write(PING), options.pingIntervalMs);
-  ping.unref();
-
+  stream.open(plan.headers);
   try {
     for await (const event of eventsBetween(sessions, threadId, translated)) {
-      if (ended) break;
-      if (!translate(event)) await drained();
+      if (stream.ended) break;
+      if (!translate(event)) await stream.drained();
     }
   } catch (error) {
-    // The session may have been deleted mid-replay; its `session_deleted` is held.
-    const deleted = sessionGone || (error instanceof SessionError && error.code === 'session_not_found');
-    if (!deleted) {
-      // Going live now would skip what the replay did not reach: cut, so the client reconnects with Last-Event-ID.
-      req.log.warn({ err: error, session_id: threadId }, 'LangGraph stream replay failed; disconnecting');
-      res.destroy();
-      return finish();
-    }
+    if (stream.cutAfterFailedReplay(error, sessionGone)) return;
   }
   replaying = false;
-  for (const event of held.splice(0)) live(event);
-  if (sessionGone) finish();
+  for (const { event } of stream.releaseHeld()) live(event);
+  if (sessionGone) stream.finish();
 }
 
 /** The stream of a queued run that was taken back before it started: it ends at once. */
