@@ -87,8 +87,7 @@ export async function streamEvents({ sessions, lifecycle, buffers, options }: St
       if (page.events.length === 0 || stream.ended) break;
     }
   } catch (error) {
-    // The session may have been deleted mid-replay; its `session_deleted` is held.
-    req.log.debug({ err: error, session_id: sessionId }, 'SSE replay stopped');
+    if (stream.cutAfterFailedReplay(error, sessionGone)) return;
   }
   replaying = false;
   for (const delivery of stream.releaseHeld()) write(delivery);

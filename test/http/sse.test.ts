@@ -2,6 +2,9 @@
 import { createServer as createNetServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { API, type Json, allEvents, allMessages, cleanup, createSession, getSession, startServer, tempDb, waitForState } from './helpers.js';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import { StorageUnavailable } from '../../src/storage/store.js';
+import { openStream } from './raw-http.js';
 import { EventLog, type Received } from './sse-client.js';
 
 const logs: EventLog[] = [];
@@ -253,5 +256,26 @@ describe('SSE with EventSource', () => {
     expect(text.replace(/: ping\n\n/g, '')).toBe('');
     controller.abort();
     await reader.cancel().catch(() => undefined);
+  });
+});
+
+describe('a replay that fails', () => {
+  it('cuts the stream, so the client reconnects from where it was, rather than going live past a gap', async () => {
+    const store = new SqliteStore(tempDb());
+    let failReads = false;
+    const failing = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === 'readEvents' && failReads) return () => Promise.reject(new StorageUnavailable('unreachable', 'connection refused'));
+        const value = Reflect.get(target, property, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const server = await startServer({ store: failing });
+    const session = await createSession(server);
+    failReads = true;
+    const stream = await openStream(server.url, `${API}/sessions/${session.id}/events?after=0`);
+    expect(stream.status).toBe(200);
+    for (let i = 0; i < 50 && !stream.closed(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(stream.closed()).toBe(true);
   });
 });
