@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createLogger } from '../../dist/src/cli/logger.js';
+import { limitsOf } from '../../dist/src/cli/commands/serve.js';
 import { resolveConfig } from '../../dist/src/cli/config.js';
 import { defaultInstanceId } from '../../dist/src/runtime/runtime.js';
 import { type BambooServer, createServer } from '../../dist/src/server.js';
@@ -54,16 +55,7 @@ const api = {
       maxQueued: config.BAMBOO_MAX_QUEUED,
       shutdownGraceMs: config.BAMBOO_SHUTDOWN_GRACE_MS,
       // The limits as the CLI passes them, so the bench follows its defaults.
-      limits: {
-        maxStreams: config.BAMBOO_MAX_STREAMS,
-        maxStreamsPerSession: config.BAMBOO_MAX_STREAMS_PER_SESSION,
-        maxStreamsPerClient: config.BAMBOO_MAX_STREAMS_PER_CLIENT,
-        sseBufferedBytes: config.BAMBOO_SSE_BUFFER_BYTES,
-        pageBytes: config.BAMBOO_PAGE_BYTES,
-        maxConnections: config.BAMBOO_MAX_CONNECTIONS,
-        maxConnectionsPerClient: config.BAMBOO_MAX_CONNECTIONS_PER_CLIENT,
-        maxLiveBytes: config.BAMBOO_MAX_LIVE_BYTES,
-      },
+      limits: limitsOf(config),
       port: 0,
       host: '127.0.0.1',
       tokenDelayMs: 0,

@@ -4,7 +4,7 @@ import type { Agent } from '../../agents/agent.js';
 import { openAIAgentFromEnv } from '../../agents/openai/index.js';
 import { startInspector, type RunningInspector } from '../../runtime/inspector.js';
 import { defaultInstanceId } from '../../runtime/runtime.js';
-import { createServer, type BambooServer, UnsafeConfiguration } from '../../server.js';
+import { createServer, type BambooServer, type ResourceLimits, UnsafeConfiguration } from '../../server.js';
 import { openStore } from '../../storage/open-store.js';
 import type { Store } from '../../storage/store.js';
 import { isPostgresUrl, redactUrl } from '../../storage/postgres/connection.js';
@@ -87,19 +87,7 @@ async function start(config: Config, context: CommandContext, logger: Logger): P
       inspector,
       shutdownGraceMs: config.BAMBOO_SHUTDOWN_GRACE_MS,
       maxQueued: config.BAMBOO_MAX_QUEUED,
-      limits: {
-        maxStreams: config.BAMBOO_MAX_STREAMS,
-        maxStreamsPerSession: config.BAMBOO_MAX_STREAMS_PER_SESSION,
-        maxStreamsPerClient: config.BAMBOO_MAX_STREAMS_PER_CLIENT,
-        sseBufferedBytes: config.BAMBOO_SSE_BUFFER_BYTES,
-        pageBytes: config.BAMBOO_PAGE_BYTES,
-        maxConnections: config.BAMBOO_MAX_CONNECTIONS,
-        maxConnectionsPerClient: config.BAMBOO_MAX_CONNECTIONS_PER_CLIENT,
-        maxLiveBytes: config.BAMBOO_MAX_LIVE_BYTES,
-        quotaSessions: config.BAMBOO_QUOTA_SESSIONS,
-        quotaBytes: config.BAMBOO_QUOTA_BYTES,
-        retentionDays: config.BAMBOO_RETENTION_DAYS,
-      },
+      limits: limitsOf(config),
       access: {
         apiKeys: config.BAMBOO_API_KEYS,
         allowedHosts: config.BAMBOO_ALLOWED_HOSTS?.includes('*') ? '*' : config.BAMBOO_ALLOWED_HOSTS,
@@ -124,6 +112,23 @@ async function start(config: Config, context: CommandContext, logger: Logger): P
 }
 
 /** Receivers need the secret to sign for them. */
+/** The server's resource limits as the configuration sets them (also what the benchmark's server runs with). */
+export function limitsOf(config: Config): ResourceLimits {
+  return {
+    maxStreams: config.BAMBOO_MAX_STREAMS,
+    maxStreamsPerSession: config.BAMBOO_MAX_STREAMS_PER_SESSION,
+    maxStreamsPerClient: config.BAMBOO_MAX_STREAMS_PER_CLIENT,
+    sseBufferedBytes: config.BAMBOO_SSE_BUFFER_BYTES,
+    pageBytes: config.BAMBOO_PAGE_BYTES,
+    maxConnections: config.BAMBOO_MAX_CONNECTIONS,
+    maxConnectionsPerClient: config.BAMBOO_MAX_CONNECTIONS_PER_CLIENT,
+    maxLiveBytes: config.BAMBOO_MAX_LIVE_BYTES,
+    quotaSessions: config.BAMBOO_QUOTA_SESSIONS,
+    quotaBytes: config.BAMBOO_QUOTA_BYTES,
+    retentionDays: config.BAMBOO_RETENTION_DAYS,
+  };
+}
+
 function webhookSettings(config: Config): { urls: string[]; secret: string } | undefined {
   const urls = config.BAMBOO_WEBHOOK_URL ?? [];
   if (urls.length === 0) return undefined;
