@@ -32,7 +32,7 @@ function collect(child: ChildProcess): { output: { stdout: string; stderr: strin
 }
 
 /** Runs to the end; a command that does not finish in `timeoutMs` is killed and fails the test. */
-export async function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<Finished> {
+export async function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Finished> {
   const child = spawnCli(args, env);
   const { exited } = collect(child);
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -63,7 +63,7 @@ export async function startCli(args: string[], env: Record<string, string> = {})
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
-  const waitForEntry = async (match: (entry: Record<string, unknown>) => boolean, timeoutMs = 20_000) => {
+  const waitForEntry = async (match: (entry: Record<string, unknown>) => boolean, timeoutMs = 60_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = entries().find(match);
