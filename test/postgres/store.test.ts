@@ -233,6 +233,21 @@ describe('PostgreSQL store', () => {
     await expect.poll(() => store.expiredRuns(), { timeout: 2_000, interval: 50 }).toEqual(['ses_a']);
   });
 
+  it("takes an owner's missed commands once, in order, leaving others' and returning none whose asker gave up", async () => {
+    const db = await database();
+    const store = await open(db.url);
+    await store.requestCommand('a', 'ses_1', '{"n":1}');
+    await store.requestCommand('b', 'ses_2', '{"n":2}');
+    await store.requestCommand('a', 'ses_3', '{"n":3}');
+    await query(db.url, "INSERT INTO owner_commands (owner, session_id, command, created_at) VALUES ('a', 'ses_old', '{}', now() - interval '10 seconds')");
+    expect(await store.takePendingCommands('a', 3_000)).toEqual([
+      { sessionId: 'ses_1', command: '{"n":1}' },
+      { sessionId: 'ses_3', command: '{"n":3}' },
+    ]);
+    expect(await store.takePendingCommands('a', 3_000)).toEqual([]);
+    expect(await query(db.url, 'SELECT owner, session_id FROM owner_commands')).toEqual([{ owner: 'b', session_id: 'ses_2' }]);
+  });
+
   it('answers StorageUnavailable while the database is unreachable, writing nothing, and works again once it is back', async () => {
     const db = await database();
     const proxy = await PgProxy.start();

@@ -8,11 +8,9 @@
 import type { SessionEvent } from '../../domain/events.js';
 import { newId, now } from '../../domain/ids.js';
 import type { Message } from '../../domain/types.js';
-import type { OwnerCommand } from '../ports.js';
+import { OWNER_GRACE_MS, type OwnerCommand } from '../ports.js';
 import type { SessionHost } from '../session-host.js';
 import { onSession, SYSTEM, type RuntimeContext } from './context.js';
-
-export const OWNER_GRACE_MS = 3_000;
 
 /** The process running the session's run, when it is another one. */
 export function remoteOwner(ctx: RuntimeContext, host: SessionHost): string | null {

@@ -8,11 +8,13 @@
  * backoff, then announces every session written since shortly before it went
  * deaf, so streams catch up with what they missed. A connection can also die
  * without a word (a partition, a failover): a heartbeat asks it to answer, and
- * one that does not is treated as lost since it last answered.
+ * one that does not is treated as lost since it last answered. Commands
+ * addressed to this instance while it was deaf are taken on reconnecting, if
+ * their askers still wait.
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import type { EventFeed, FeedHandlers, OwnerCommand } from '../../runtime/ports.js';
+import { OWNER_GRACE_MS, type EventFeed, type FeedHandlers, type OwnerCommand } from '../../runtime/ports.js';
 import type { PgStore } from './pg-store.js';
 import { CHANNELS } from './statements.js';
 
@@ -155,6 +157,16 @@ export class PgFeed implements EventFeed {
     }
   }
 
+  /** Carries out the commands whose notifications went unheard, while their askers still wait. */
+  private async takeMissedCommands(): Promise<void> {
+    try {
+      const missed = await this.store.takePendingCommands(this.options.instanceId, OWNER_GRACE_MS);
+      for (const { sessionId, command } of missed) this.handlers?.commandRequested(sessionId, JSON.parse(command) as OwnerCommand);
+    } catch (error) {
+      this.options.logger?.warn({ err: error }, 'could not take the commands asked while not listening; their askers act without them');
+    }
+  }
+
   private lost(client: pg.Client, error: Error | null): void {
     if (this.closed || this.client !== client) return;
     this.client = null;
@@ -186,7 +198,7 @@ export class PgFeed implements EventFeed {
     const since = this.deafSince;
     this.deafSince = null;
     this.options.logger?.info('listening on PostgreSQL again');
-    if (since !== null) await this.catchUp(since);
+    if (since !== null) await Promise.all([this.catchUp(since), this.takeMissedCommands()]);
   }
 
   /** Announces what was written while nobody listened; an announcement of nothing new is ignored by the bus. */

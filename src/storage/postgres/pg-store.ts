@@ -271,6 +271,12 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
     return rows[0] ? { sessionId: rows[0].session_id, command: rows[0].command } : null;
   }
 
+  /** Takes every command for `owner`, returning those asked within the last `withinMs`, oldest first. */
+  async takePendingCommands(owner: string, withinMs: number): Promise<{ sessionId: string; command: string }[]> {
+    const { rows } = await this.run<{ session_id: string; command: string }>('takePendingCommands', [owner, withinMs]);
+    return rows.map((row) => ({ sessionId: row.session_id, command: row.command }));
+  }
+
   async countRequest(key: string, windowMs: number): Promise<{ hits: number; resetAt: number }> {
     const { rows } = await this.run<{ hits: number; window_start: string }>('countRequest', [key, windowMs]);
     return { hits: rows[0]!.hits, resetAt: Number(rows[0]!.window_start) + windowMs };

@@ -178,6 +178,9 @@ export const SQL = {
   takeCommand: `WITH taken AS (DELETE FROM owner_commands WHERE id = $1 AND owner = $2 RETURNING session_id, command),
     stale AS (DELETE FROM owner_commands WHERE created_at < now() - interval '1 minute')
     SELECT session_id, command FROM taken`,
+  /** $1 owner, $2 ms: takes all the owner's commands; returns those asked within $2 ms (older ones' askers acted without it), in order. */
+  takePendingCommands: `WITH taken AS (DELETE FROM owner_commands WHERE owner = $1 RETURNING id, session_id, command, created_at)
+    SELECT session_id, command FROM taken WHERE created_at > now() - $2::float8 ${MS} ORDER BY id`,
   readRecentMessages: 'SELECT data FROM messages WHERE session_id = $1 ORDER BY position DESC LIMIT $2',
   expiredRuns: `SELECT id FROM sessions WHERE state = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < now()) ORDER BY ordinal`,
   runningSessions: `SELECT id FROM sessions WHERE state = 'running' ORDER BY ordinal`,
