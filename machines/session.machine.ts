@@ -33,6 +33,13 @@ export * from './session.types.js';
 
 const record = (event: LogEvent) => ({ type: 'record', event }) as const;
 
+// Steps shared by the states' transitions; each takes its params from the event.
+const startRun = { type: 'startRun', params: ({ event }: { event: { runId: string; at: string } }) => event } as const;
+/** The event's message becomes the user turn, and a run starts on it. */
+const startTurn = [{ type: 'appendUserMessage', params: ({ event }: { event: { message: Message } }) => event } as const, startRun];
+const removeTurn = { type: 'removeTurn', params: ({ event }: { event: { removed: string[]; at: string } }) => event } as const;
+const withdrawQuestion = { type: 'withdrawQuestion', params: ({ event }: { event: { at: string } }) => event } as const;
+
 export const sessionMachine = setup({
   types: {
     context: {} as SessionContext,
@@ -135,24 +142,13 @@ export const sessionMachine = setup({
         'message.append': { actions: { type: 'appendUserMessage', params: ({ event }) => event } },
         // Free now: a message for later runs like any other (the runtime resumes).
         'message.enqueue': { actions: { type: 'appendUserMessage', params: ({ event }) => event } },
-        'message.interrupt': { target: 'running', actions: [{ type: 'appendUserMessage', params: ({ event }) => event }, { type: 'startRun', params: ({ event }) => event }] },
-        'message.rollback': {
-          target: 'running',
-          actions: [
-            { type: 'removeTurn', params: ({ event }) => event },
-            { type: 'appendUserMessage', params: ({ event }) => event },
-            { type: 'startRun', params: ({ event }) => event },
-          ],
-        },
+        'message.interrupt': { target: 'running', actions: [...startTurn] },
+        'message.rollback': { target: 'running', actions: [removeTurn, ...startTurn] },
         resume: [
-          { guard: 'hasPendingWork', target: 'running', actions: { type: 'startRun', params: ({ event }) => event } },
+          { guard: 'hasPendingWork', target: 'running', actions: startRun },
           { actions: 'replyCompleted' },
         ],
-        'queue.next': {
-          guard: 'hasQueued',
-          target: 'running',
-          actions: [{ type: 'takeQueued', params: ({ event }) => event }, { type: 'startRun', params: ({ event }) => event }],
-        },
+        'queue.next': { guard: 'hasQueued', target: 'running', actions: [{ type: 'takeQueued', params: ({ event }) => event }, startRun] },
         'queue.remove': removeFromQueue(),
         'question.answer': answerWhenNotAsked(),
         cancel: { actions: { type: 'reject', params: notRunning } },
@@ -181,21 +177,12 @@ export const sessionMachine = setup({
         'message.interrupt': {
           target: 'running',
           reenter: true,
-          actions: [
-            { type: 'abandonRun', params: ({ event }) => ({ status: 'cancelled', at: event.at, partial: event.partial }) },
-            { type: 'appendUserMessage', params: ({ event }) => event },
-            { type: 'startRun', params: ({ event }) => event },
-          ],
+          actions: [{ type: 'abandonRun', params: ({ event }) => ({ status: 'cancelled', at: event.at, partial: event.partial }) }, ...startTurn],
         },
         'message.rollback': {
           target: 'running',
           reenter: true,
-          actions: [
-            { type: 'abandonRun', params: ({ event }) => ({ status: 'cancelled', at: event.at }) },
-            { type: 'removeTurn', params: ({ event }) => event },
-            { type: 'appendUserMessage', params: ({ event }) => event },
-            { type: 'startRun', params: ({ event }) => event },
-          ],
+          actions: [{ type: 'abandonRun', params: ({ event }) => ({ status: 'cancelled', at: event.at }) }, removeTurn, ...startTurn],
         },
         resume: { actions: 'replyAlreadyRunning' },
         'queue.remove': removeFromQueue(),
@@ -218,23 +205,8 @@ export const sessionMachine = setup({
           },
         },
         'message.enqueue': enqueueWhileBusy(),
-        'message.interrupt': {
-          target: 'running',
-          actions: [
-            { type: 'withdrawQuestion', params: ({ event }) => event },
-            { type: 'appendUserMessage', params: ({ event }) => event },
-            { type: 'startRun', params: ({ event }) => event },
-          ],
-        },
-        'message.rollback': {
-          target: 'running',
-          actions: [
-            { type: 'withdrawQuestion', params: ({ event }) => event },
-            { type: 'removeTurn', params: ({ event }) => event },
-            { type: 'appendUserMessage', params: ({ event }) => event },
-            { type: 'startRun', params: ({ event }) => event },
-          ],
-        },
+        'message.interrupt': { target: 'running', actions: [withdrawQuestion, ...startTurn] },
+        'message.rollback': { target: 'running', actions: [withdrawQuestion, removeTurn, ...startTurn] },
         resume: { actions: 'replyCompleted' },
         'queue.remove': removeFromQueue(),
         'question.answer': [
@@ -259,21 +231,10 @@ export const sessionMachine = setup({
       on: {
         'message.append': { target: 'idle', actions: { type: 'appendUserMessage', params: ({ event }) => event } },
         'message.enqueue': { target: 'idle', actions: { type: 'appendUserMessage', params: ({ event }) => event } },
-        'message.interrupt': { target: 'running', actions: [{ type: 'appendUserMessage', params: ({ event }) => event }, { type: 'startRun', params: ({ event }) => event }] },
-        'message.rollback': {
-          target: 'running',
-          actions: [
-            { type: 'removeTurn', params: ({ event }) => event },
-            { type: 'appendUserMessage', params: ({ event }) => event },
-            { type: 'startRun', params: ({ event }) => event },
-          ],
-        },
+        'message.interrupt': { target: 'running', actions: [...startTurn] },
+        'message.rollback': { target: 'running', actions: [removeTurn, ...startTurn] },
         resume: { actions: 'replyCompleted' },
-        'queue.next': {
-          guard: 'hasQueued',
-          target: 'running',
-          actions: [{ type: 'takeQueued', params: ({ event }) => event }, { type: 'startRun', params: ({ event }) => event }],
-        },
+        'queue.next': { guard: 'hasQueued', target: 'running', actions: [{ type: 'takeQueued', params: ({ event }) => event }, startRun] },
         'queue.remove': removeFromQueue(),
         'question.answer': answerWhenNotAsked(),
         cancel: { actions: { type: 'reject', params: notRunning } },
