@@ -3,73 +3,25 @@
  * (trust authentication, user `postgres`), dropped afterwards. When the server
  * does not answer, the suite fails, saying how to start it: nothing is skipped.
  */
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll } from 'vitest';
 import { PgStore } from '../../src/storage/postgres/pg-store.js';
+import { pgAdmin, urlOf } from './admin.js';
 
-export const PG_HOST = '127.0.0.1';
-export const PG_PORT = 5432;
-const ADMIN_URL = `postgres://postgres@${PG_HOST}:${PG_PORT}/postgres`;
-const PREFIX = 'bamboo_test_';
+export { PG_HOST, PG_PORT, urlOf } from './admin.js';
 
-export const HOW_TO_START =
-  'The PostgreSQL suites need PostgreSQL at 127.0.0.1:5432 with trust authentication for the user postgres. ' +
-  'Start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` (or `service postgresql start`); ' +
-  '.ci/run starts it by itself.';
-
-export function urlOf(database: string, { host = PG_HOST, port = PG_PORT, password }: { host?: string; port?: number; password?: string } = {}): string {
-  return `postgres://postgres${password ? `:${password}` : ''}@${host}:${port}/${database}`;
-}
-
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 5_000 });
-  try {
-    await client.connect();
-  } catch (error) {
-    await client.end().catch(() => undefined);
-    throw new Error(`PostgreSQL does not answer at ${PG_HOST}:${PG_PORT} (${(error as Error).message || (error as { code?: string }).code}). ${HOW_TO_START}`, {
-      cause: error,
-    });
-  }
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-let swept = false;
-
-/** Drops databases left by test processes that died before their clean-up (their pid is in the name). */
-async function sweepAbandoned(client: pg.Client): Promise<void> {
-  if (swept) return;
-  swept = true;
-  const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${PREFIX}%`]);
-  for (const { datname } of rows) {
-    const pid = Number(/^bamboo_test_(\d+)_/.exec(datname)?.[1]);
-    if (!Number.isInteger(pid) || isAlive(pid)) continue;
-    await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => undefined);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code === 'EPERM';
-  }
-}
+const admin = pgAdmin({
+  prefix: 'bamboo_test_',
+  howToStart:
+    'The PostgreSQL suites need PostgreSQL at 127.0.0.1:5432 with trust authentication for the user postgres. ' +
+    'Start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` (or `service postgresql start`); ' +
+    '.ci/run starts it by itself.',
+});
 
 export interface TestDatabase {
   name: string;
   url: string;
   drop(): Promise<void>;
-}
-
-function freshName(): string {
-  return `${PREFIX}${process.pid}_${randomBytes(5).toString('hex')}`;
 }
 
 /**
@@ -80,11 +32,8 @@ let template: Promise<string> | null = null;
 
 function migratedTemplate(): Promise<string> {
   template ??= (async () => {
-    const name = freshName();
-    await admin(async (client) => {
-      await sweepAbandoned(client);
-      await client.query(`CREATE DATABASE "${name}"`);
-    });
+    const name = admin.freshName();
+    await admin.create(name);
     await (await PgStore.open(urlOf(name), { max: 1 })).close();
     return name;
   })();
@@ -96,8 +45,8 @@ let spare: Promise<string> | null = null;
 
 function copyOfTemplate(): Promise<string> {
   const copy = migratedTemplate().then(async (from) => {
-    const name = freshName();
-    await admin((client) => client.query(`CREATE DATABASE "${name}" TEMPLATE "${from}"`));
+    const name = admin.freshName();
+    await admin.create(name, from);
     return name;
   });
   copy.catch(() => undefined);
@@ -107,7 +56,7 @@ function copyOfTemplate(): Promise<string> {
 afterAll(async () => {
   const names = await Promise.all([spare, template].map((pending) => pending?.catch(() => null)));
   spare = template = null;
-  for (const name of names) if (name) await admin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+  for (const name of names) if (name) await admin.drop(name);
 });
 
 /**
@@ -118,11 +67,8 @@ afterAll(async () => {
 export async function createTestDatabase({ empty = false }: { empty?: boolean } = {}): Promise<TestDatabase> {
   let name: string;
   if (empty) {
-    name = freshName();
-    await admin(async (client) => {
-      await sweepAbandoned(client);
-      await client.query(`CREATE DATABASE "${name}"`);
-    });
+    name = admin.freshName();
+    await admin.create(name);
   } else {
     name = await (spare ?? copyOfTemplate());
     spare = copyOfTemplate();
@@ -134,7 +80,7 @@ export async function createTestDatabase({ empty = false }: { empty?: boolean } 
     drop: async () => {
       if (dropped) return;
       dropped = true;
-      await admin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      await admin.drop(name);
     },
   };
 }
