@@ -26,6 +26,7 @@ import type {
   TenantUsage,
   WebhookOutbox,
 } from '../store.js';
+import { createdSize, sizeOf } from '../sizes.js';
 import { IdempotencyKeyTaken, TooManyRuns, VersionConflict } from '../store.js';
 import { clientConfig, createPool, redactUrl, unavailability } from './connection.js';
 import { migrate } from './migrations.js';
@@ -105,8 +106,7 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
       row.state, row.snapshot, row.version, row.last_event_seq, row.message_count, info.created_at, row.updated_at,
       row.lease_owner, row.lease_epoch,
       events.map((event) => event.seq), data, recordsJson(records),
-      // The session's own text counts too: a 100 KB system prompt is stored, whether or not it runs.
-      sumLengths(data) + row.snapshot.length + JSON.stringify(info.metadata).length + (info.system_prompt?.length ?? 0),
+      createdSize(row, data),
     ]).catch((error: unknown) => this.keyTaken(error, records));
   }
 
@@ -133,7 +133,7 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
       sessionId, expectedVersion, commit.updatedAt,
       snapshot !== undefined, snapshot?.state ?? null, snapshot?.data ?? null, snapshot?.lastRunStatus ?? null, snapshot?.queued ?? 0,
       events.at(-1)?.seq ?? null, events.map((event) => event.seq), eventData,
-      messageData, messages.map((message) => message.id), commit.removeMessages ?? [], sumLengths(eventData) + sumLengths(messageData),
+      messageData, messages.map((message) => message.id), commit.removeMessages ?? [], sizeOf(eventData, messageData),
       lease ? (take ? 'take' : 'release') : null, take?.owner ?? null, take?.epoch ?? null, take?.ttlMs ?? null,
       runLimit?.max ?? 0, commit.onlyIfLeaseExpired === true,
       recordsJson(records), deliveriesJson(commit.outbox ?? []), this.instanceId,
@@ -360,12 +360,6 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
     }
     throw new IdempotencyKeyTaken(taken.tenant, taken.key);
   }
-}
-
-function sumLengths(texts: readonly string[]): number {
-  let total = 0;
-  for (const text of texts) total += text.length;
-  return total;
 }
 
 /**

@@ -26,6 +26,7 @@ import type {
   TenantUsage,
   WebhookOutbox,
 } from '../store.js';
+import { createdSize, sizeOf } from '../sizes.js';
 import { IdempotencyKeyTaken, TooManyRuns, VersionConflict } from '../store.js';
 import { checkIntegrity, translate } from './errors.js';
 import { GroupCommit } from './group-commit.js';
@@ -86,8 +87,7 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
         version: row.version,
         last_event_seq: row.last_event_seq,
         message_count: row.message_count,
-        // The session's own text counts too: a 100 KB system prompt is stored, whether or not it runs.
-        bytes: sumLengths(data) + row.snapshot.length + JSON.stringify(row.info.metadata).length + (row.info.system_prompt?.length ?? 0),
+        bytes: createdSize(row, data),
         updated_at: row.updated_at,
       });
       events.forEach((event, i) => this.sql.insertEvent.run(row.info.id, event.seq, data[i]));
@@ -104,7 +104,7 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
       }
       const eventData = events.map((event) => JSON.stringify(event));
       const messageData = messages.map((message) => JSON.stringify(message));
-      const bytes = sumLengths(eventData) + sumLengths(messageData);
+      const bytes = sizeOf(eventData, messageData);
       const position = messages.length > 0 ? ((this.sql.messagePosition.get(sessionId) as number | undefined) ?? 0) : 0;
       const lastSeq = events.at(-1)?.seq ?? null;
       // Removed messages are counted out before the row is updated, so `message_count` stays exact.
@@ -335,10 +335,4 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
   private putIdempotency(record: IdempotencyRecord): void {
     if (this.sql.putIdempotency.run(record).changes !== 1) throw new IdempotencyKeyTaken(record.tenant, record.key);
   }
-}
-
-function sumLengths(texts: readonly string[]): number {
-  let total = 0;
-  for (const text of texts) total += text.length;
-  return total;
 }
