@@ -17,8 +17,9 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const [file, limit = '25'] = process.argv.slice(2);
-if (!file) {
+const [file, limit = '25', ...extra] = process.argv.slice(2);
+// A glob such as CPU.*.cpuprofile can match a worker thread's profile too: name one file.
+if (!file || extra.length > 0 || !/^[1-9]\d*$/.test(limit)) {
   console.error('Usage: tsx bench/profile-top.ts FILE.cpuprofile [N]');
   process.exit(2);
 }
