@@ -5,13 +5,13 @@
  */
 import type { Message } from '../domain/types.js';
 
+/** How long the owner of a run has to act on a command; then the asker presumes it gone and acts in storage itself. */
+export const OWNER_GRACE_MS = 3_000;
+
 /**
  * What only the process running a session's run may do while it runs (every
  * other process leaves the session's writes to it): asked for by another.
  */
-/** How long the owner of a run has to act on a command; then the asker presumes it gone and acts in storage itself. */
-export const OWNER_GRACE_MS = 3_000;
-
 export type OwnerCommand =
   /** `keepPartial`: keep what the run said so far, as an interrupted assistant message. */
   | { kind: 'cancel'; runId: string; keepPartial: boolean }
