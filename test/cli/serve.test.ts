@@ -3,12 +3,13 @@
  * it is, serves the API and the console, keeps credentials out of its logs, and
  * on SIGTERM stops, saying what it interrupted.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { spawnCli, startCli, type RunningCli } from './run.js';
+import { ROOT, spawnCli, startCli, type RunningCli } from './run.js';
 
 let dir: string;
 const running: RunningCli[] = [];
@@ -47,6 +48,34 @@ describe('bamboo-server', () => {
     const messages = cli.entries().map((entry) => entry.msg);
     expect(messages).toContain('shutting down');
     expect(cli.entries().at(-1)).toMatchObject({ interrupted: 0, msg: 'stopped; no run was in progress' });
+  });
+
+  it('`npm start` stops with the server when a process manager sends SIGTERM to npm', async () => {
+    const npm = spawn('npm', ['start', '--silent'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', PORT: '0', BAMBOO_DB: ':memory:', BAMBOO_LOG_FORMAT: 'json' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // A group of its own, so the clean-up reaches whatever npm started, even if it outlived npm.
+      detached: true,
+    });
+    let stdout = '';
+    npm.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise((resolve) => npm.once('exit', resolve));
+    try {
+      await expect.poll(() => /"url":"(http:[^"]+)"/.exec(stdout)?.[1], { timeout: 60_000 }).toBeTruthy();
+      const url = /"url":"(http:[^"]+)"/.exec(stdout)![1]!;
+      npm.kill('SIGTERM');
+      await exited;
+      // The server itself stopped (it said so), not only npm: nothing answers on its port.
+      await expect.poll(() => stdout, { timeout: 10_000 }).toContain('"msg":"stopped');
+      await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+    } finally {
+      try {
+        process.kill(-npm.pid!, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
   });
 
   it('reports the runs a shutdown interrupted', async () => {
