@@ -2,6 +2,7 @@
 import { Client } from '@langchain/langgraph-sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { API, cleanup } from '../http/helpers.js';
+import { packageVersion } from '../../src/cli/version.js';
 import { failure, humanInput, startLangGraph } from './helpers.js';
 
 afterEach(cleanup);
@@ -120,5 +121,16 @@ describe('API keys', () => {
     expect((await failure(beta.threads.get(thread.thread_id))).status).toBe(404);
     expect(await beta.threads.search()).toEqual([]);
     expect((await failure(beta.runs.create(thread.thread_id, 'demo', { input: humanInput('mine now') }))).status).toBe(404);
+  });
+
+  it('leave /ok and /info public, as LangGraph does: clients call them to see a server answers and what it offers', async () => {
+    const { apiUrl } = await startLangGraph({ access: { apiKeys: [{ tenant: 'acme', key: ACME }] } });
+    const ok = await fetch(`${apiUrl}/ok`);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ ok: true });
+    const info = await fetch(`${apiUrl}/info`);
+    expect(info.status).toBe(200);
+    expect(await info.json()).toEqual({ version: packageVersion(), flags: { assistants: true, crons: false, langsmith: false } });
+    expect((await fetch(`${apiUrl}/threads/search`, { method: 'POST' })).status).toBe(401);
   });
 });

@@ -9,6 +9,7 @@ import { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { RouteDeps } from '../routes/deps.js';
 import { assistantRoutes } from './assistants.js';
 import { langGraphErrors, LangGraphError, notProvided } from './errors.js';
+import { metaRoutes } from './meta.js';
 import { runRoutes } from './runs.js';
 import { threadRoutes } from './threads.js';
 
@@ -30,6 +31,7 @@ const notFound: RequestHandler = (req, _res, next) => next(new LangGraphError(40
 export function langGraphApi(deps: RouteDeps, rateLimit: RequestHandler | null = null): [Router, ErrorRequestHandler] {
   const router = Router();
   router.use(exposeRunLocation);
+  metaRoutes(router);
   router.use(deps.authenticate);
   if (rateLimit) router.use(rateLimit);
   router.all(['/runs/crons{/*rest}', '/threads/:id/runs/crons{/*rest}'], notProvided('Crons'));
