@@ -2,9 +2,10 @@
  * Checks before start-up, and start-up failures restated, so that a mistake in
  * the configuration reads as one line that names the setting and what to do.
  */
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DatabaseDamaged } from '../storage/sqlite/errors.js';
+import { makeFolder } from '../storage/sqlite/folder.js';
 import { isPostgresUrl, postgresUrlProblem, redactUrl } from '../storage/postgres/connection.js';
 import { DatabaseInUse } from '../storage/sqlite/single-instance.js';
 import { StorageUnavailable } from '../storage/store.js';
@@ -48,7 +49,7 @@ export function checkDatabasePath(path: string): void {
   const folder = dirname(file);
   const fix = `choose a writable path with ${name}, or :memory:`;
   try {
-    mkdirSync(folder, { recursive: true });
+    makeFolder(folder);
     // SQLite also writes -wal and -shm files beside the database, so the folder must be writable, not only the file.
     accessSync(folder, constants.W_OK);
   } catch (error) {

@@ -96,6 +96,10 @@ describe.concurrent('configuration errors', () => {
     expectConfigError(await runCli(['--db', join(file, 'deeper', 'x.db')]), '--db', join(file, 'deeper', 'x.db'));
   });
 
+  it('a database folder the system refuses to make, where a recursive mkdir would never return (under /proc)', async () => {
+    expectConfigError(await runCli([], { BAMBOO_DB: '/proc/no-such-folder/bamboo.db' }), 'BAMBOO_DB', 'cannot write its folder /proc/no-such-folder', 'ENOENT');
+  });
+
   it('a database path that is a folder, or a file that is not a database', async () => {
     const folder = join(dir, 'a-folder');
     mkdirSync(folder);

@@ -115,6 +115,13 @@ describe('SQLite file database', () => {
     expect(await store.getIdempotency('default', 'k-old')).toMatchObject({ status: 201 });
   });
 
+  it('creates missing folders, several deep, and fails at once where one cannot be made (under /proc)', async () => {
+    const file = join(dirname(tempFile()), 'a', 'b', 'bamboo.db');
+    open.push(new SqliteStore(file));
+    expect(readFileSync(file).subarray(0, 15).toString()).toBe('SQLite format 3');
+    expect(() => new SqliteStore('/proc/no-such-folder/bamboo.db')).toThrow(/ENOENT/);
+  });
+
   it('uses WAL and records its schema version once', async () => {
     const file = tempFile();
     await new SqliteStore(file).close();

@@ -4,7 +4,6 @@
  * completion before it returns; the Promise-shaped port is what lets
  * PostgreSQL share the contract.
  */
-import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { SessionEvent } from '../../domain/events.js';
@@ -29,6 +28,7 @@ import type {
 import { createdSize, sizeOf } from '../sizes.js';
 import { IdempotencyKeyTaken, TooManyRuns, VersionConflict } from '../store.js';
 import { checkIntegrity, translate } from './errors.js';
+import { makeFolder } from './folder.js';
 import { GroupCommit } from './group-commit.js';
 import { migrate } from './migrations.js';
 import { SqliteOutbox } from './outbox.js';
@@ -58,7 +58,7 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
   /** `path` is a file (its folder is created) or `:memory:`. Throws `DatabaseInUse` when another process holds the file, `DatabaseDamaged` when it is corrupt. */
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.location = path === ':memory:' ? path : resolve(path);
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') makeFolder(dirname(path));
     // No waiting for a lock: a held file means another process, which `lockDatabase` reports.
     this.db = new Database(path, { timeout: 0 });
     try {
