@@ -68,7 +68,7 @@ describe('SQLite file database', () => {
     await second.commit({ sessionId: 'ses_durable', expectedVersion: 2, updatedAt: tick(), events: [event('ses_durable', 4)], messages: [] });
   });
 
-  it('is held by one store at a time: a second is refused, naming the holder, and the first goes on unaffected', async () => {
+  it('is held by one store at a time: a second (and a third) is refused, naming the holder, and the first goes on unaffected', async () => {
     const file = tempFile();
     const first = new SqliteStore(file);
     open.push(first);
@@ -82,6 +82,8 @@ describe('SQLite file database', () => {
     expect(refusal).toBeInstanceOf(DatabaseInUse);
     expect((refusal as Error).message).toContain(`process ${process.pid}`);
     expect((refusal as Error).message).toContain('PostgreSQL');
+    // A refused store leaves the holder's record: the next one refused still names it.
+    expect(() => new SqliteStore(file)).toThrow(`process ${process.pid}`);
     await first.commit({ sessionId: 'ses_held', expectedVersion: 1, updatedAt: tick(), events: [event('ses_held', 2)], messages: [] });
     expect((await first.loadSession('ses_held'))?.version).toBe(2);
     await first.close();

@@ -61,8 +61,12 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
     if (path !== ':memory:') makeFolder(dirname(path));
     // No waiting for a lock: a held file means another process, which `lockDatabase` reports.
     this.db = new Database(path, { timeout: 0 });
+    let locked = false;
     try {
-      if (path !== ':memory:') lockDatabase(this.db, this.location);
+      if (path !== ':memory:') {
+        lockDatabase(this.db, this.location);
+        locked = true;
+      }
       this.db.pragma('journal_mode = WAL');
       // With WAL, NORMAL loses no committed transaction on a process crash; only an OS crash can drop the last ones.
       this.db.pragma('synchronous = NORMAL');
@@ -71,7 +75,8 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
       migrate(this.db);
     } catch (error) {
       this.db.close();
-      if (path !== ':memory:') unlockDatabase(this.location);
+      // The holder's record stays when the lock is another's.
+      if (locked) unlockDatabase(this.location);
       throw error;
     }
     this.sql = prepareStatements(this.db);
