@@ -85,7 +85,7 @@ export const SETTINGS = [
     default: 10,
     meaning: 'PostgreSQL connections this instance opens at most (one more listens for the others\' news)',
   }),
-  setting({ variable: 'BAMBOO_INSPECT', flag: 'inspect', value: toggle, default: false, meaning: '`1`: start the Stately inspector (see below)' }),
+  setting({ variable: 'BAMBOO_INSPECT', flag: 'inspect', value: toggle, default: false, meaning: '`1`: start the Stately inspector, a live view of the sessions\' statecharts (its URL, with a token, is logged at start)' }),
   setting({ variable: 'BAMBOO_INSPECT_PORT', flag: 'inspect-port', value: port, default: 5678, meaning: "the inspector's port on 127.0.0.1" }),
   setting({
     variable: 'BAMBOO_API_KEYS',

@@ -69,6 +69,15 @@ describe('bamboo-server keys', () => {
     }
   });
 
+  it('--help after an action prints the keys usage and exits 0, touching no database', async () => {
+    const [create, list] = await Promise.all([runCli(['keys', 'create', '--help']), runCli(['keys', 'list', '-h'], { BAMBOO_DB: ':memory:' })]);
+    for (const finished of [create, list]) {
+      expect(finished.code, finished.stderr).toBe(0);
+      expect(finished.stdout).toContain('bamboo-server keys create --tenant NAME');
+      expect(finished.stdout).toContain('bamboo-server keys revoke KEY_ID');
+    }
+  });
+
   it('a non-loopback HOST without keys is a configuration error that says how to add one', async () => {
     const finished = await runCli([], { HOST: '0.0.0.0', PORT: '0', BAMBOO_DB: ':memory:' });
     expect(finished.code).toBe(2);

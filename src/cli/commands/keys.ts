@@ -24,6 +24,7 @@ export const keys: Command = {
   summary: 'manage API keys in the store (a key is printed once; only its hash is kept)',
   async run(argv, context) {
     const [action, ...rest] = argv;
+    if (rest.includes('--help') || rest.includes('-h')) return usage(context, 0);
     switch (action) {
       case 'create':
         return create(rest, context);
@@ -34,13 +35,17 @@ export const keys: Command = {
       case '--help':
       case '-h':
       case undefined:
-        context.stdout.write(`Usage:\n${USAGE.replace(/^/gm, '  ')}\n`);
-        return action === undefined ? 2 : 0;
+        return usage(context, action === undefined ? 2 : 0);
       default:
         throw new ConfigError(`unknown keys action ${JSON.stringify(action)}; use create, list or revoke`);
     }
   },
 };
+
+function usage(context: CommandContext, code: number): number {
+  context.stdout.write(`Usage:\n${USAGE.replace(/^/gm, '  ')}\n`);
+  return code;
+}
 
 async function create(argv: string[], context: CommandContext): Promise<number> {
   const flags = parseFlags(argv, { tenant: { type: 'string' }, name: { type: 'string' }, db: { type: 'string' } });
