@@ -91,8 +91,16 @@ export function storageTrouble(error: StorageUnavailable): string {
   return error.reason === 'full' ? 'Storage is full' : error.reason === 'busy' ? 'Storage is busy' : 'Storage is unreachable';
 }
 
+/** Errors that pass with time: storage trouble, and limits on what is in progress (a run, a stream) ends. Seconds to wait. */
+export function retryAfterOf(error: unknown): string | null {
+  if (error instanceof StorageUnavailable) return '5';
+  if (error instanceof SessionError && (error.code === 'too_many_runs' || error.code === 'too_many_streams')) return '5';
+  return null;
+}
+
 export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
-  if (error instanceof StorageUnavailable && !res.headersSent) res.setHeader('Retry-After', '5');
+  const retryAfter = retryAfterOf(error);
+  if (retryAfter && !res.headersSent) res.setHeader('Retry-After', retryAfter);
   const known =
     error instanceof SessionError
       ? error

@@ -175,7 +175,10 @@ describe('per-tenant limits', () => {
     const refused = replies.filter((r) => r.status === 429);
     expect(started).toHaveLength(3);
     expect(refused).toHaveLength(5);
-    for (const reply of refused) expectError(reply, 429, 'too_many_runs', { limit: 3 });
+    for (const reply of refused) {
+      expectError(reply, 429, 'too_many_runs', { limit: 3 });
+      expect(reply.headers.get('retry-after')).toBe('5');
+    }
     // A refused message is not stored, and its session did not move.
     for (const [i, reply] of replies.entries()) {
       if (reply.status !== 429) continue;
@@ -200,6 +203,7 @@ describe('per-tenant limits', () => {
     expect([first.status, second.status]).toEqual([200, 200]);
     const third = await server.call('GET', path, { headers: { ...as(ACME), Accept: 'text/event-stream' } });
     expectError(third, 429, 'too_many_streams', { limit: 2 });
+    expect(third.headers.get('retry-after')).toBe('5');
     const other = await createAs(server, BETA);
     const betaStream = await openStream(server.url, `${API}/sessions/${other.id}/events`, as(BETA));
     expect(betaStream.status).toBe(200);

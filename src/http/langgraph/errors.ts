@@ -7,7 +7,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { SessionError } from '../../domain/errors.js';
 import { StorageUnavailable } from '../../storage/store.js';
-import { statusOf, storageTrouble } from '../errors.js';
+import { retryAfterOf, statusOf, storageTrouble } from '../errors.js';
 
 export class LangGraphError extends Error {
   constructor(
@@ -71,7 +71,6 @@ export const langGraphErrors: ErrorRequestHandler = (error: unknown, req, res, _
     body = { detail: detailOf(error), code: error.code };
   } else if (error instanceof StorageUnavailable) {
     status = error.reason === 'full' ? 507 : 503;
-    if (!res.headersSent) res.setHeader('Retry-After', '5');
     body = { detail: `${storageTrouble(error)}; nothing was written` };
   } else if (isClientError(error)) {
     status = error.type === 'entity.parse.failed' ? 422 : error.status;
@@ -81,6 +80,8 @@ export const langGraphErrors: ErrorRequestHandler = (error: unknown, req, res, _
     status = 500;
     body = { detail: 'Internal server error' };
   }
+  const retryAfter = retryAfterOf(error);
+  if (retryAfter && !res.headersSent) res.setHeader('Retry-After', retryAfter);
   if (res.headersSent) {
     // A stream already under way: cut, so the client sees it broken (and reconnects) rather than a clean end.
     res.destroy();
