@@ -16,7 +16,7 @@ import { limitConnectionsPerClient } from './http/connections.js';
 import { Lifecycle } from './http/lifecycle.js';
 import { Metrics } from './http/metrics.js';
 import type { EventFeed } from './runtime/ports.js';
-import { createRuntime, type RuntimeInspector, type SessionRuntime } from './runtime/runtime.js';
+import { createRuntime, defaultInstanceId, type RuntimeInspector, type SessionRuntime } from './runtime/runtime.js';
 import { SqliteStore } from './storage/sqlite/sqlite-store.js';
 import type { RequestCounter, ServerStore } from './storage/store.js';
 import { Authenticator } from './auth/authenticator.js';
@@ -220,8 +220,9 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
   for (const [name, agent] of Object.entries(options.agents ?? {})) agents.set(name, agent);
 
   const webhooks = options.webhooks?.urls.length ? options.webhooks : undefined;
-  // Made once the runtime has started; a run ending before that is sent at the dispatcher's first look.
-  let dispatcher: WebhookDispatcher | undefined;
+  const instanceId = options.instanceId ?? defaultInstanceId();
+  // Started once the runtime has: a run ending before that is sent at the dispatcher's first look.
+  const dispatcher = webhooks && new WebhookDispatcher({ ...webhooks, outbox: store, owner: instanceId, logger });
   let runtime: SessionRuntime;
   let interrupted: string[];
   try {
@@ -236,7 +237,7 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
       retentionDays: options.limits?.retentionDays,
       maxRunsPerTenant: limit(access.maxRunsPerTenant, KEYED_DEFAULTS.maxRunsPerTenant),
       leaseMs: options.leaseMs,
-      instanceId: options.instanceId,
+      instanceId,
       feed: options.feed,
       logger,
       inspector: options.inspector,
@@ -258,10 +259,9 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
   purgeTimer.unref();
 
   const metrics = new Metrics(runtime);
-  if (webhooks) {
-    dispatcher = new WebhookDispatcher({ ...webhooks, outbox: store, owner: runtime.instanceId, logger, onResult: (result) => metrics.deliverySettled(result) });
+  if (dispatcher) {
     metrics.watchWebhooks(() => store.countPendingDeliveries());
-    dispatcher.start();
+    dispatcher.start((result) => metrics.deliverySettled(result));
   }
 
   const lifecycle = new Lifecycle();

@@ -45,8 +45,6 @@ export interface DispatcherOptions extends WebhookTuning {
   /** This instance, as the owner of its claims. */
   owner: string;
   logger: Logger;
-  /** Told of every settled attempt, for metrics. */
-  onResult?(result: DeliveryResult): void;
 }
 
 const HOUR = 60 * 60 * 1000;
@@ -67,6 +65,9 @@ export class WebhookDispatcher {
   private pumping: Promise<void> | null = null;
   private purging: Promise<void> | null = null;
   private wokenWhilePumping = false;
+  /** Wakes before `start` wait for it: it looks at the outbox first thing. */
+  private started = false;
+  private onResult: (result: DeliveryResult) => void = () => undefined;
   private outboxFailing = false;
 
   constructor(private readonly options: DispatcherOptions) {
@@ -90,7 +91,10 @@ export class WebhookDispatcher {
     return this.tuning.timeoutMs + 5_000;
   }
 
-  start(): void {
+  /** Starts sending; `onResult` hears of every settled attempt (for metrics). */
+  start(onResult?: (result: DeliveryResult) => void): void {
+    if (onResult) this.onResult = onResult;
+    this.started = true;
     const poll = setInterval(() => this.wake(), this.tuning.pollIntervalMs);
     const purge = setInterval(() => this.purge(), HOUR);
     this.timers = [poll, purge];
@@ -101,7 +105,7 @@ export class WebhookDispatcher {
 
   /** Looks for due deliveries now: after a commit wrote some, or an attempt freed a place. */
   wake(): void {
-    if (this.stopping.signal.aborted) return;
+    if (!this.started || this.stopping.signal.aborted) return;
     if (this.pumping) {
       this.wokenWhilePumping = true;
       return;
@@ -156,7 +160,7 @@ export class WebhookDispatcher {
     const at = this.now();
     try {
       if (result.delivered) {
-        if (await outbox.markDelivered(delivery.id, owner, this.iso(at))) this.options.onResult?.('delivered');
+        if (await outbox.markDelivered(delivery.id, owner, this.iso(at))) this.onResult('delivered');
         return;
       }
       // A shutdown is not the receiver's fault: due again at once, at the next start.
@@ -171,7 +175,7 @@ export class WebhookDispatcher {
       }
       const next = this.iso(at + this.backoff(delivery.attempts));
       if (await outbox.scheduleRetry(delivery.id, owner, next, result.error)) {
-        this.options.onResult?.('retried');
+        this.onResult('retried');
         this.options.logger.debug({ delivery_id: delivery.id, attempts: delivery.attempts, error: result.error, next_attempt_at: next }, 'webhook attempt failed; retrying');
       }
     } catch (err) {
@@ -187,7 +191,7 @@ export class WebhookDispatcher {
   }
 
   private failed(delivery: DeliveryRecord, error: string): void {
-    this.options.onResult?.('failed');
+    this.onResult('failed');
     this.options.logger.warn(
       { delivery_id: delivery.id, session_id: delivery.sessionId, run_id: delivery.runId, type: delivery.type, url: shownUrl(delivery.url), attempts: delivery.attempts, error },
       'webhook delivery failed; it is listed at GET /api/v1/webhooks/deliveries?status=failed and can be retried',

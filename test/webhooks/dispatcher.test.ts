@@ -66,9 +66,8 @@ describe('the dispatcher', () => {
       random: () => 0.5,
       // Polling would not move this clock; the test wakes the dispatcher when the next attempt is due.
       pollIntervalMs: HOUR,
-      onResult: (result) => results.push(result),
     });
-    dispatcher.start();
+    dispatcher.start((result) => results.push(result));
 
     const waits: number[] = [];
     for (let attempt = 1; ; attempt++) {
