@@ -32,11 +32,13 @@ export type { PgFeedOptions } from './storage/postgres/feed.js';
 export { openStore } from './storage/open-store.js';
 export type { OpenedStore, OpenStoreOptions } from './storage/open-store.js';
 export type {
+  ApiKeyRecord,
   Commit,
   DeliveryQuery,
   DeliveryRecord,
   IdempotencyRecord,
   IdempotencyStore,
+  KeyStore,
   LeaseChange,
   ListQuery,
   Page,
@@ -51,10 +53,17 @@ export type * from './domain/webhooks.js';
 export { WEBHOOK_EVENT_TYPES } from './domain/webhooks.js';
 export { IdempotencyKeyTaken, StorageUnavailable, VersionConflict } from './storage/store.js';
 export { createBamboo, createServer } from './server.js';
-export type { Bamboo, BambooOptions, BambooServer, ServerOptions, WebhookSettings } from './server.js';
+export { DEFAULT_LIMITS, KEYED_DEFAULTS, UnsafeConfiguration } from './server.js';
+export type { AccessSettings, Bamboo, BambooOptions, BambooServer, ResourceLimits, ServerOptions, WebhookSettings } from './server.js';
 export type { WebhookTuning } from './webhooks/dispatcher.js';
 export { createApp, DEFAULT_SSE } from './http/app.js';
-export type { AppOptions } from './http/app.js';
+export type { AccessOptions, AppOptions, ResponseBudget } from './http/app.js';
+export { Authenticator } from './auth/authenticator.js';
+export type { AuthenticatorOptions, Principal } from './auth/authenticator.js';
+export type { ConfiguredKey } from './auth/keys.js';
+export type { FrontDoorOptions } from './http/front-door.js';
+export type { StreamLimits } from './http/stream-budget.js';
+export { WebhookDeliveries } from './webhooks/deliveries.js';
 export { Lifecycle } from './http/lifecycle.js';
 export { Metrics } from './http/metrics.js';
 export type { SseOptions } from './http/sse.js';

@@ -16,7 +16,8 @@ import { ROOT } from './run.js';
 const run = promisify(execFile);
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
-const CONSUMER = `import { createDemoAgent, createServer, type Agent, type ServerOptions } from 'bamboo-server';
+const CONSUMER = `import { createDemoAgent, createServer, type AccessSettings, type Agent, type ResourceLimits, type ServerOptions } from 'bamboo-server';
+import type { AccessOptions, AppOptions, FrontDoorOptions, ResponseBudget, StreamLimits } from 'bamboo-server';
 
 const shout: Agent = {
   async run({ messages, emit }) {
@@ -26,7 +27,12 @@ const shout: Agent = {
   },
 };
 
-const options: ServerOptions = { agents: { shout, quick: createDemoAgent({ tokenDelayMs: 0 }) }, defaultAgent: 'shout', port: 0 };
+// Every field's type of the options can be named by a caller.
+const access: AccessSettings = { allowedHosts: ['bamboo.internal'] };
+const limits: ResourceLimits = { maxStreams: 100 };
+const options: ServerOptions = { agents: { shout, quick: createDemoAgent({ tokenDelayMs: 0 }) }, defaultAgent: 'shout', port: 0, access, limits };
+const appParts: [AccessOptions?, ResponseBudget?, FrontDoorOptions?, StreamLimits?, AppOptions['webhooks']?] = [];
+void appParts;
 const server = await createServer(options);
 const url: string = server.url;
 server.app.get('/hello', (_req, res) => res.send(url));
