@@ -37,10 +37,10 @@ const api = {
   async start(input: StartInput): Promise<{ url: string; pid: number }> {
     // The CLI's defaults; the environment is left out, so every run measures the same configuration.
     const config = resolveConfig({}, process.env.BENCH_LOG_LEVEL ? { BAMBOO_LOG_LEVEL: process.env.BENCH_LOG_LEVEL } : {});
-    logger = createLogger(config, process.stdout);
+    const instanceId = input.instanceId ?? defaultInstanceId();
+    logger = createLogger(config, process.stdout, instanceId);
     const log = logger;
     process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
-    const instanceId = input.instanceId ?? defaultInstanceId();
     const { store, feed } = await openStore(input.db ?? join(input.dir, 'bamboo.db'), { instanceId, logger });
     if (input.countRoundTrips) {
       if (!(store instanceof PgStore)) throw new Error('Round trips are counted on PostgreSQL only');

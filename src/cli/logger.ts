@@ -1,4 +1,5 @@
 /** The server's logger: readable on a terminal, JSON lines otherwise, secrets redacted either way. */
+import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { prettyStream } from './pretty.js';
 import { SETTINGS, type Config, type Setting } from './settings.js';
@@ -36,12 +37,20 @@ function bufferedStdout() {
   return destination;
 }
 
+/**
+ * JSON lines carry `instance` (`BAMBOO_INSTANCE_ID`), so the logs of several
+ * instances can be merged; readable lines, on one terminal, name it at start only.
+ */
 export function createLogger(
   config: Pick<Config, 'BAMBOO_LOG_LEVEL' | 'BAMBOO_LOG_FORMAT'>,
   out: NodeJS.WriteStream = process.stdout,
+  instance?: string,
 ): Logger {
   const options = { level: config.BAMBOO_LOG_LEVEL, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
-  if (logFormat(config, out) === 'json') return pino(options, out === process.stdout ? bufferedStdout() : out);
+  if (logFormat(config, out) === 'json') {
+    const base = { pid: process.pid, hostname: hostname(), ...(instance ? { instance } : {}) };
+    return pino({ ...options, base }, out === process.stdout ? bufferedStdout() : out);
+  }
   // NO_COLOR (https://no-color.org) turns colours off, also on a terminal.
   return pino(options, prettyStream(out, Boolean(out.isTTY) && !process.env.NO_COLOR));
 }

@@ -48,6 +48,10 @@ describe('bamboo-server', () => {
     const messages = cli.entries().map((entry) => entry.msg);
     expect(messages).toContain('shutting down');
     expect(cli.entries().at(-1)).toMatchObject({ interrupted: 0, msg: 'stopped; no run was in progress' });
+    // Every line names the instance, once, so several instances' logs can be merged.
+    expect(started.instance).toMatch(/^\S+-\d+-/);
+    for (const entry of cli.entries()) expect(entry.instance, String(entry.msg)).toBe(started.instance);
+    for (const line of cli.output.stdout.split('\n').filter((text) => text.startsWith('{'))) expect(line.match(/"instance":/g)).toHaveLength(1);
   });
 
   it('`npm start` stops with the server when a process manager sends SIGTERM to npm', async () => {
@@ -107,7 +111,7 @@ describe('bamboo-server', () => {
     });
     // The request line is lean: method, path, status, duration and id; no headers, no body.
     const request = await cli.waitForEntry((entry) => entry.msg === 'request');
-    expect(Object.keys(request).sort()).toEqual(['hostname', 'level', 'method', 'ms', 'msg', 'path', 'pid', 'req_id', 'status', 'time']);
+    expect(Object.keys(request).sort()).toEqual(['hostname', 'instance', 'level', 'method', 'ms', 'msg', 'path', 'pid', 'req_id', 'status', 'time']);
     expect(request).toMatchObject({ method: 'GET', path: '/api/v1/sessions', status: 200 });
     const config = await cli.waitForEntry((entry) => entry.msg === 'configuration');
     expect(config).toMatchObject({ config: { OPENAI_API_KEY: '[redacted]', OPENAI_BASE_URL: '[redacted]', PORT: 0 } });

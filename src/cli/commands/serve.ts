@@ -31,13 +31,14 @@ export const serve: Command = {
     }
     // Validated before the logger exists: a bad log level must be a config error, not a crash inside pino.
     const config = resolveConfig(flags, context.env);
-    const logger = createLogger(config, context.stdout);
+    const instanceId = config.BAMBOO_INSTANCE_ID ?? defaultInstanceId();
+    const logger = createLogger(config, context.stdout, instanceId);
     // Secret settings are redacted by the logger (REDACTED_PATHS); a database URL's password here.
     logger.debug({ config: { ...config, BAMBOO_DB: isPostgresUrl(config.BAMBOO_DB) ? redactUrl(config.BAMBOO_DB) : config.BAMBOO_DB } }, 'configuration');
     // One session's failure must never take the others down.
     process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
     try {
-      const running = await start(config, context, logger);
+      const running = await start(config, instanceId, context, logger);
       stopOnSignals(running, logger);
       return undefined;
     } catch (error) {
@@ -53,11 +54,10 @@ interface Running {
   inspector?: RunningInspector;
 }
 
-async function start(config: Config, context: CommandContext, logger: Logger): Promise<Running> {
+async function start(config: Config, instanceId: string, context: CommandContext, logger: Logger): Promise<Running> {
   const agents = openAIAgents(context.env);
   checkAgent(config.BAMBOO_AGENT, ['demo', ...Object.keys(agents)]);
   checkDatabase(config.BAMBOO_DB);
-  const instanceId = config.BAMBOO_INSTANCE_ID ?? defaultInstanceId();
   const webhooks = webhookSettings(config);
 
   // Off by default: inspecting every actor costs throughput.
@@ -162,7 +162,8 @@ function logStarted(logger: Logger, config: Config, version: string, server: Bam
       console: `${server.url}/`,
       version,
       storeKind: kind,
-      instance: server.runtime.instanceId,
+      // Every JSON line carries it already (a second key would repeat it); readable lines name it here.
+      ...('instance' in logger.bindings() ? {} : { instance: server.runtime.instanceId }),
     },
     `Bamboo Server ${version} listening on ${server.url}`,
   );
