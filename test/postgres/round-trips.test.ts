@@ -39,10 +39,10 @@ function countRoundTrips(store: PgStore): { total: number; tokenCommits: number;
 }
 
 /** Resolves once an event of `type` is durable in `instance`. */
-function durable(instance: Instance, type: SessionEvent['type']): Promise<SessionEvent> {
+function durable<T extends SessionEvent['type']>(instance: Instance, type: T): Promise<Extract<SessionEvent, { type: T }>> {
   return new Promise((resolve) => {
     const stop = instance.server.runtime.observe((events) => {
-      const found = events.find((event) => event.type === type);
+      const found = events.find((event): event is Extract<SessionEvent, { type: T }> => event.type === type);
       if (found) {
         stop();
         resolve(found);
@@ -57,7 +57,7 @@ async function hitlTurn(ask: Instance, answer: Instance, content: string, startC
   startCounting();
   const asked = durable(ask, 'question_asked');
   expect((await sendMessage(ask, session.id, content)).status).toBe(202);
-  const question = (await asked) as Extract<SessionEvent, { type: 'question_asked' }>;
+  const question = await asked;
   const completed = durable(answer, 'run_completed');
   const reply = await answer.call('POST', `${API}/sessions/${session.id}/respond`, { json: { question_id: question.question.id, answer: 'red' } });
   expect(reply.status).toBe(202);

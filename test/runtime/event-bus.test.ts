@@ -10,7 +10,7 @@ import { EventBus } from '../../src/runtime/event-bus.js';
 const SESSION = 'ses_bus';
 
 function token(seq: number): SessionEvent {
-  return { seq, type: 'token', session_id: SESSION, run_id: 'run_1', text: `t${seq}`, at: '2026-01-01T00:00:00.000Z' } as SessionEvent;
+  return { seq, type: 'token', session_id: SESSION, run_id: 'run_1', text: `t${seq}`, at: '2026-01-01T00:00:00.000Z' };
 }
 
 /** A log the test appends to; each read waits until the test lets it answer, with what the log held when it started. */
