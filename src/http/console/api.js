@@ -70,7 +70,7 @@ export async function machineSvg(detail) {
  * reconnections.
  * @param {string} id
  * @param {number} afterSeq
- * @param {(event: object) => void} onEvent
+ * @param {(event: import('./session-state.js').SessionEvent) => void} onEvent
  * @param {(status: 'open' | 'reconnecting' | 'closed', detail?: { status?: number }) => void} onStatus
  */
 export function openEvents(id, afterSeq, onEvent, onStatus) {

@@ -3,19 +3,29 @@
 // It starts from the session resource at its `last_event_seq` and then moves with the event stream only.
 
 /**
+ * The API's types, for editors: the console is served as is, without a build.
+ * @typedef {import('../../domain/events.js').SessionEvent} SessionEvent
+ * @typedef {import('../../domain/types.js').SessionView} SessionView
+ * @typedef {import('../../domain/types.js').Question} Question
+ */
+
+/**
  * @typedef {object} SessionState
  * @property {string} id
  * @property {string | null} title
  * @property {string} agent
  * @property {string} state            idle | running | awaitingUser | completed
- * @property {object | null} question  the open question
+ * @property {Question | null} question  the open question
  * @property {boolean} pendingWork     a user turn waits for a run (the API's has_pending_work)
  * @property {string | null} runId
  * @property {boolean} deleted
  * @property {number} seq              the last event this state includes
  */
 
-/** @returns {SessionState} */
+/**
+ * @param {SessionView} session
+ * @returns {SessionState}
+ */
 export function fromSession(session) {
   return {
     id: session.id,
@@ -34,6 +44,7 @@ export function fromSession(session) {
  * The state after one event (the same object for an event the snapshot already includes).
  * The pending-work rules mirror the session machine's actions.
  * @param {SessionState} current
+ * @param {SessionEvent} event
  * @returns {SessionState}
  */
 export function applyEvent(current, event) {
@@ -69,11 +80,12 @@ export function applyEvent(current, event) {
  * A listed copy of the session taken at exactly our position replaces what we derived, so a rule the
  * events only imply cannot drift from the server. Any other copy is older or newer than what is shown.
  * @param {SessionState} current
+ * @param {SessionView} session
  */
 export function reconcile(current, session) {
   if (session.id !== current.id || session.last_event_seq !== current.seq || current.deleted) return current;
   const fresh = fromSession(session);
-  const same = ['title', 'state', 'pendingWork', 'runId'].every((key) => fresh[key] === current[key]) && fresh.question?.id === current.question?.id;
+  const same = /** @type {const} */ (['title', 'state', 'pendingWork', 'runId']).every((key) => fresh[key] === current[key]) && fresh.question?.id === current.question?.id;
   return same ? current : fresh;
 }
 
