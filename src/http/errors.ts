@@ -91,7 +91,7 @@ export function storageTrouble(error: StorageUnavailable): string {
   return error.reason === 'full' ? 'Storage is full' : error.reason === 'busy' ? 'Storage is busy' : 'Storage is unreachable';
 }
 
-/** Errors that pass with time: storage trouble, and limits on what is in progress (a run, a stream) ends. Seconds to wait. */
+/** Seconds to wait, for errors that pass with time: storage trouble, and the limits on runs and streams in progress (freed as they end). */
 export function retryAfterOf(error: unknown): string | null {
   if (error instanceof StorageUnavailable) return '5';
   if (error instanceof SessionError && (error.code === 'too_many_runs' || error.code === 'too_many_streams')) return '5';
