@@ -30,6 +30,14 @@ async function open(url: string): Promise<PgStore> {
   return store;
 }
 
+/** A connection of another instance, to hold rows while the store works; closed after the test. */
+async function client(url: string): Promise<pg.Client> {
+  const connection = new pg.Client({ connectionString: url });
+  await connection.connect();
+  cleanups.push(() => connection.end());
+  return connection;
+}
+
 /** Counts the store's round trips: every statement goes through its pool's `query`. */
 function countQueries(store: PgStore): { count: () => number } {
   let n = 0;
@@ -119,9 +127,7 @@ describe('PostgreSQL store', () => {
     const store = await open(db.url);
     await store.createSession(sessionRow('ses_a'), [event('ses_a', 1, 'session_created')]);
     // Another instance's commit holds the session's row while the deletion arrives.
-    const other = new pg.Client({ connectionString: db.url });
-    await other.connect();
-    cleanups.push(() => other.end());
+    const other = await client(db.url);
     await other.query('BEGIN');
     await other.query('UPDATE sessions SET version = version + 1 WHERE id = $1', ['ses_a']);
     await other.query(`INSERT INTO events (session_id, seq, data) VALUES ('ses_a', 2, '{}')`);
@@ -280,9 +286,7 @@ describe('PostgreSQL store', () => {
     const store = await open(db.url);
     await store.createSession(sessionRow('ses_a'), [event('ses_a', 1, 'session_created')]);
     // Another client holds the row, so the commit waits inside the server until its connection is cut.
-    const holder = new pg.Client({ connectionString: db.url });
-    await holder.connect();
-    cleanups.push(() => holder.end());
+    const holder = await client(db.url);
     await holder.query("BEGIN; SELECT 1 FROM sessions WHERE id = 'ses_a' FOR UPDATE");
     const commit = store.commit({ sessionId: 'ses_a', expectedVersion: 1, updatedAt: tick(), events: [event('ses_a', 2)], messages: [] });
     await expect
