@@ -11,14 +11,15 @@ import type { Agent } from './agents/agent.js';
 import { createDemoAgent } from './agents/demo.js';
 import { createApp, DEFAULT_SSE } from './http/app.js';
 import { SharedRateLimitStore } from './http/rate-limit.js';
+import { SharedTenantStreams } from './http/tenant-streams.js';
 import { IDEMPOTENCY_TTL_MS } from './http/idempotency.js';
 import { limitConnectionsPerClient } from './http/connections.js';
 import { Lifecycle } from './http/lifecycle.js';
 import { Metrics } from './http/metrics.js';
 import type { EventFeed } from './runtime/ports.js';
-import { createRuntime, defaultInstanceId, type RuntimeInspector, type SessionRuntime } from './runtime/runtime.js';
+import { createRuntime, DEFAULT_LEASE_MS, defaultInstanceId, type RuntimeInspector, type SessionRuntime } from './runtime/runtime.js';
 import { SqliteStore } from './storage/sqlite/sqlite-store.js';
-import type { RequestCounter, ServerStore } from './storage/store.js';
+import type { RequestCounter, ServerStore, StreamCounter } from './storage/store.js';
 import { Authenticator } from './auth/authenticator.js';
 import type { ConfiguredKey } from './auth/keys.js';
 import { WebhookDeliveries } from './webhooks/deliveries.js';
@@ -265,6 +266,8 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
   }
 
   const lifecycle = new Lifecycle();
+  // Shared storage counts every instance's streams together.
+  const tenantStreams = streamCounter(store) ? new SharedTenantStreams(store, { instance: instanceId, ttlMs: options.leaseMs ?? DEFAULT_LEASE_MS, logger }) : undefined;
   const app = createApp({
     runtime,
     idempotencyStore: store,
@@ -278,6 +281,7 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
       rateLimitPerMinute: limit(access.rateLimitPerMinute, KEYED_DEFAULTS.rateLimitPerMinute),
       // Shared storage counts every instance's requests together.
       rateLimitStore: sharedCounter(store) ? new SharedRateLimitStore(store) : undefined,
+      tenantStreams,
       streams: {
         perTenant: limit(access.maxStreamsPerTenant, KEYED_DEFAULTS.maxStreamsPerTenant),
         total: options.limits?.maxStreams ?? DEFAULT_LIMITS.maxStreams,
@@ -304,6 +308,7 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
       if (unfinished > 0) logger.warn({ requests: unfinished }, 'shutting down with requests still in flight');
       // Before storage closes; deliveries of the runs interrupted next are sent at the next start.
       await dispatcher?.stop();
+      await tenantStreams?.stop();
       const stoppedRuns = await runtime.shutdown();
       // Streams are ended, not cut: each has been sent its run's `run_interrupted`; clients reconnect with Last-Event-ID.
       lifecycle.endStreams();
@@ -329,11 +334,16 @@ function checkWebhooks(webhooks: WebhookSettings | undefined): void {
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
-/** Refuses what would expose the server; warns when the operator chose to. */
+/** A store shared by instances counts requests (and streams) for all of them. */
 function sharedCounter(store: ServerStore): store is ServerStore & RequestCounter {
   return typeof store.countRequest === 'function';
 }
 
+function streamCounter(store: ServerStore): store is ServerStore & StreamCounter {
+  return typeof store.openStream === 'function';
+}
+
+/** Refuses what would expose the server; warns when the operator chose to. */
 function checkAccess(access: AccessSettings, keysExist: boolean, host: string | undefined, inspecting: boolean, logger: Logger): void {
   if (host !== undefined && !LOOPBACK.has(host) && !/^127\./.test(host) && !keysExist) {
     if (!access.allowUnauthenticated) {

@@ -32,7 +32,7 @@ import { BufferBudget } from './buffer-budget.js';
 import { requireApiKey } from './auth.js';
 import { allowHosts, type FrontDoorOptions, guardOrigins } from './front-door.js';
 import { tenantRateLimit } from './rate-limit.js';
-import { StreamBudget, type StreamLimits } from './stream-budget.js';
+import { StreamBudget, type StreamLimits, type TenantStreams } from './stream-budget.js';
 
 /** Who may call the API, from where, how often. */
 export interface AccessOptions {
@@ -46,6 +46,8 @@ export interface AccessOptions {
   rateLimitStore?: RateLimitStore;
   /** Open event streams allowed; each limit 0 for none. */
   streams?: Partial<StreamLimits>;
+  /** Where a tenant's open streams are counted; by this instance alone by default. */
+  tenantStreams?: TenantStreams;
 }
 
 /** How much one response may hold. */
@@ -90,7 +92,7 @@ export function createApp(options: AppOptions): Express {
   const access = options.access ?? {};
   const frontDoor = access.frontDoor ?? { listenHost: '127.0.0.1', allowedHosts: [], corsOrigins: [] };
   const authenticate = requireApiKey(access.authenticator ?? new Authenticator({ configured: [] }));
-  const streams = new StreamBudget({ ...NO_STREAM_LIMITS, ...access.streams });
+  const streams = new StreamBudget({ ...NO_STREAM_LIMITS, ...access.streams }, access.tenantStreams);
   const page = { bytes: options.budget?.pageBytes ?? 4 * 1024 * 1024, stallMs: options.budget?.pageStallMs ?? 30_000 };
   const buffers = new BufferBudget(options.budget?.sseBufferedBytes ?? 64 * 1024 * 1024);
   metrics.watchStreams(streams, buffers);

@@ -153,6 +153,26 @@ export interface RequestCounter {
   resetRequests(key: string): Promise<void>;
 }
 
+/**
+ * Event streams open per tenant, counted by every instance on the store
+ * together, so a per-tenant stream limit holds across them. Each instance
+ * keeps its own count live by renewing it; the streams of an instance that
+ * died stop counting when its count expires. A store of one process (SQLite)
+ * leaves it out: counting in memory is exact there.
+ */
+export interface StreamCounter {
+  /**
+   * Counts one more stream of `tenant` on `instance`, unless the tenant's
+   * streams on every live instance already reach `limit`: then false, and
+   * nothing is counted. The instance's count lives `ttlMs` from now.
+   */
+  openStream(tenant: string, instance: string, limit: number, ttlMs: number): Promise<boolean>;
+  /** Counts one stream of `tenant` on `instance` less. */
+  closeStream(tenant: string, instance: string): Promise<void>;
+  /** Sets the instance's counts to `counts` (tenants absent have none) and keeps them live `ttlMs` from now. */
+  renewStreams(instance: string, counts: ReadonlyMap<string, number>, ttlMs: number): Promise<void>;
+}
+
 /** API keys managed with `bamboo-server keys`. */
 export interface KeyStore {
   createApiKey(record: Omit<ApiKeyRecord, 'revoked_at'>): Promise<void>;
@@ -303,4 +323,4 @@ export interface WebhookOutbox {
 }
 
 /** Everything a server keeps: sessions and their logs, idempotency records, API keys, the webhook outbox. Both adapters are one. */
-export type ServerStore = Store & IdempotencyStore & KeyStore & WebhookOutbox & Partial<RequestCounter>;
+export type ServerStore = Store & IdempotencyStore & KeyStore & WebhookOutbox & Partial<RequestCounter> & Partial<StreamCounter>;

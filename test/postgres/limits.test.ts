@@ -1,10 +1,12 @@
 /**
  * Per-tenant limits with two instances on one PostgreSQL database: requests
- * a minute and concurrent runs are counted in the database, so a tenant
- * cannot double its allowance by spreading its calls over both.
+ * a minute, concurrent runs and open event streams are counted in the
+ * database, so a tenant cannot double its allowance by spreading its calls
+ * over both.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { API } from '../http/helpers.js';
+import { openStream } from '../http/raw-http.js';
 import { createTestDatabase } from './database.js';
 import { type Instance, type InstanceOptions, startInstance } from './instances.js';
 
@@ -61,5 +63,33 @@ describe('per-tenant limits across two instances', () => {
     expect((await b.call('POST', `${API}/sessions/${running[0]}/cancel`, { headers: as(ACME) })).status).toBe(200);
     const idle = sessions.find((_, i) => replies[i]!.status === 429)!;
     expect((await a.call('POST', `${API}/sessions/${idle}/messages`, { json: { content: 'now' }, headers: as(ACME) })).status).toBe(202);
+  });
+
+  it('open event streams: both instances count into one limit, a close on either frees a place, and a refused stream opens nothing', async () => {
+    const [a, b] = await pair({ maxStreamsPerTenant: 3 });
+    const session = (await a.call('POST', `${API}/sessions`, { json: {}, headers: as(ACME) })).body.session.id as string;
+    const path = `${API}/sessions/${session}/events`;
+    const open = [await openStream(a.url, path, as(ACME)), await openStream(b.url, path, as(ACME)), await openStream(a.url, path, as(ACME))];
+    expect(open.map((stream) => stream.status)).toEqual([200, 200, 200]);
+    for (const instance of [a, b]) {
+      const refused = await instance.call('GET', path, { headers: { ...as(ACME), Accept: 'text/event-stream' } });
+      expect(refused.status).toBe(429);
+      expect(refused.body.error).toMatchObject({ code: 'too_many_streams', limit: 3 });
+    }
+    // A run's stream over the LangGraph API counts too, and a refused one starts no run.
+    const refusedRun = await b.call('POST', `/langgraph/threads/${session}/runs/stream`, { json: { assistant_id: 'demo', input: { messages: [{ role: 'user', content: 'hi' }] } }, headers: as(ACME) });
+    expect(refusedRun.status).toBe(429);
+    expect((await a.call('GET', `${API}/sessions/${session}`, { headers: as(ACME) })).body.session).toMatchObject({ state: 'idle', message_count: 0 });
+    // Another tenant has its own count.
+    const other = (await b.call('POST', `${API}/sessions`, { json: {}, headers: as(BETA) })).body.session.id as string;
+    const beta = await openStream(b.url, `${API}/sessions/${other}/events`, as(BETA));
+    expect(beta.status).toBe(200);
+    open[1]!.close();
+    await vi.waitFor(async () => {
+      const again = await openStream(a.url, path, as(ACME));
+      if (again.status !== 200) throw new Error(`still refused: ${again.status}`);
+      open.push(again);
+    });
+    for (const stream of [...open, beta]) stream.close();
   });
 });

@@ -77,11 +77,8 @@ export function runRoutes(router: Router, { runtime, lifecycle, buffers, sse, st
     );
   };
   /** Counts an event stream against the limits; released when the response closes. */
-  const openStream = (req: Request, res: Response, threadId: string) => {
-    const release = streams.acquire({ tenant: req.tenant, session: threadId, client: req.socket.remoteAddress ?? 'unknown' });
-    res.once('close', release);
-    return release;
-  };
+  const openStream = (req: Request, res: Response, threadId: string) =>
+    streams.open({ tenant: req.tenant, session: threadId, client: req.socket.remoteAddress ?? 'unknown' }, res);
   /** The thread's values once the run `ref` names is over (at once if it never starts). */
   const finalValues = async (req: Request, threadId: string, start: RunStart | null, signal: AbortSignal) => {
     if (start) await runEnd(sessions(req), threadId, start.runId, signal);
@@ -115,7 +112,7 @@ export function runRoutes(router: Router, { runtime, lifecycle, buffers, sse, st
     const modes = streamModes(body.stream_mode);
     const session = await threadFor(req, body.assistant_id);
     // Counted before the run starts: a refused stream starts nothing.
-    const release = openStream(req, res, session.id);
+    const release = await openStream(req, res, session.id);
     try {
       const started = await startRun(sessions(req), session, body);
       const gone = clientGone(res);
@@ -162,7 +159,7 @@ export function runRoutes(router: Router, { runtime, lifecycle, buffers, sse, st
     const modes = streamModes(query.stream_mode);
     const session = await loadThread(sessions(req), req.params.id);
     const header = req.get('Last-Event-ID');
-    const release = openStream(req, res, session.id);
+    const release = await openStream(req, res, session.id);
     try {
       const start = await runStart(sessions(req), session, req.params.run, clientGone(res));
       const from = start ? sentUpTo(header, start.startSeq) : null;

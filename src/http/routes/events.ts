@@ -15,8 +15,7 @@ export const eventRoutes: RegisterRoutes = (router, { runtime, sse, lifecycle, s
       const sessions = sessionsFor(runtime, req);
       if ((req.get('Accept') ?? '').includes('text/event-stream')) {
         // A reconnecting EventSource keeps its URL, so the header wins over `?after=`.
-        const release = streams.acquire({ tenant: req.tenant, session: req.params.id, client: req.socket.remoteAddress ?? 'unknown' });
-        res.once('close', release);
+        const release = await streams.open({ tenant: req.tenant, session: req.params.id, client: req.socket.remoteAddress ?? 'unknown' }, res);
         await streamEvents({ sessions, lifecycle, buffers, options: sse }, req.params.id, resumeFrom ?? query.after ?? null, req, res).catch((error: unknown) => {
           release();
           throw error;

@@ -125,6 +125,32 @@ const MIGRATIONS: string[] = [
     hits         integer NOT NULL
   );
   `,
+  // Event streams open per tenant on each instance; a row counts while it is live (its instance renews it).
+  `
+  CREATE TABLE tenant_streams (
+    tenant     text        NOT NULL,
+    instance   text        NOT NULL,
+    open       integer     NOT NULL CHECK (open >= 0),
+    expires_at timestamptz NOT NULL,
+    PRIMARY KEY (tenant, instance)
+  );
+  -- Opening serialises on the tenant (an advisory lock held to the end of the statement's transaction), so two instances cannot both take the last place.
+  CREATE FUNCTION bamboo_open_stream(p_tenant text, p_instance text, p_limit integer, p_ttl_ms integer) RETURNS boolean LANGUAGE plpgsql AS $$
+  DECLARE
+    open_now integer;
+  BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('bamboo tenant streams'), hashtext(p_tenant));
+    -- A new statement, so a new snapshot: it sees every open committed before the lock was granted.
+    SELECT coalesce(sum(open), 0) INTO open_now FROM tenant_streams WHERE tenant = p_tenant AND expires_at > clock_timestamp();
+    IF p_limit > 0 AND open_now >= p_limit THEN
+      RETURN false;
+    END IF;
+    INSERT INTO tenant_streams AS s (tenant, instance, open, expires_at)
+    VALUES (p_tenant, p_instance, 1, clock_timestamp() + p_ttl_ms * interval '1 millisecond')
+    ON CONFLICT (tenant, instance) DO UPDATE SET open = s.open + 1, expires_at = EXCLUDED.expires_at;
+    RETURN true;
+  END $$;
+  `,
 ];
 
 /** Any constant shared by every instance: the key of the advisory lock that serialises migrations. */

@@ -23,16 +23,18 @@ import type {
   RetryOutcome,
   SessionRow,
   Store,
+  StreamCounter,
   TenantUsage,
   WebhookOutbox,
 } from '../store.js';
 import { createdSize, sizeOf } from '../sizes.js';
 import { IdempotencyKeyTaken, TooManyRuns, VersionConflict } from '../store.js';
 import { clientConfig, createPool, redactUrl, unavailability } from './connection.js';
+import { PgCounters } from './counters.js';
 import { migrate } from './migrations.js';
-import { deliveriesJson, OUTBOX_SQL, type OutboxStatement, PgOutbox } from './outbox.js';
+import { deliveriesJson, PgOutbox } from './outbox.js';
 import { type IdempotencyRecordRow, type Profile, recordsJson, type SessionRecord, toIdempotencyRecord, toRow } from './records.js';
-import { SQL, type StatementName } from './statements.js';
+import { type AnyStatement, statementText } from './statements.js';
 
 export interface PgStoreOptions {
   /** Connections at most. Default 10. */
@@ -57,13 +59,14 @@ function impossible(id: string): boolean {
 /** No byte budget: larger than any page. */
 const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 
-export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox, RequestCounter {
+export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox, RequestCounter, StreamCounter {
   readonly kind = 'postgres';
   readonly shared = true;
   /** The URL without its password. */
   readonly location: string;
   private closed = false;
   private readonly outbox = new PgOutbox((name, values) => this.run(name, values));
+  private readonly counters = new PgCounters((name, values) => this.run(name, values));
 
   /** Prefer `PgStore.open`, which also migrates. `pool` is the store's from now on: `close` ends it. */
   constructor(
@@ -277,17 +280,28 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
     return rows.map((row) => ({ sessionId: row.session_id, command: row.command }));
   }
 
-  async countRequest(key: string, windowMs: number): Promise<{ hits: number; resetAt: number }> {
-    const { rows } = await this.run<{ hits: number; window_start: string }>('countRequest', [key, windowMs]);
-    return { hits: rows[0]!.hits, resetAt: Number(rows[0]!.window_start) + windowMs };
+  countRequest(key: string, windowMs: number): Promise<{ hits: number; resetAt: number }> {
+    return this.counters.countRequest(key, windowMs);
   }
 
-  async uncountRequest(key: string): Promise<void> {
-    await this.run('uncountRequest', [key]);
+  uncountRequest(key: string): Promise<void> {
+    return this.counters.uncountRequest(key);
   }
 
-  async resetRequests(key: string): Promise<void> {
-    await this.run('resetRequests', [key]);
+  resetRequests(key: string): Promise<void> {
+    return this.counters.resetRequests(key);
+  }
+
+  openStream(tenant: string, instance: string, limit: number, ttlMs: number): Promise<boolean> {
+    return this.counters.openStream(tenant, instance, limit, ttlMs);
+  }
+
+  closeStream(tenant: string, instance: string): Promise<void> {
+    return this.counters.closeStream(tenant, instance);
+  }
+
+  renewStreams(instance: string, counts: ReadonlyMap<string, number>, ttlMs: number): Promise<void> {
+    return this.counters.renewStreams(instance, counts, ttlMs);
   }
 
   claimDeliveries(claim: { owner: string; now: string; limit: number; claimMs: number }): Promise<DeliveryRecord[]> {
@@ -333,15 +347,15 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
   }
 
   /** One statement, one round trip; prepared once per connection by name. */
-  private async run<R extends pg.QueryResultRow = pg.QueryResultRow>(name: StatementName | OutboxStatement, values: unknown[]): Promise<pg.QueryResult<R>> {
+  private async run<R extends pg.QueryResultRow = pg.QueryResultRow>(name: AnyStatement, values: unknown[]): Promise<pg.QueryResult<R>> {
     try {
-      return await this.pool.query<R>({ name: `bamboo_${name}`, text: name in SQL ? SQL[name as StatementName] : OUTBOX_SQL[name as OutboxStatement], values });
+      return await this.pool.query<R>({ name: `bamboo_${name}`, text: statementText(name), values });
     } catch (error) {
       throw unavailability(error) ?? error;
     }
   }
 
-  private async ids(name: StatementName, values: unknown[]): Promise<string[]> {
+  private async ids(name: AnyStatement, values: unknown[]): Promise<string[]> {
     const { rows } = await this.run<{ id: string }>(name, values);
     return rows.map((row) => row.id);
   }

@@ -5,6 +5,9 @@
  * else is written. Lease times come from the database's clock.
  */
 
+import { COUNTER_SQL, type CounterStatement } from './counters.js';
+import { OUTBOX_SQL, type OutboxStatement } from './outbox.js';
+
 /** LISTEN/NOTIFY channels; payloads stay small and are decoded in feed.ts. */
 export const CHANNELS = {
   /** `sessionId:lastSeq:instanceId` after a commit with events (the instance that wrote it, or empty). */
@@ -132,16 +135,6 @@ export const SQL = {
     note AS (SELECT pg_notify('${CHANNELS.deleted}', s.id) FROM s)
     SELECT s.id, (SELECT count(*) FROM note)::integer AS notified FROM s`,
 
-  /** One more request for key $1 in its window of $2 ms, which starts at its first request (the database's clock) and then at the first after it ends. */
-  countRequest: `
-    INSERT INTO request_counts AS c (key, window_start, hits)
-    VALUES ($1, (extract(epoch FROM clock_timestamp()) * 1000)::bigint, 1)
-    ON CONFLICT (key) DO UPDATE SET
-      hits = CASE WHEN c.window_start + $2::bigint > EXCLUDED.window_start THEN c.hits + 1 ELSE 1 END,
-      window_start = CASE WHEN c.window_start + $2::bigint > EXCLUDED.window_start THEN c.window_start ELSE EXCLUDED.window_start END
-    RETURNING hits, window_start::text AS window_start`,
-  uncountRequest: 'UPDATE request_counts SET hits = greatest(hits - 1, 0) WHERE key = $1',
-  resetRequests: 'DELETE FROM request_counts WHERE key = $1',
   loadSession: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`,
   sessionVersion: 'SELECT version FROM sessions WHERE id = $1',
   listAll: `SELECT ${SESSION_COLUMNS}, ordinal::text AS ordinal FROM sessions
@@ -197,3 +190,12 @@ export const SQL = {
 } as const;
 
 export type StatementName = keyof typeof SQL;
+
+/** Every statement the store prepares: its own, the outbox's and the shared counters'. */
+export type AnyStatement = StatementName | OutboxStatement | CounterStatement;
+
+export function statementText(name: AnyStatement): string {
+  if (name in SQL) return SQL[name as StatementName];
+  if (name in OUTBOX_SQL) return OUTBOX_SQL[name as OutboxStatement];
+  return COUNTER_SQL[name as CounterStatement];
+}
