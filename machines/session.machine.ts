@@ -9,7 +9,7 @@
  * - `reply`: the outcome of the command just sent;
  * - `rejected`: why the command is refused in this state.
  */
-import { emit, enqueueActions, fromPromise, setup } from 'xstate';
+import { emit, enqueueActions, fromPromise, not, setup } from 'xstate';
 import type { LogEvent } from '../src/domain/events.js';
 import type { Message } from '../src/domain/types.js';
 import {
@@ -21,6 +21,7 @@ import {
   isReplayedAnswer,
   mismatchOrNoQuestion,
   notQueued,
+  queuedAhead,
   queueFull,
   queueHasRoom,
   type Step,
@@ -38,6 +39,8 @@ const startRun = { type: 'startRun', params: ({ event }: { event: { runId: strin
 /** The event's message becomes the user turn, and a run starts on it. */
 const startTurn = [{ type: 'appendUserMessage', params: ({ event }: { event: { message: Message } }) => event } as const, startRun];
 const removeTurn = { type: 'removeTurn', params: ({ event }: { event: { removed: string[]; at: string } }) => event } as const;
+/** Free, but queued messages run first: a message that may not wait is refused, as while a run is active. */
+const queuedFirst = { guard: 'hasQueued', actions: { type: 'reject', params: ({ context }: { context: SessionContext }) => queuedAhead(context) } } as const;
 const withdrawQuestion = { type: 'withdrawQuestion', params: ({ event }: { event: { at: string } }) => event } as const;
 
 export const sessionMachine = setup({
@@ -139,9 +142,9 @@ export const sessionMachine = setup({
   states: {
     idle: {
       on: {
-        'message.append': { actions: { type: 'appendUserMessage', params: ({ event }) => event } },
-        // Free now: a message for later runs like any other (the runtime resumes).
-        'message.enqueue': { actions: { type: 'appendUserMessage', params: ({ event }) => event } },
+        'message.append': [queuedFirst, { actions: { type: 'appendUserMessage', params: ({ event }) => event } }],
+        // Free now: a message for later runs like any other (the runtime resumes), unless queued ones wait to run first.
+        'message.enqueue': [{ guard: not('hasQueued'), actions: { type: 'appendUserMessage', params: ({ event }) => event } }, ...enqueueWhileBusy()],
         'message.interrupt': { target: 'running', actions: [...startTurn] },
         'message.rollback': { target: 'running', actions: [removeTurn, ...startTurn] },
         resume: [
@@ -229,8 +232,8 @@ export const sessionMachine = setup({
     },
     completed: {
       on: {
-        'message.append': { target: 'idle', actions: { type: 'appendUserMessage', params: ({ event }) => event } },
-        'message.enqueue': { target: 'idle', actions: { type: 'appendUserMessage', params: ({ event }) => event } },
+        'message.append': [queuedFirst, { target: 'idle', actions: { type: 'appendUserMessage', params: ({ event }) => event } }],
+        'message.enqueue': [{ guard: not('hasQueued'), target: 'idle', actions: { type: 'appendUserMessage', params: ({ event }) => event } }, ...enqueueWhileBusy()],
         'message.interrupt': { target: 'running', actions: [...startTurn] },
         'message.rollback': { target: 'running', actions: [removeTurn, ...startTurn] },
         resume: { actions: 'replyCompleted' },
@@ -253,7 +256,11 @@ function notRunning(): Rejection {
   return { code: 'not_running', message: 'No run is active' };
 }
 
-/** While a run is active or a question waits: the message joins the queue, if it has room. */
+/**
+ * While a run is active or a question waits, or queued messages are about to
+ * run (the queue moves on the next turn of the event loop): the message joins
+ * the queue, if it has room, and never runs before those queued earlier.
+ */
 function enqueueWhileBusy() {
   return [
     { guard: { type: 'queueHasRoom', params: ({ event }: { event: { maxQueued: number } }) => event }, actions: { type: 'enqueueMessage', params: ({ event }: { event: { message: Message } }) => event } },

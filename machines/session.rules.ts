@@ -73,6 +73,14 @@ export function queueFull(maxQueued: number): Rejection {
   return { code: 'queue_full', message: `${maxQueued} messages are already queued; wait for them, or remove one`, details: { limit: maxQueued } };
 }
 
+export function queuedAhead(context: SessionContext): Rejection {
+  const n = context.queue.length;
+  return {
+    code: 'session_busy',
+    message: `${n} queued message${n === 1 ? ' is' : 's are'} about to run; wait for ${n === 1 ? 'it' : 'them'}, or send with multitask_strategy "enqueue"`,
+  };
+}
+
 export function notQueued(messageId: string): Rejection {
   return { code: 'queued_message_not_found', message: `No queued message with id ${messageId}` };
 }

@@ -84,7 +84,7 @@ describe('GET /api/v1/machines/session', () => {
     expect(mermaid.startsWith('stateDiagram-v2\n')).toBe(true);
     expect(mermaid).toContain('[*] --> idle');
     expect(mermaid).toContain('idle --> running : resume [hasPendingWork] / startRun');
-    expect(mermaid).toContain('completed --> idle : message.append / appendUserMessage');
+    expect(mermaid).toContain('completed --> idle : message.append [else] / appendUserMessage');
     for (const state of SESSION_STATES) expect(mermaid).toMatch(new RegExp(`^  ${state}\\b`, 'm'));
   });
 

@@ -155,6 +155,8 @@ function expectedAfter(value: SessionState, context: SessionContext, event: Mode
     case 'message.append':
       if (running) return unchanged(rejection('session_busy', { run_id: context.runId }));
       if (value === 'awaitingUser') return unchanged(rejection('question_pending', { question_id: context.pendingQuestion!.id }));
+      // Free, but queued messages run first.
+      if (context.queue.length > 0) return unchanged(rejection('session_busy'));
       return appended(event.message);
 
     case 'resume':
@@ -208,7 +210,7 @@ function expectedAfter(value: SessionState, context: SessionContext, event: Mode
     }
 
     case 'message.enqueue': {
-      if (value === 'idle' || value === 'completed') return appended(event.message);
+      if ((value === 'idle' || value === 'completed') && context.queue.length === 0) return appended(event.message);
       if (context.queue.length >= event.maxQueued) return unchanged(rejection('queue_full', { limit: event.maxQueued }));
       const position = context.queue.length + 1;
       const { id, content, created_at } = event.message;

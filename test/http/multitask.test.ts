@@ -4,18 +4,18 @@
  * across a restart), interrupt (the partial reply kept) and rollback (the
  * superseded turn removed from the transcript).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Agent } from '../../src/agents/agent.js';
 import { sleep as pause } from '../../src/agents/agent.js';
 import { API, allEvents, allMessages, cleanup, createSession, expectError, startServer, tempDb, waitForSession, waitForState, type Json, type TestServer } from './helpers.js';
 
 afterEach(cleanup);
 
-/** Streams `/slow N` as N tokens, one every 20 ms; anything else is echoed at once. */
+/** Streams `/slow N …` as N tokens, one every 20 ms; anything else is echoed at once. */
 const slow: Agent = {
   async run(ctx) {
     const last = ctx.messages.at(-1)?.content ?? '';
-    const count = Number(/^\/slow (\d+)$/.exec(last)?.[1] ?? 0);
+    const count = Number(/^\/slow (\d+)(?: |$)/.exec(last)?.[1] ?? 0);
     if (count === 0) return { kind: 'completed', message: `Echo: ${last}` };
     let text = '';
     for (let i = 0; i < count; i++) {
@@ -131,6 +131,26 @@ describe('while running', () => {
     expect(removed.message_ids).toEqual([superseded.body.message.id]);
     expect((await server.call('GET', `${API}/sessions/${session.id}`)).body.session.message_count).toBe(4);
   });
+  it('rollback after an interrupt: the whole unanswered turn leaves, the interrupted run\'s partial reply with it', async () => {
+    const server = await slowServer();
+    const session = await createSession(server);
+    await send(server, session.id, 'keep me');
+    await waitForState(server, session.id, 'completed');
+    const first = await send(server, session.id, '/slow 50');
+    await vi.waitFor(async () => {
+      if (!(await allEvents(server, session.id)).some((e: Json) => e.type === 'token' && e.run_id === first.body.run_id)) throw new Error('no token yet');
+    });
+    expect((await send(server, session.id, '/slow 50', 'interrupt')).status).toBe(202);
+    const partial = (await allMessages(server, session.id)).find((m: Json) => m.interrupted === true);
+    expect(partial).toMatchObject({ role: 'assistant', run_id: first.body.run_id });
+    expect((await send(server, session.id, 'start over', 'rollback')).status).toBe(202);
+    await waitForState(server, session.id, 'completed');
+    const messages = await allMessages(server, session.id);
+    expect(messages.map((m: Json) => m.content)).toEqual(['keep me', 'Echo: keep me', 'start over', 'Echo: start over']);
+    const removed = (await allEvents(server, session.id)).filter((e: Json) => e.type === 'messages_removed');
+    expect(removed).toHaveLength(1);
+    expect(removed[0].message_ids).toContain(partial.id);
+  });
 });
 
 describe('while a question is open', () => {
@@ -181,6 +201,22 @@ describe('the queue under load and across restarts', () => {
     expect(users).toEqual(['/sleep 60000', ...byPosition.map((b) => b.message.content)]);
     const runs = (await allEvents(server, session.id)).filter((e: Json) => e.type === 'run_completed');
     expect(runs).toHaveLength(100);
+  }, 60_000);
+
+  it('messages sent one after another run in the order sent, also one sent as a run ends and before the queue moves on', async () => {
+    const server = await startServer({ agents: { slow }, defaultAgent: 'slow', maxQueued: 200 });
+    const session = await createSession(server);
+    const sent = Array.from({ length: 60 }, (_, i) => `/slow 1 m${i}`);
+    const outcomes: string[] = [];
+    for (const content of sent) {
+      const reply = await send(server, session.id, content, 'enqueue');
+      expect(reply.status, reply.text).toBe(202);
+      outcomes.push(reply.body.outcome);
+    }
+    await waitForSession(server, session.id, (s) => s.state === 'completed' && s.queued.length === 0, 30_000);
+    const users = (await allMessages(server, session.id)).filter((m: Json) => m.role === 'user').map((m: Json) => m.content);
+    expect(users).toEqual(sent);
+    expect(outcomes).toContain('Queued');
   }, 60_000);
 
   it('survives a restart: queued before, run after', async () => {

@@ -74,7 +74,7 @@ export const OPERATIONS: Operation[] = [
     tag: 'Messages',
     summary: 'Add a user message and start a run',
     description:
-      'Accepted in `idle` and `completed`. While a run is active or a question is open, `multitask_strategy` decides: `reject` (the default) refuses (`session_busy`, `question_pending`), `enqueue` queues the message, `interrupt` and `rollback` supersede the run or the question and run the message now.',
+      'Accepted in `idle` and `completed`, behind any queued messages about to run. While a run is active or a question is open, `multitask_strategy` decides: `reject` (the default) refuses (`session_busy`, `question_pending`), `enqueue` queues the message, `interrupt` and `rollback` supersede the run or the question and run the message now.',
     headers: ['Idempotency-Key'],
     body: appendMessage,
     responses: {

@@ -106,15 +106,20 @@ export async function advanceQueue(ctx: RuntimeContext, id: string): Promise<voi
 }
 
 /**
- * What a rollback removes: the unanswered turn, and everything the superseded
- * run produced: the active one, the one that asked the open question, or the
- * one another process just cancelled for it (`cancelled`).
+ * What a rollback removes: the unanswered turn and everything said since it
+ * began (the replies kept from runs an interrupt cancelled, calls and results
+ * of earlier runs of the turn), and everything the superseded run produced:
+ * the active one, the one that asked the open question, or the one another
+ * process just cancelled for it (`cancelled`).
  */
 function supersededMessages(host: SessionHost, transcript: readonly Message[], cancelled?: string): string[] {
   const { turn, runId, lastRun } = host.context;
   const superseded = cancelled ?? runId ?? (host.state === 'awaitingUser' ? lastRun?.id : undefined);
   if (!superseded) return [];
   const ids = new Set(turn);
+  // No run completed since the turn's first message (a completion ends the turn): all that follows it belongs to the turn.
+  const start = transcript.findIndex((message) => ids.has(message.id));
+  if (start >= 0) for (const message of transcript.slice(start)) ids.add(message.id);
   for (const message of transcript) if (message.run_id === superseded) ids.add(message.id);
   for (const messageId of host.runOutput?.messageIds ?? []) ids.add(messageId);
   return [...ids];
