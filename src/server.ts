@@ -263,6 +263,8 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
   if (dispatcher) {
     metrics.watchWebhooks(() => store.countPendingDeliveries());
     dispatcher.start((result) => metrics.deliverySettled(result));
+  } else {
+    await warnUnsent(store, logger);
   }
 
   const lifecycle = new Lifecycle();
@@ -271,7 +273,7 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
   const app = createApp({
     runtime,
     idempotencyStore: store,
-    webhooks: new WebhookDeliveries(store, () => dispatcher?.wake(), webhooks?.now),
+    webhooks: new WebhookDeliveries(store, dispatcher, webhooks?.now),
     metrics,
     logger,
     lifecycle,
@@ -319,6 +321,12 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
     })());
 
   return { app, runtime, interrupted, close };
+}
+
+/** Deliveries written while webhooks were on wait for them to be on again: say so, rather than leave them silently. */
+async function warnUnsent(store: ServerStore, logger: Logger): Promise<void> {
+  const pending = await store.countPendingDeliveries().catch(() => 0);
+  if (pending > 0) logger.warn({ pending }, 'webhook deliveries are pending, and no receiver is configured (BAMBOO_WEBHOOK_URL): they are sent once webhooks are on again');
 }
 
 /** Receivers must be http(s) URLs, signed with a secret of the Standard Webhooks form. */

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'queued_message_not_found'
   | 'delivery_not_found'
   | 'delivery_not_failed'
+  | 'webhooks_disabled'
   | 'idempotency_conflict'
   | 'unauthorized'
   | 'host_not_allowed'

@@ -29,6 +29,7 @@ const STATUS: Record<ErrorCode, number> = {
   queued_message_not_found: 404,
   delivery_not_found: 404,
   delivery_not_failed: 409,
+  webhooks_disabled: 409,
   idempotency_conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,

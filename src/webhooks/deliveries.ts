@@ -7,8 +7,8 @@ import { shownUrl } from './urls.js';
 export class WebhookDeliveries {
   constructor(
     private readonly outbox: WebhookOutbox,
-    /** Wakes the dispatcher, if one runs, so a retried delivery goes out at once. */
-    private readonly wake: () => void = () => undefined,
+    /** The dispatcher, when webhooks are on: woken so a retried delivery goes out at once. Without one, nothing is sent, so a retry is refused. */
+    private readonly dispatcher?: { wake(): void },
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -19,12 +19,15 @@ export class WebhookDeliveries {
 
   /** The failed delivery, pending again and due now: the retry window starts over. */
   async retry(tenant: string, id: string): Promise<DeliveryView> {
+    if (!this.dispatcher) {
+      throw new SessionError('webhooks_disabled', 'This server sends no webhooks (BAMBOO_WEBHOOK_URL is not set): the delivery stays failed; retry it once webhooks are configured');
+    }
     const result = await this.outbox.retryDelivery(tenant, id, new Date(this.now()).toISOString());
     if (!result) throw new SessionError('delivery_not_found', `No webhook delivery with id ${id}`);
     if (result.outcome === 'not_failed') {
       throw new SessionError('delivery_not_failed', `Delivery ${id} is ${result.delivery.status}; only a failed delivery is retried`);
     }
-    this.wake();
+    this.dispatcher.wake();
     return deliveryView(result.delivery);
   }
 }

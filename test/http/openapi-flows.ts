@@ -152,6 +152,9 @@ export async function driveWebhooks(check: ResponseCheck): Promise<void> {
     await expectCode('delivery_not_failed', 'POST', retry);
     await expectCode('delivery_not_found', 'POST', `${API}/webhooks/deliveries/dlv_missing/retry`);
     await expectCode('invalid_request', 'POST', `${API}/webhooks/deliveries/${BAD_ID}/retry`);
+    const off = await startServer();
+    const refused = await check.call(off, 'POST', `${API}/webhooks/deliveries/dlv_missing/retry`);
+    expect(refused.body?.error?.code).toBe('webhooks_disabled');
   } finally {
     await hooks.close();
   }

@@ -3,6 +3,8 @@
  * each request with `standardwebhooks`, and retry times shrunk so a test takes
  * milliseconds where production takes hours.
  */
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { API, cleanup, createSession, startServer, tempDb, waitForSession, waitForState, type TestServer } from '../http/helpers.js';
 import type { ServerOptions } from '../../src/server.js';
@@ -157,5 +159,31 @@ describe('webhook delivery', () => {
     expect([again.status, again.body.error.code]).toEqual([409, 'delivery_not_failed']);
     const missing = await server.call('POST', `${API}/webhooks/deliveries/dlv_nothing/retry`);
     expect([missing.status, missing.body.error.code]).toEqual([404, 'delivery_not_found']);
+  });
+
+  it('with webhooks turned off: deliveries stay listed, a retry is refused and changes nothing, and the pending ones are named at start', async () => {
+    const secret = newSecret();
+    const hooks = await receiver({ secret, answer: () => 503 });
+    const db = tempDb();
+    const first = await withWebhooks([hooks.url], secret, { retryWindowMs: 300, timeoutMs: 60_000 }, { dbPath: db });
+    const failedSession = await createSession(first);
+    await send(first, failedSession.id, 'told, and refused');
+    const [failed] = await waitForDeliveries(first, 'failed', (found) => found.length === 1);
+    hooks.options.answer = () => 'hang';
+    const pendingSession = await createSession(first);
+    await send(first, pendingSession.id, 'told, never answered');
+    await waitForDeliveries(first, 'pending', (found) => found.length === 1);
+    await first.close();
+
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({ write: (chunk, _encoding, done) => (lines.push(JSON.parse(String(chunk))), done()) });
+    const second = await startServer({ dbPath: db, logger: pino({ level: 'warn' }, sink) });
+    expect(lines.find((line) => line.pending === 1)?.msg).toMatch(/no receiver is configured \(BAMBOO_WEBHOOK_URL\)/);
+    const refused = await second.call('POST', `${API}/webhooks/deliveries/${failed.id}/retry`);
+    expect([refused.status, refused.body.error.code]).toEqual([409, 'webhooks_disabled']);
+    expect(refused.body.error.message).toContain('BAMBOO_WEBHOOK_URL');
+    const [still] = await waitForDeliveries(second, 'failed', (found) => found.length === 1);
+    expect(still).toMatchObject({ id: failed.id, status: 'failed', attempts: failed.attempts });
+    await waitForDeliveries(second, 'pending', (found) => found.length === 1 && found[0].session_id === pendingSession.id);
   });
 });

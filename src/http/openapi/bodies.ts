@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   'queued_message_not_found',
   'delivery_not_found',
   'delivery_not_failed',
+  'webhooks_disabled',
   'idempotency_conflict',
   'rate_limited',
   'too_many_runs',

@@ -203,7 +203,7 @@ export const OPERATIONS: Operation[] = [
       'The delivery becomes `pending`, due at once, with the same `webhook-id` and body, and is retried for another window. It goes to the receiver it was made for, and only while that URL is still configured.',
     body: empty,
     responses: { 202: { description: 'Pending again.', json: deliveryEnvelope } },
-    errors: [...BODY, 'delivery_not_found', 'delivery_not_failed', ...WRITES],
+    errors: [...BODY, 'delivery_not_found', 'delivery_not_failed', 'webhooks_disabled', ...WRITES],
   },
   {
     method: 'get',
