@@ -172,7 +172,8 @@ export async function createBamboo(options: BambooOptions = {}): Promise<Bamboo>
 export async function createServer(options: ServerOptions = {}): Promise<BambooServer> {
   const listening = { http: null as Server | null, host: options.host ?? '127.0.0.1' };
   const bamboo = await assemble(options, listening);
-  const http = createHttpServer(bamboo.app);
+  // Timeouts are checked every second, not every 30 s (Node's default), so they hold as documented.
+  const http = createHttpServer({ connectionsCheckingInterval: 1_000 }, bamboo.app);
   listening.http = http;
   // Many clients hold long SSE streams; keep-alive sockets must not pile up forever either.
   http.keepAliveTimeout = 5_000;

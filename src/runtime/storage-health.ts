@@ -9,6 +9,15 @@ import { StorageUnavailable, type Store } from '../storage/store.js';
 /** Methods whose success proves storage can write again. */
 const WRITES = new Set<string | symbol>(['commit', 'createSession', 'deleteSession', 'renewLeases', 'deleteSessionsIdleSince']);
 
+/** Whether a call that succeeded wrote something: renewing no lease, or deleting nothing, may write nothing, and proves nothing. */
+function wrote(property: string | symbol, args: unknown[], resolved: unknown): boolean {
+  if (property === 'ping') return (args[0] as { write?: boolean } | undefined)?.write === true;
+  if (!WRITES.has(property)) return false;
+  if (property === 'renewLeases') return (args[1] as readonly unknown[]).length > 0;
+  if (property === 'deleteSessionsIdleSince') return (resolved as readonly unknown[]).length > 0;
+  return true;
+}
+
 export class StorageHealth {
   private incident: { reason: StorageUnavailable['reason']; since: number; failures: number } | null = null;
 
@@ -46,7 +55,7 @@ export function watchStorage<S extends Store>(store: S, health: StorageHealth): 
         if (!(result instanceof Promise)) return result;
         return result.then(
           (resolved) => {
-            if (WRITES.has(property) || (property === 'ping' && (args[0] as { write?: boolean } | undefined)?.write)) health.succeeded();
+            if (wrote(property, args, resolved)) health.succeeded();
             return resolved;
           },
           (error: unknown) => {

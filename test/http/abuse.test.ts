@@ -78,6 +78,24 @@ describe('connections', () => {
     expect((await server.call('GET', '/healthz')).status).toBe(200);
     for (const socket of sockets) socket.destroy();
   });
+
+  it('a client that sends its headers a line at a time is answered 408 and closed once the 10 s for headers are up, not 30 s later', async () => {
+    const server = await startServer();
+    const socket = connect({ host: '127.0.0.1', port: server.server.port });
+    socket.on('error', () => undefined);
+    let text = '';
+    socket.on('data', (chunk) => (text += chunk.toString()));
+    const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now())));
+    const started = Date.now();
+    socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    const trickle = setInterval(() => socket.writable && socket.write(`X-Slow-${Date.now()}: 1\r\n`), 2_000);
+    const elapsed = (await closed) - started;
+    clearInterval(trickle);
+    expect(text).toMatch(/^HTTP\/1\.1 408 /);
+    // Node checks its timeouts every connectionsCheckingInterval: 30 s by default, which let this client stay about 20 s.
+    expect(elapsed).toBeGreaterThanOrEqual(9_000);
+    expect(elapsed).toBeLessThan(15_000);
+  }, 30_000);
 });
 
 describe('slow streams', () => {

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { StorageHealth, watchStorage } from '../../src/runtime/storage-health.js';
 import { unavailability } from '../../src/storage/postgres/connection.js';
-import type { Store } from '../../src/storage/store.js';
+import { StorageUnavailable, type Store } from '../../src/storage/store.js';
 
 describe('PostgreSQL failures', () => {
   it('class a pool whose connections all stayed in use as busy, a lost or refused connection as unreachable, a full disk as full', () => {
@@ -23,5 +23,34 @@ describe('PostgreSQL failures', () => {
     failure = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
     await expect(store.loadSession('ses_a')).rejects.toMatchObject({ reason: 'unreachable' });
     expect(health.failing).toBe(true);
+  });
+});
+
+describe('recovery', () => {
+  it('is proved only by a call that wrote: renewing no lease or deleting nothing leaves the incident open; a write ends it', async () => {
+    const health = new StorageHealth(pino({ level: 'silent' }));
+    const full = new StorageUnavailable('full', 'the disk is full');
+    let failing = true;
+    const store = watchStorage(
+      {
+        commit: () => (failing ? Promise.reject(full) : Promise.resolve()),
+        renewLeases: () => Promise.resolve([]),
+        deleteSessionsIdleSince: () => Promise.resolve([]),
+        ping: () => Promise.resolve(),
+      } as unknown as Store,
+      health,
+    );
+    await expect(store.commit({} as never)).rejects.toBe(full);
+    expect(health.failing).toBe(true);
+    await store.renewLeases('me', [], 1_000);
+    await store.deleteSessionsIdleSince('2020-01-01T00:00:00.000Z', 10);
+    await store.ping();
+    expect(health.failing).toBe(true);
+    await store.ping({ write: true });
+    expect(health.failing).toBe(false);
+    await expect(store.commit({} as never)).rejects.toBe(full);
+    failing = false;
+    await store.commit({} as never);
+    expect(health.failing).toBe(false);
   });
 });
