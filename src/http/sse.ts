@@ -71,7 +71,8 @@ export async function streamEvents({ sessions, lifecycle, buffers, options }: St
   });
   stream.onFinish(subscription.unsubscribe);
   stream.onFinish(lifecycle.streaming(res, stream.finish));
-  stream.onFinish(buffers.track(res, () => stream.drop()));
+  // The session's live frames are shared by all its streams.
+  stream.onFinish(buffers.track(res, () => stream.drop(), sessionId));
   req.on('close', stream.finish);
   if (req.destroyed) return stream.finish();
 

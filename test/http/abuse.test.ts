@@ -119,6 +119,20 @@ describe('slow streams', () => {
     expect((await server.call('GET', '/healthz')).status).toBe(200);
     for (const stream of [...silent, ...reading]) stream.close();
   });
+
+  it('count a frame shared by a session\'s streams once: many readers keeping up with large events are not cut', async () => {
+    const budget = 2 * 1024 * 1024;
+    const server = await startServer({ limits: { sseBufferedBytes: budget } });
+    const session = await createSession(server);
+    const path = `${API}/sessions/${session.id}/events`;
+    // Together they are sent far more than the budget at once (100 × 97 KB a message), but each frame is one Buffer.
+    const reading = await Promise.all(Array.from({ length: 100 }, () => openStream(server.url, path)));
+    await appendQuietly(server, session.id, BIG, 10);
+    await sleep(200);
+    expect(reading.filter((stream) => stream.closed())).toHaveLength(0);
+    expect(await metric(server, 'bamboo_event_streams')).toBe(100);
+    for (const stream of reading) stream.close();
+  });
 });
 
 describe('pages', () => {
