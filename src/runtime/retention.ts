@@ -46,7 +46,8 @@ export class Retention {
         const ids = await this.ctx.store.deleteSessionsIdleSince(cutoff, BATCH);
         for (const id of ids) forgetDeleted(this.ctx, id);
         deleted += ids.length;
-        if (ids.length < BATCH) break;
+        // A store may stop a batch short (SQLite, after some megabytes): only an empty one says the sweep is done.
+        if (ids.length === 0) break;
         // Requests go first between batches.
         await new Promise((resolve) => setImmediate(resolve));
       }

@@ -234,7 +234,12 @@ export interface Store {
    * A store that scans without cost leaves this out.
    */
   indexForRetention?(enabled: boolean): Promise<void>;
-  /** Deletes up to `limit` sessions not running and not changed since `before`, with their logs; returns their ids. */
+  /**
+   * Deletes up to `limit` sessions not running and not changed since `before`,
+   * with their logs; returns their ids. It may stop sooner, once it has
+   * deleted some megabytes, so that one call stays short: call again until
+   * none is returned.
+   */
   deleteSessionsIdleSince(before: string, limit: number): Promise<string[]>;
 
   /** Resolves when the store answers (and, with `write`, can write); for readiness checks. */

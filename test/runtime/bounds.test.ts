@@ -120,4 +120,30 @@ describe('retention', () => {
     expect((await rt.readEvents(old.id, 0, 10).catch((error: { code?: string }) => error.code))).toBe('session_not_found');
     expect(rt.stats().counts).toEqual({ idle: 1, running: 0, awaitingUser: 0, completed: 0 });
   });
+
+  it('deletes a few megabytes a call on SQLite, so one sweep never holds the process for long; the sweep goes on until none is left', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const seed = createRuntime({ store: new SqliteStore(dir.file), agents: new Map([['demo', createDemoAgent({ tokenDelayMs: 0 })]]), defaultAgent: 'demo' });
+    await seed.start();
+    for (let i = 0; i < 3; i++) await seed.createSession({ title: `big ${i}` });
+    await seed.shutdown();
+    // As if each held 10 MB of events: the batch is sized by the sessions' recorded bytes.
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(dir.file);
+    db.prepare("UPDATE sessions SET updated_at = '2020-01-01T00:00:00.000Z', bytes = ?").run(10 * 1024 * 1024);
+    db.close();
+
+    const store = new SqliteStore(dir.file);
+    try {
+      const batches = [];
+      for (let ids = await store.deleteSessionsIdleSince('2021-01-01T00:00:00.000Z', 500); ids.length > 0; ids = await store.deleteSessionsIdleSince('2021-01-01T00:00:00.000Z', 500)) {
+        batches.push(ids.length);
+      }
+      expect(batches).toEqual([1, 1, 1]);
+      expect(await store.countByState()).toEqual({ idle: 0, running: 0, awaitingUser: 0, completed: 0 });
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -37,6 +37,9 @@ import { type IdempotencyRecordRow, type SessionRecord, toIdempotencyRecord, toR
 import { lockDatabase, unlockDatabase } from './single-instance.js';
 import { prepareStatements } from './statements.js';
 
+/** Bytes of sessions one retention call deletes at most (past its first session). */
+const RETENTION_BATCH_BYTES = 16 * 1024 * 1024;
+
 export interface SqliteStoreOptions {
   /** Run `PRAGMA quick_check` at open and refuse a damaged file. Default true. */
   checkIntegrity?: boolean;
@@ -238,8 +241,15 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
   deleteSessionsIdleSince(before: string, limit: number): Promise<string[]> {
     return this.run(() =>
       this.db.transaction(() => {
-        const ids = this.sql.idleSince.all(before, limit) as string[];
-        for (const id of ids) this.deleteTx(id);
+        // The database is this process's: a transaction deleting gigabytes would hold every request up, so one stops after some megabytes.
+        const ids: string[] = [];
+        let bytes = 0;
+        for (const row of this.sql.idleSince.all(before, limit) as { id: string; bytes: number }[]) {
+          if (ids.length > 0 && bytes + row.bytes > RETENTION_BATCH_BYTES) break;
+          this.deleteTx(row.id);
+          ids.push(row.id);
+          bytes += row.bytes;
+        }
         return ids;
       })(),
     );

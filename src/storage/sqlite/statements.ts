@@ -37,7 +37,7 @@ const SQL = {
   countByState: 'SELECT state, SUM(n) AS n FROM (SELECT tenant, state, COUNT(*) AS n FROM sessions GROUP BY tenant, state) GROUP BY state',
   readEvents: 'SELECT data FROM events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?',
   tenantUsage: 'SELECT COUNT(*) AS sessions, COALESCE(SUM(bytes), 0) AS bytes FROM sessions WHERE tenant = ?',
-  idleSince: `SELECT id FROM sessions WHERE state <> 'running' AND updated_at < ? ORDER BY updated_at LIMIT ?`,
+  idleSince: `SELECT id, bytes FROM sessions WHERE state <> 'running' AND updated_at < ? ORDER BY updated_at LIMIT ?`,
   probeWrite: 'INSERT INTO write_probe (at) VALUES (?)',
   clearProbes: 'DELETE FROM write_probe',
   readMessages: 'SELECT position, data FROM messages WHERE session_id = ? AND position > ? ORDER BY position LIMIT ?',
@@ -55,7 +55,7 @@ const SQL = {
   ping: 'SELECT 1',
 } as const;
 
-const VALUES: ReadonlySet<keyof typeof SQL> = new Set(['queued', 'idleSince', 'runningForTenant', 'countActiveApiKeys', 'sessionVersion', 'leaseLive', 'expiredRuns', 'messagePosition', 'runningIds', 'interrupted', 'readEvents', 'readRecentMessages', 'ping']);
+const VALUES: ReadonlySet<keyof typeof SQL> = new Set(['queued', 'runningForTenant', 'countActiveApiKeys', 'sessionVersion', 'leaseLive', 'expiredRuns', 'messagePosition', 'runningIds', 'interrupted', 'readEvents', 'readRecentMessages', 'ping']);
 
 export type Statements = { [K in keyof typeof SQL]: Statement };
 
