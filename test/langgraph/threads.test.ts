@@ -74,6 +74,28 @@ describe('threads', () => {
     expect((await failure(client.threads.create({ threadId: '3f4c64e0-f792-4a5e-aa07-a4404e06e0bd' }))).status).toBe(422);
   });
 
+  it('a long thread\'s state holds its latest messages up to 4 MiB, and a page of history stops at about that size', async () => {
+    const { client, server } = await startLangGraph({ tokenDelayMs: 0 });
+    const thread = await client.threads.create();
+    // 25 turns of 100 KB each way: about 5 MB of transcript.
+    for (let turn = 0; turn < 25; turn++) {
+      const reply = await server.call('POST', `${API}/sessions/${thread.thread_id}/messages`, { json: { content: `${turn} ${'x'.repeat(99_000)}` } });
+      expect(reply.status, reply.text).toBe(202);
+      await expect.poll(async () => (await server.call('GET', `${API}/sessions/${thread.thread_id}`)).body.session.state).toBe('completed');
+    }
+    const state = await client.threads.getState<{ messages: { content: string }[] }>(thread.thread_id);
+    const kept = state.values.messages;
+    expect(kept.length).toBeGreaterThan(10);
+    expect(kept.length).toBeLessThan(50);
+    expect(kept.at(-1)!.content).toMatch(/^Echo: 24 /);
+    expect(JSON.stringify(state).length).toBeLessThan(4.5 * 1024 * 1024);
+    const history = await client.threads.getHistory(thread.thread_id, { limit: 10 });
+    expect(history.length).toBeGreaterThanOrEqual(1);
+    expect(history.length).toBeLessThan(10);
+    expect(JSON.stringify(history).length).toBeLessThan(9 * 1024 * 1024);
+    expect(history[0]!.checkpoint.checkpoint_id).toBe(state.checkpoint.checkpoint_id);
+  }, 60_000);
+
   it('what Bamboo leaves out answers a clear 404, 405 or 422, never a 5xx the SDK would retry', async () => {
     const { client, apiUrl } = await startLangGraph();
     const thread = await client.threads.create();

@@ -13,7 +13,7 @@ import { parse } from '../validation.js';
 import { LangGraphError, notProvided, otherMethods, threadNotFound, unsupported } from './errors.js';
 import { historyPoints, readHistory, readTranscript } from './log.js';
 import { contains, historyBody, stateAtBody, threadCountBody, threadCreateBody, type ThreadSearch, threadSearchBody } from './schemas.js';
-import { emptyStateView, pendingNow, selectFields, type StatePoint, stateView, threadMetadata, threadStatus, threadView } from './views.js';
+import { emptyStateView, pendingNow, selectFields, type StatePoint, stateView, threadMetadata, threadStatus, threadView, VALUES_BYTES } from './views.js';
 
 /** The session behind a thread, or LangGraph's 404. */
 export async function loadThread(sessions: TenantSessions, id: string): Promise<SessionView> {
@@ -100,11 +100,19 @@ export function threadRoutes(router: Router, runtime: SessionRuntime): void {
     const query = parse(historyBody, req.body ?? {}, 'body');
     const session = await loadThread(sessions(req), req.params.id);
     const before = query.before?.configurable?.checkpoint_id ?? query.before?.checkpoint_id;
-    const states = (await history(sessions(req), session))
-      .filter((point) => !before || point.seq < Number(before))
-      .map((point) => stateView(session, point))
-      .filter((state) => !query.metadata || contains(state.metadata, query.metadata));
-    res.json(states.slice(0, query.limit ?? 10));
+    const points = (await history(sessions(req), session)).filter((point) => !before || point.seq < Number(before));
+    // Each state carries its transcript: the page also stops at a byte budget (its first state always in), as the native pages do.
+    const states = [];
+    let bytes = 0;
+    for (const point of points) {
+      if (states.length >= (query.limit ?? 10)) break;
+      const state = stateView(session, point);
+      if (query.metadata && !contains(state.metadata, query.metadata)) continue;
+      bytes += JSON.stringify(state).length;
+      if (states.length > 0 && bytes > VALUES_BYTES) break;
+      states.push(state);
+    }
+    res.json(states);
   });
 }
 

@@ -46,8 +46,23 @@ export function threadMetadata(session: SessionView): Record<string, unknown> {
   return { ...session.metadata, graph_id: session.agent, assistant_id: session.agent };
 }
 
-export function threadValues(messages: readonly Message[]): { messages: LangChainMessage[] } {
-  return { messages: messages.map(toLangChain) };
+/**
+ * Bytes of messages one thread state carries at most (past its last message):
+ * a long thread's state holds its latest messages, and the whole transcript is
+ * paged from the native API. A response is built whole, so it must stay small.
+ */
+export const VALUES_BYTES = 4 * 1024 * 1024;
+
+export function threadValues(messages: readonly Message[], maxBytes = VALUES_BYTES): { messages: LangChainMessage[] } {
+  const latest: LangChainMessage[] = [];
+  let bytes = 0;
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const message = toLangChain(messages[i]!);
+    bytes += JSON.stringify(message).length;
+    if (latest.length > 0 && bytes > maxBytes) break;
+    latest.push(message);
+  }
+  return { messages: latest.reverse() };
 }
 
 /** `messages` undefined: the caller did not select `values`. */
