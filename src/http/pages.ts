@@ -66,7 +66,8 @@ async function writePage<T>(
     const text = chunk.items.map((item) => JSON.stringify(item)).join(',');
     res.write(count > 0 && text ? `,${text}` : text);
     count += chunk.items.length;
-    bytes += text.length;
+    // The budget is in bytes sent (UTF-8); storage sizes its chunks by characters, so a page stops by what was written.
+    bytes += Buffer.byteLength(text);
     cursor = chunk.next;
     if (chunk.items.length === 0 || chunk.next === null || count >= budget.limit || bytes >= budget.maxBytes || res.destroyed) break;
     await drained(res, budget.stallMs);

@@ -177,6 +177,18 @@ describe('pages', () => {
     const one = await server.call('GET', `${API}/sessions/${session.id}/messages?limit=1`);
     expect(one.body.messages).toHaveLength(1);
   });
+
+  it('count bytes as sent: text of three UTF-8 bytes a character stops the page by its bytes, not its characters', async () => {
+    const server = await startServer({ limits: { pageBytes: 1024 * 1024 } });
+    const session = await createSession(server);
+    await appendQuietly(server, session.id, '中'.repeat(99_000), 15);
+    const page = await server.call('GET', `${API}/sessions/${session.id}/messages?limit=1000`);
+    const bytes = Buffer.byteLength(page.text);
+    // Each message is about 297 KB: a megabyte holds four; counted in characters it held eleven (3 MB).
+    expect(page.body.messages.length).toBeLessThanOrEqual(5);
+    expect(bytes).toBeLessThan(2 * 1024 * 1024);
+    expect(page.body.next_cursor).not.toBeNull();
+  });
 });
 
 describe('pages not read', () => {
