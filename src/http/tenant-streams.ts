@@ -27,6 +27,7 @@ export class SharedTenantStreams implements TenantStreams {
   private renewing: Promise<void> | null = null;
   /** Whether the database may hold counts of this instance: with none here and none there, a renewal is skipped. */
   private held = false;
+  private stopped = false;
 
   constructor(
     private readonly counter: StreamCounter,
@@ -52,6 +53,8 @@ export class SharedTenantStreams implements TenantStreams {
   }
 
   close(tenant: string): void {
+    // Stopped as the instance shuts down, its storage closing: its rows expire within ttlMs.
+    if (this.stopped) return;
     this.counter
       .closeStream(tenant, this.options.instance)
       .catch((err: unknown) => this.options.logger?.warn({ err, tenant }, 'could not count a closed event stream; the next renewal will'))
@@ -59,6 +62,7 @@ export class SharedTenantStreams implements TenantStreams {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     await this.renewing;
   }
