@@ -131,6 +131,7 @@ describe('while running', () => {
     expect(removed.message_ids).toEqual([superseded.body.message.id]);
     expect((await server.call('GET', `${API}/sessions/${session.id}`)).body.session.message_count).toBe(4);
   });
+
   it('rollback after an interrupt: the whole unanswered turn leaves, the interrupted run\'s partial reply with it', async () => {
     const server = await slowServer();
     const session = await createSession(server);

@@ -3,12 +3,10 @@
  * each request with `standardwebhooks`, and retry times shrunk so a test takes
  * milliseconds where production takes hours.
  */
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { API, cleanup, createSession, startServer, tempDb, waitForSession, waitForState, type TestServer } from '../http/helpers.js';
 import type { ServerOptions } from '../../src/server.js';
-import { closeReceivers, FAST, startReceiver as receiver, waitForDeliveries } from './helpers.js';
+import { capture, closeReceivers, FAST, startReceiver as receiver, waitForDeliveries } from './helpers.js';
 import { newSecret } from './receiver.js';
 
 afterEach(async () => {
@@ -175,9 +173,8 @@ describe('webhook delivery', () => {
     await waitForDeliveries(first, 'pending', (found) => found.length === 1);
     await first.close();
 
-    const lines: Record<string, unknown>[] = [];
-    const sink = new Writable({ write: (chunk, _encoding, done) => (lines.push(JSON.parse(String(chunk))), done()) });
-    const second = await startServer({ dbPath: db, logger: pino({ level: 'warn' }, sink) });
+    const { logger, lines } = capture();
+    const second = await startServer({ dbPath: db, logger });
     expect(lines.find((line) => line.pending === 1)?.msg).toMatch(/no receiver is configured \(BAMBOO_WEBHOOK_URL\)/);
     const refused = await second.call('POST', `${API}/webhooks/deliveries/${failed.id}/retry`);
     expect([refused.status, refused.body.error.code]).toEqual([409, 'webhooks_disabled']);

@@ -3,14 +3,13 @@
  * jitter up to the cap, retries for the whole window and not a moment less,
  * one log line when it gives up; and a shutdown that leaves nothing claimed.
  */
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import type { DeliveryRecord } from '../../src/storage/store.js';
 import { type DeliveryResult, WebhookDispatcher } from '../../src/webhooks/dispatcher.js';
 import { event, sessionRow } from '../contract/store.contract.js';
-import { closeReceivers, startReceiver } from './helpers.js';
+import { capture, closeReceivers, startReceiver } from './helpers.js';
 import { newSecret } from './receiver.js';
 
 const HOUR = 60 * 60 * 1000;
@@ -39,12 +38,6 @@ async function storeWithDelivery(url: string, createdAt: number): Promise<Sqlite
 
 async function only(store: SqliteStore): Promise<DeliveryRecord> {
   return (await store.listDeliveries({ tenant: 'default', limit: 1 })).items[0];
-}
-
-function capture(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({ write: (chunk, _encoding, done) => (lines.push(JSON.parse(String(chunk))), done()) });
-  return { logger: pino({ level: 'warn' }, sink), lines };
 }
 
 describe('the dispatcher', () => {

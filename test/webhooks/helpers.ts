@@ -1,4 +1,6 @@
 /** Shared by the webhook suites: receivers closed after each test, short retry times, waiting on the deliveries list. */
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { expect, vi } from 'vitest';
 import { API, type TestServer } from '../http/helpers.js';
 import { Receiver, type ReceiverOptions } from './receiver.js';
@@ -30,4 +32,11 @@ export async function waitForDeliveries(server: TestServer, status: string, acce
     },
     { timeout: 10_000, interval: 20 },
   );
+}
+
+/** A logger at `warn` whose lines are kept, parsed, in `lines`. */
+export function capture(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({ write: (chunk, _encoding, done) => (lines.push(JSON.parse(String(chunk))), done()) });
+  return { logger: pino({ level: 'warn' }, sink), lines };
 }
