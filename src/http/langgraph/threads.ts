@@ -102,17 +102,19 @@ export function threadRoutes(router: Router, runtime: SessionRuntime): void {
     const before = query.before?.configurable?.checkpoint_id ?? query.before?.checkpoint_id;
     const points = (await history(sessions(req), session)).filter((point) => !before || point.seq < Number(before));
     // Each state carries its transcript: the page also stops at a byte budget (its first state always in), as the native pages do.
-    const states = [];
+    // Each state is encoded once, to be measured and sent.
+    const states: string[] = [];
     let bytes = 0;
     for (const point of points) {
       if (states.length >= (query.limit ?? 10)) break;
       const state = stateView(session, point);
       if (query.metadata && !contains(state.metadata, query.metadata)) continue;
-      bytes += JSON.stringify(state).length;
+      const text = JSON.stringify(state);
+      bytes += text.length;
       if (states.length > 0 && bytes > VALUES_BYTES) break;
-      states.push(state);
+      states.push(text);
     }
-    res.json(states);
+    res.type('application/json').send(`[${states.join(',')}]`);
   });
 }
 
