@@ -38,6 +38,7 @@ export interface Commit {
   messages: Message[];
   /** Messages that leave the transcript (a rollback), by id; the log keeps them. */
   removeMessages?: string[];
+  /** Only with `snapshot`: a run's lease is taken or given back as the state enters or leaves `running`. */
   lease?: LeaseChange;
   /** Set on a run start: the commit fails with `TooManyRuns` if the tenant already has `max` sessions running. */
   runLimit?: { tenant: string; max: number };

@@ -136,6 +136,41 @@ describe('SQLite file database', () => {
     expect(versions.length).toBeGreaterThanOrEqual(1);
   });
 
+  it('stores a commit as one row and reads it alongside rows of one event each, as servers before schema 8 wrote them', async () => {
+    const file = tempFile();
+    const store = new SqliteStore(file);
+    open.push(store);
+    await store.createSession(sessionRow('ses_a'), [event('ses_a', 1, 'session_created')]);
+    const commit = [2, 3, 4].map((seq) => event('ses_a', seq, 'token', { text: `t${seq}\nwith a newline` }));
+    await store.commit({ sessionId: 'ses_a', expectedVersion: 1, updatedAt: tick(), events: commit, messages: [] });
+    await store.close();
+
+    const db = new Database(file);
+    expect(db.prepare("SELECT seq FROM events WHERE session_id = 'ses_a' ORDER BY seq").pluck().all()).toEqual([1, 4]);
+    // Rows of one event each, as an earlier server wrote them, after the commit's row.
+    const insert = db.prepare("INSERT INTO events (session_id, seq, data) VALUES ('ses_a', ?, ?)");
+    for (const seq of [5, 6]) insert.run(seq, JSON.stringify(event('ses_a', seq, 'token', { text: `t${seq}` })));
+    db.prepare("UPDATE sessions SET last_event_seq = 6 WHERE id = 'ses_a'").run();
+    db.close();
+
+    const reopened = new SqliteStore(file);
+    open.push(reopened);
+    expect((await reopened.readEvents('ses_a', 0, 100)).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await reopened.readEvents('ses_a', 2, 100)).toEqual([...commit.slice(1), expect.objectContaining({ seq: 5 }), expect.objectContaining({ seq: 6 })]);
+    expect((await reopened.readEvents('ses_a', 3, 2)).map((e) => e.seq)).toEqual([4, 5]);
+    expect((await reopened.readEvents('ses_a', 4, 1)).map((e) => e.seq)).toEqual([5]);
+  });
+
+  it('refuses a commit whose events skip a number, writing nothing', async () => {
+    const store = new SqliteStore(tempFile());
+    open.push(store);
+    await store.createSession(sessionRow('ses_a'), [event('ses_a', 1, 'session_created')]);
+    const gapped = [event('ses_a', 2, 'token', { text: 'a' }), event('ses_a', 4, 'token', { text: 'b' })];
+    await expect(store.commit({ sessionId: 'ses_a', expectedVersion: 1, updatedAt: tick(), events: gapped, messages: [] })).rejects.toThrow(/without gaps/);
+    expect(await store.readEvents('ses_a', 0, 10)).toHaveLength(1);
+    expect(await store.sessionVersion('ses_a')).toBe(1);
+  });
+
   it('refuses a database written by a newer server', async () => {
     const file = tempFile();
     await new SqliteStore(file).close();

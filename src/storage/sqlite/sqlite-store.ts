@@ -28,6 +28,7 @@ import type {
 import { createdSize, sizeOf } from '../sizes.js';
 import { IdempotencyKeyTaken, TooManyRuns, VersionConflict } from '../store.js';
 import { checkIntegrity, translate } from './errors.js';
+import { type EventRow, eventRow, eventTexts } from './event-rows.js';
 import { makeFolder } from './folder.js';
 import { GroupCommit } from './group-commit.js';
 import { migrate } from './migrations.js';
@@ -98,7 +99,7 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
         bytes: createdSize(row, data),
         updated_at: row.updated_at,
       });
-      events.forEach((event, i) => this.sql.insertEvent.run(row.info.id, event.seq, data[i]));
+      this.insertEvents(row.info.id, events, data);
       if (idempotency) this.putIdempotency(idempotency);
     };
 
@@ -118,13 +119,17 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
       // Removed messages are counted out before the row is updated, so `message_count` stays exact.
       const removed = (commit.removeMessages ?? []).reduce((n, id) => n + this.sql.removeMessage.run(sessionId, id).changes, 0);
       const added = messages.length - removed;
-      const update = snapshot
-        ? this.sql.updateWithSnapshot.run(snapshot.state, snapshot.data, snapshot.lastRunStatus, snapshot.queued, lastSeq, added, bytes, updatedAt, sessionId, expectedVersion)
-        : this.sql.updateLog.run(lastSeq, added, bytes, updatedAt, sessionId, expectedVersion);
+      if (lease && !snapshot) throw new Error('A lease moves only with the state: a commit with `lease` needs `snapshot`');
+      const update = !snapshot
+        ? this.sql.updateLog.run(lastSeq, added, bytes, updatedAt, sessionId, expectedVersion)
+        : !lease
+          ? this.sql.updateWithSnapshot.run(snapshot.state, snapshot.data, snapshot.lastRunStatus, snapshot.queued, lastSeq, added, bytes, updatedAt, sessionId, expectedVersion)
+          : 'release' in lease
+            ? this.sql.updateReleasingLease.run(snapshot.state, snapshot.data, snapshot.lastRunStatus, snapshot.queued, lastSeq, added, bytes, updatedAt, sessionId, expectedVersion)
+            : this.sql.updateTakingLease.run(snapshot.state, snapshot.data, snapshot.lastRunStatus, snapshot.queued, lastSeq, added, bytes, updatedAt,
+                lease.owner, lease.epoch, Date.now() + lease.ttlMs, sessionId, expectedVersion);
       if (update.changes !== 1) throw new VersionConflict(sessionId, expectedVersion);
-      if (lease && 'release' in lease) this.sql.releaseLease.run(sessionId);
-      else if (lease) this.sql.takeLease.run(lease.owner, lease.epoch, Date.now() + lease.ttlMs, sessionId);
-      events.forEach((event, i) => this.sql.insertEvent.run(sessionId, event.seq, eventData[i]));
+      this.insertEvents(sessionId, events, eventData);
       messageData.forEach((data, i) => this.sql.insertMessage.run(sessionId, position + i + 1, data, messages[i]!.id));
       for (const record of commit.idempotency ?? []) this.putIdempotency(record);
       for (const delivery of commit.outbox ?? []) this.outbox.insert(delivery);
@@ -183,8 +188,9 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
 
   readEvents(sessionId: string, after: number, limit: number, maxBytes?: number): Promise<SessionEvent[]> {
     return this.run(() => {
-      const rows = this.sql.readEvents.iterate(sessionId, after, limit) as Iterable<string>;
-      return takePage(rows, (data) => data.length, limit, maxBytes).page.map((data) => JSON.parse(data) as SessionEvent);
+      // Each row holds one event or more: `limit` rows hold at least `limit` events after `after`.
+      const rows = this.sql.readEvents.iterate(sessionId, after, limit) as Iterable<EventRow>;
+      return takePage(eventTexts(rows, after), (data) => data.length, limit, maxBytes).page.map((data) => JSON.parse(data) as SessionEvent);
     });
   }
 
@@ -345,6 +351,12 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
     } catch (error) {
       return Promise.reject(translate(error));
     }
+  }
+
+  private insertEvents(sessionId: string, events: readonly SessionEvent[], texts: readonly string[]): void {
+    if (events.length === 0) return;
+    const row = eventRow(events, texts);
+    this.sql.insertEvent.run(sessionId, row.seq, row.data);
   }
 
   private putIdempotency(record: IdempotencyRecord): void {
