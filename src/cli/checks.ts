@@ -8,7 +8,7 @@ import { DatabaseDamaged } from '../storage/sqlite/errors.js';
 import { makeFolder } from '../storage/sqlite/folder.js';
 import { isPostgresUrl, postgresUrlProblem, redactUrl } from '../storage/postgres/connection.js';
 import { DatabaseInUse } from '../storage/sqlite/single-instance.js';
-import { StorageUnavailable } from '../storage/store.js';
+import { SchemaTooNew, StorageUnavailable } from '../storage/store.js';
 import { ConfigError } from './config.js';
 import { SETTINGS, type Setting } from './settings.js';
 
@@ -99,6 +99,7 @@ export function listenError(error: unknown, variable: 'PORT' | 'BAMBOO_INSPECT_P
 function postgresError(error: unknown, url: string): unknown {
   const name = settingName('BAMBOO_DB');
   const shown = redactUrl(url.trim());
+  if (error instanceof SchemaTooNew) return new ConfigError(`${name} ${shown}: ${error.message}`);
   const cause = error instanceof StorageUnavailable && error.cause !== undefined ? error.cause : error;
   const { code, message } = cause as { code?: string; message?: string };
   if (code === '3D000') return new ConfigError(`${name} ${shown}: ${message}; create it (createdb) or name an existing database`);
@@ -120,6 +121,7 @@ export function databaseError(error: unknown, path: string): unknown {
     return new ConfigError(`${name} ${file} is not a readable SQLite database: point ${name} at another file (or restore this one)`);
   }
   if (error instanceof DatabaseInUse || error instanceof DatabaseDamaged) return new ConfigError(`${name} ${error.message}`);
+  if (error instanceof SchemaTooNew) return new ConfigError(`${name} ${file}: ${error.message}`);
   if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code === 'SQLITE_PERM') {
     return new ConfigError(`${name} ${file} cannot be opened for writing (${code}); choose a writable path with ${name}, or :memory:`);
   }

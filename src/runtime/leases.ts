@@ -1,14 +1,21 @@
 /**
  * Keeps the leases of the runs executing in this process: renews them every
  * third of their term, in one statement. A run whose lease was taken over is
- * aborted; if renewals keep failing for a whole term (storage unreachable),
- * every local run is aborted rather than left running unfenced.
+ * aborted. A lease renewed last at t holds until t + term, and another
+ * instance may start the run again after that; so when no renewal has gone
+ * through for most of a term (storage unreachable, or a statement that never
+ * returns), every local run is aborted first, whatever the renewal under way.
  */
 import type { RuntimeContext } from './use-cases/context.js';
 
+/** Checked every tenth of a term: the runs stop between 0.8 and 0.9 of a term after the last renewal, before it lapses. */
+const ABORT_AFTER = 0.8;
+const CHECKS_PER_TERM = 10;
+
 export class LeaseKeeper {
-  private timer: NodeJS.Timeout | null = null;
+  private timers: NodeJS.Timeout[] = [];
   private renewing: Promise<void> | null = null;
+  /** When the last renewal that went through was sent: the leases hold for a term from then. */
   private lastRenewed = Date.now();
 
   constructor(
@@ -17,25 +24,27 @@ export class LeaseKeeper {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => {
+    const renew = setInterval(() => {
       this.renewing ??= this.renew().finally(() => (this.renewing = null));
     }, Math.max(1, Math.floor(this.leaseMs / 3)));
-    this.timer.unref();
+    // On its own timer: a renewal that hangs must not hold the deadline off.
+    const check = setInterval(() => this.abortIfUnfenced(), Math.max(1, Math.floor(this.leaseMs / CHECKS_PER_TERM)));
+    this.timers = [renew, check];
+    for (const timer of this.timers) timer.unref();
   }
 
+  /** Waits for a renewal under way, but not past a term: storage that froze must not hold a shutdown up. */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.renewing;
+    for (const timer of this.timers.splice(0)) clearInterval(timer);
+    if (!this.renewing) return;
+    let timeout: NodeJS.Timeout | undefined;
+    await Promise.race([this.renewing, new Promise((resolve) => (timeout = setTimeout(resolve, this.leaseMs)))]);
+    clearTimeout(timeout);
   }
 
   private async renew(): Promise<void> {
     const { registry, store, instanceId, logger } = this.ctx;
-    // Only runs whose start (and lease) is durable: a renewal racing the start commit would not find the lease yet.
-    const running = registry
-      .runningHere()
-      .filter(({ durable, runId }) => durable.leaseOwner === instanceId && durable.context.runId === runId)
-      .map((host) => ({ host, runId: host.runId }));
+    const running = this.leasedHere();
     const attempted = Date.now();
     try {
       const held = new Set(await store.renewLeases(instanceId, running.map(({ host }) => host.id), this.leaseMs));
@@ -47,12 +56,28 @@ export class LeaseKeeper {
         registry.evict(host);
       }
     } catch (err) {
-      if (Date.now() - this.lastRenewed < this.leaseMs) {
-        logger.warn({ err }, 'could not renew run leases; retrying');
-        return;
-      }
-      logger.error({ err, runs: running.length }, 'run leases expired without renewal; aborting the runs executing here');
-      for (const { host } of running) registry.evict(host);
+      logger.warn({ err }, 'could not renew run leases; retrying');
     }
+  }
+
+  private abortIfUnfenced(): void {
+    if (Date.now() - this.lastRenewed < this.leaseMs * ABORT_AFTER) return;
+    const running = this.ctx.registry.runningHere();
+    if (running.length === 0) {
+      // Nothing to fence: the next renewal starts the count again.
+      this.lastRenewed = Date.now();
+      return;
+    }
+    this.ctx.logger.error({ runs: running.length }, 'run leases not renewed in time; aborting the runs executing here before they lapse');
+    for (const host of running) this.ctx.registry.evict(host);
+  }
+
+  /** The runs executing here whose start (and lease) is durable: a renewal racing the start commit would not find the lease yet. */
+  private leasedHere() {
+    const { registry, instanceId } = this.ctx;
+    return registry
+      .runningHere()
+      .filter(({ durable, runId }) => durable.leaseOwner === instanceId && durable.context.runId === runId)
+      .map((host) => ({ host, runId: host.runId }));
   }
 }

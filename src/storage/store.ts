@@ -100,6 +100,14 @@ export class StorageUnavailable extends Error {
   }
 }
 
+/** The database was brought to a later schema by a newer server: this one must not write to it. */
+export class SchemaTooNew extends Error {
+  constructor(readonly found: number, readonly known: number) {
+    super(`The database is at schema version ${found}, newer than this server knows (${known}): run a server of that version or later`);
+    this.name = 'SchemaTooNew';
+  }
+}
+
 /** Starting this run would put its tenant over its limit of concurrent runs; nothing was written. */
 export class TooManyRuns extends Error {
   constructor(readonly tenant: string, readonly limit: number) {

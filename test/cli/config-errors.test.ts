@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, STACK_LINE, type Finished } from './run.js';
 
@@ -107,6 +108,16 @@ describe.concurrent('configuration errors', () => {
     const junk = join(dir, 'junk.db');
     writeFileSync(junk, 'this is not SQLite, just text long enough to have a header page'.repeat(100));
     expectConfigError(await runCli([], { BAMBOO_DB: junk, PORT: '0' }), 'BAMBOO_DB', junk, 'not a readable SQLite database');
+  });
+
+  it('a database brought to a later schema by a newer server', async () => {
+    const file = db('newer');
+    const made = await runCli(['keys', 'list'], { BAMBOO_DB: file });
+    expect(made.code, made.stderr).toBe(0);
+    const sqlite = new Database(file);
+    sqlite.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (999, ?)').run(new Date().toISOString());
+    sqlite.close();
+    expectConfigError(await runCli([], { BAMBOO_DB: file, PORT: '0' }), 'BAMBOO_DB', file, /schema version 999, newer than this server/);
   });
 
   it('an inspector port already in use', async () => {

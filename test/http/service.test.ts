@@ -1,8 +1,18 @@
 /** Service endpoints, listing and paging, and the ETag of a session. */
 import { afterEach, describe, expect, it } from 'vitest';
+import { READY_TIMEOUT_MS } from '../../src/http/routes/service.js';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { API, cleanup, createSession, getSession, startServer, waitForState } from './helpers.js';
 
 afterEach(cleanup);
+
+/** A database that froze: a ping never returns. */
+class FrozenPingStore extends SqliteStore {
+  frozen = false;
+  override ping(options?: { write?: boolean }): Promise<void> {
+    return this.frozen ? new Promise(() => undefined) : super.ping(options);
+  }
+}
 
 /** The value of one Prometheus sample, or undefined when the series is absent. */
 function sample(text: string, series: string): number | undefined {
@@ -19,6 +29,19 @@ describe('service endpoints', () => {
     const ready = await server.call('GET', '/readyz');
     expect(ready.status).toBe(200);
     expect(ready.body).toEqual({ ok: true, instance: server.server.runtime.instanceId });
+  });
+
+  it('GET /readyz answers 503 in about two seconds when storage does not answer at all', async () => {
+    const store = new FrozenPingStore(':memory:');
+    const server = await startServer({ store });
+    store.frozen = true;
+    const asked = Date.now();
+    const ready = await server.call('GET', '/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.error).toMatchObject({ code: 'unavailable' });
+    expect(Date.now() - asked).toBeGreaterThanOrEqual(READY_TIMEOUT_MS - 50);
+    store.frozen = false;
+    expect((await server.call('GET', '/readyz')).status).toBe(200);
   });
 
   it('GET /metrics: sessions by state, runs started and ended, request durations, event-log appends', async () => {

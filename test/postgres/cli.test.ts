@@ -4,6 +4,7 @@
  * and when the owner of a run is killed with SIGKILL, the survivor records the
  * run interrupted within about two leases, streams it, and can run it again.
  */
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, startCli, STACK_LINE, type RunningCli } from '../cli/run.js';
 import { API, call, type Json } from '../http/helpers.js';
@@ -93,12 +94,20 @@ describe('bamboo-server on PostgreSQL', () => {
     expect(a.output.stdout + a.output.stderr + b.output.stdout + b.output.stderr).not.toContain(PASSWORD);
   });
 
-  it('refuses a URL without a database, a server that does not answer, a missing database: one line each, exit code 2, no password', async () => {
+  it('refuses a URL without a database, a server that does not answer, a missing database, a newer schema: one line each, exit code 2, no password', async () => {
     const cases: [string, RegExp][] = [
       ['postgres://postgres@127.0.0.1:5432', /names no database/],
       [`postgres://postgres:${PASSWORD}@127.0.0.1:1/bamboo`, /cannot connect \(ECONNREFUSED\); is PostgreSQL running there/],
       [`postgres://postgres:${PASSWORD}@127.0.0.1:5432/bamboo_missing_db`, /does not exist; create it/],
     ];
+    // A database a newer server has migrated past this one's schema.
+    const newer = await createTestDatabase();
+    cleanups.push(() => newer.drop());
+    const client = new pg.Client({ connectionString: newer.url });
+    await client.connect();
+    await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES (999, $1)', [new Date().toISOString()]);
+    await client.end();
+    cases.push([newer.url, /schema version 999, newer than this server/]);
     const results = await Promise.all(cases.map(([db]) => runCli(['--port', '0', '--db', db])));
     results.forEach((finished, i) => {
       expect(finished.code).toBe(2);

@@ -3,6 +3,16 @@ import { SessionError } from '../../domain/errors.js';
 import { methodNotAllowed } from '../errors.js';
 import type { RegisterRoutes } from './deps.js';
 
+/** How long readiness waits for storage: a probe is answered in time, even when the database froze. */
+export const READY_TIMEOUT_MS = 2_000;
+
+/** Resolves when `work` does, rejects when it does or after `ms`. */
+function within(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new Error('timed out')), ms)));
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
 export const serviceRoutes: RegisterRoutes = (router, { runtime, metrics, authenticate }) => {
   router
     .route('/healthz')
@@ -15,7 +25,7 @@ export const serviceRoutes: RegisterRoutes = (router, { runtime, metrics, authen
     .route('/readyz')
     .get(async (_req, res) => {
       try {
-        await runtime.ping();
+        await within(runtime.ping(), READY_TIMEOUT_MS);
       } catch {
         throw new SessionError('unavailable', 'Storage does not answer', { instance: runtime.instanceId });
       }

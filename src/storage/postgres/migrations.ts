@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { SchemaTooNew } from '../store.js';
 
 /**
  * Append-only: a released migration is never edited; a change is a new entry.
@@ -169,7 +170,7 @@ export async function migrate(client: pg.ClientBase): Promise<number> {
     const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
     const current = rows[0]?.v ?? 0;
     if (current > MIGRATIONS.length) {
-      throw new Error(`The database is at schema version ${current}, newer than this server (${MIGRATIONS.length})`);
+      throw new SchemaTooNew(current, MIGRATIONS.length);
     }
     for (let version = current + 1; version <= MIGRATIONS.length; version++) {
       await client.query(MIGRATIONS[version - 1]);

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { SchemaTooNew } from '../store.js';
 
 /** Append-only: a released migration is never edited; a change is a new entry. */
 const MIGRATIONS: string[] = [
@@ -142,7 +143,7 @@ export function migrate(db: Database): number {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
   const current = (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
   if (current > MIGRATIONS.length) {
-    throw new Error(`The database is at schema version ${current}, newer than this server (${MIGRATIONS.length})`);
+    throw new SchemaTooNew(current, MIGRATIONS.length);
   }
   const record = db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)');
   for (let version = current + 1; version <= MIGRATIONS.length; version++) {
