@@ -1,7 +1,8 @@
 /**
- * Writes one session's changes in order. While a write is in flight, later
- * changes gather and go out together as the next write: a burst of tokens
- * costs one commit, not one each. A change is acknowledged only once durable.
+ * Writes one session's changes in order. What one turn of the event loop
+ * made goes out as one write, and while a write is in flight, later changes
+ * gather and go out together as the next: a burst of tokens costs one commit,
+ * not one each. A change is acknowledged only once durable.
  */
 import type { SessionContext } from '../../machines/session.machine.js';
 import type { SessionEvent } from '../domain/events.js';
@@ -79,8 +80,9 @@ export class SessionWriter {
 
   private async flush(): Promise<void> {
     try {
-      // Let the rest of this tick's changes (a command's several events, a burst of tokens) join the write.
-      await Promise.resolve();
+      // Let the rest of this turn of the event loop join the write: a command's several events, a burst of tokens,
+      // and a run's end, which reaches the machine some promise callbacks after the run's last tokens.
+      await new Promise((resolve) => setImmediate(resolve));
       while (this.pending.length > 0) {
         const batch = this.nextBatch();
         const commit = this.merge(batch);

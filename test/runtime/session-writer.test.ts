@@ -1,4 +1,7 @@
-/** The session writer batches what waits behind a write in flight, but never two lease changes in one commit. */
+/**
+ * The session writer batches what one turn of the event loop made, and what
+ * waits behind a write in flight, but never two lease changes in one commit.
+ */
 import { describe, expect, it } from 'vitest';
 import type { SessionContext } from '../../machines/session.machine.js';
 import { type Change, type Durable, SessionWriter } from '../../src/runtime/session-writer.js';
@@ -26,8 +29,7 @@ describe('SessionWriter', () => {
     const { store, commits, release } = recordingStore();
     const writer = new SessionWriter('ses_1', store, durable, () => undefined);
     writer.add(marked('token'));
-    await Promise.resolve();
-    await Promise.resolve();
+    await nextTurn();
     writer.add(marked('end', { lease: { release: true } }));
     writer.add(marked('reply'));
     writer.add(marked('start', { lease: { owner: 'a', epoch: 2, ttlMs: 1000 }, runLimit: { tenant: 't', max: 1 } }));
@@ -41,4 +43,24 @@ describe('SessionWriter', () => {
     ]);
     expect(writer.durable).toMatchObject({ version: 4, leaseOwner: 'a' });
   });
+
+  it('writes what one turn of the event loop made as one commit, however many promise callbacks apart', async () => {
+    const { store, commits, release } = recordingStore();
+    release();
+    const writer = new SessionWriter('ses_1', store, durable, () => undefined);
+    // A run streams its last tokens, and its end reaches the machine some promise callbacks later.
+    writer.add(marked('token 1'));
+    writer.add(marked('token 2'));
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    writer.add(marked('end', { lease: { release: true } }));
+    await writer.settled();
+    expect(commits.map((commit) => commit.removeMessages)).toEqual([['token 1', 'token 2', 'end']]);
+    // The next turn's changes make the next commit.
+    writer.add(marked('later'));
+    await writer.settled();
+    expect(commits.map((commit) => commit.removeMessages)).toEqual([['token 1', 'token 2', 'end'], ['later']]);
+  });
 });
+
+/** Past every promise callback and I/O of this turn of the event loop. */
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
