@@ -170,7 +170,7 @@ export async function createBamboo(options: BambooOptions = {}): Promise<Bamboo>
 }
 
 export async function createServer(options: ServerOptions = {}): Promise<BambooServer> {
-  const listening = { http: null as Server | null, host: options.host ?? '127.0.0.1' };
+  const listening: Listening = { http: null, host: options.host ?? '127.0.0.1', withoutKeys: false };
   const bamboo = await assemble(options, listening);
   // Timeouts are checked every second, not every 30 s (Node's default), so they hold as documented.
   const http = createHttpServer({ connectionsCheckingInterval: 1_000 }, bamboo.app);
@@ -197,12 +197,21 @@ export async function createServer(options: ServerOptions = {}): Promise<BambooS
     await bamboo.close();
     throw error;
   }
+  // Told once the address is known to be this machine's: a start that fails says only why.
+  if (listening.withoutKeys) (options.logger ?? pino({ level: 'silent' })).warn({ host: listening.host }, `listening on ${listening.host} without API keys: anyone who can reach it may use and delete every session`);
   const address = http.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return { ...bamboo, url: `http://${host}:${address.port}`, port: address.port, http };
 }
 
-async function assemble(options: BambooOptions, listening: { http: Server | null; host: string } | null): Promise<Bamboo> {
+/** The server's own port, when it has one: its address, and whether it serves other machines without keys. */
+interface Listening {
+  http: Server | null;
+  host: string;
+  withoutKeys: boolean;
+}
+
+async function assemble(options: BambooOptions, listening: Listening | null): Promise<Bamboo> {
   const logger = options.logger ?? pino({ level: 'silent' });
   const store: ServerStore = options.store ?? new SqliteStore(options.dbPath ?? './data/bamboo.db');
   const access = options.access ?? {};
@@ -210,7 +219,8 @@ async function assemble(options: BambooOptions, listening: { http: Server | null
   const authenticator = new Authenticator({ configured: access.apiKeys ?? [], store });
   try {
     keysExist = await authenticator.required();
-    checkAccess(access, keysExist, listening?.host, Boolean(options.inspector), logger);
+    if (listening) listening.withoutKeys = checkAccess(access, keysExist, listening.host, Boolean(options.inspector));
+    else checkAccess(access, keysExist, undefined, Boolean(options.inspector));
     checkWebhooks(options.webhooks);
   } catch (error) {
     await options.feed?.close();
@@ -352,20 +362,19 @@ function streamCounter(store: ServerStore): store is ServerStore & StreamCounter
   return typeof store.openStream === 'function';
 }
 
-/** Refuses what would expose the server; warns when the operator chose to. */
-function checkAccess(access: AccessSettings, keysExist: boolean, host: string | undefined, inspecting: boolean, logger: Logger): void {
-  if (host !== undefined && !LOOPBACK.has(host) && !/^127\./.test(host) && !keysExist) {
-    if (!access.allowUnauthenticated) {
-      throw new UnsafeConfiguration(
-        `HOST ${host} is reachable from other machines, and no API key exists: set BAMBOO_API_KEYS=tenant:key (a key of 24+ characters), ` +
-          'or create one with `bamboo-server keys create --tenant NAME`; BAMBOO_ALLOW_UNAUTHENTICATED=1 starts without keys anyway',
-      );
-    }
-    logger.warn({ host }, `listening on ${host} without API keys: anyone who can reach it may use and delete every session`);
-  }
+/** Refuses what would expose the server. True when the operator chose to serve other machines without keys (to be warned of). */
+function checkAccess(access: AccessSettings, keysExist: boolean, host: string | undefined, inspecting: boolean): boolean {
   if (inspecting && keysExist && !access.inspectorWithKeys) {
     throw new UnsafeConfiguration(
       'the Stately inspector shows every tenant\'s sessions, and API keys exist: turn BAMBOO_INSPECT off, or set BAMBOO_INSPECT_ALLOW_WITH_KEYS=1',
     );
   }
+  if (host === undefined || LOOPBACK.has(host) || /^127\./.test(host) || keysExist) return false;
+  if (!access.allowUnauthenticated) {
+    throw new UnsafeConfiguration(
+      `HOST ${host} is reachable from other machines, and no API key exists: set BAMBOO_API_KEYS=tenant:key (a key of 24+ characters), ` +
+        'or create one with `bamboo-server keys create --tenant NAME`; BAMBOO_ALLOW_UNAUTHENTICATED=1 starts without keys anyway',
+    );
+  }
+  return true;
 }

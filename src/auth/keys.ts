@@ -32,6 +32,7 @@ export function isTenantName(tenant: string): boolean {
  * names the faulty entry by position, never by its key.
  */
 export function parseConfiguredKeys(text: string): ConfiguredKey[] {
+  const seen = new Map<string, number>();
   return text
     .split(',')
     .map((entry) => entry.trim())
@@ -42,6 +43,10 @@ export function parseConfiguredKeys(text: string): ConfiguredKey[] {
       const key = colon > 0 ? entry.slice(colon + 1) : '';
       if (!isTenantName(tenant)) throw new Error(`entry ${i + 1} must be tenant:key with a tenant of letters, digits, '.', '_' or '-'`);
       if (key.length < KEY_MIN_LENGTH) throw new Error(`entry ${i + 1} (tenant ${tenant}): the key must have at least ${KEY_MIN_LENGTH} characters`);
+      // A key names one tenant: given twice, which one it opens would depend on the order.
+      const first = seen.get(key);
+      if (first !== undefined) throw new Error(`entry ${i + 1} (tenant ${tenant}) repeats the key of entry ${first}: give each entry a key of its own`);
+      seen.set(key, i + 1);
       return { tenant, key };
     });
 }

@@ -120,6 +120,13 @@ describe.concurrent('configuration errors', () => {
     expectConfigError(await runCli([], { BAMBOO_DB: file, PORT: '0' }), 'BAMBOO_DB', file, /schema version 999, newer than this server/);
   });
 
+  it('a HOST that is not an address of this machine, even when serving without keys was allowed: no warning before the refusal', async () => {
+    // 192.0.2.1 is reserved for documentation: never an address of this machine, and nothing is sent to it.
+    const result = await runCli(['--host', '192.0.2.1', '--port', '0'], { BAMBOO_DB: db('host'), BAMBOO_ALLOW_UNAUTHENTICATED: '1' });
+    expectConfigError(result, 'HOST (--host) 192.0.2.1 is not an address of this machine');
+    expect(result.stdout).not.toContain('without API keys');
+  });
+
   it('an inspector port already in use', async () => {
     const line = expectConfigError(
       await runCli(['--inspect'], { BAMBOO_INSPECT_PORT: String(takenPort), BAMBOO_DB: db('inspect'), PORT: '0' }),

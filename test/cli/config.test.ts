@@ -100,6 +100,9 @@ describe('loadConfig', () => {
     expect(short).toThrow(/^BAMBOO_API_KEYS .*entry 2 \(tenant beta\): the key must have at least 24 characters/);
     expect(short).not.toThrow(/secret-but-short/);
     expect(() => loadConfig([], { BAMBOO_API_KEYS: key })).toThrow(/entry 1 must be tenant:key/);
+    const twice = () => loadConfig([], { BAMBOO_API_KEYS: `acme:${key},beta:${key}` });
+    expect(twice).toThrow(/^BAMBOO_API_KEYS .*entry 2 \(tenant beta\) repeats the key of entry 1/);
+    expect(twice).not.toThrow(new RegExp(key));
   });
 
   it('reads lists: allowed hosts, CORS origins', () => {
