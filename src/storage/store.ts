@@ -221,8 +221,13 @@ export interface Store {
   readEvents(sessionId: string, after: number, limit: number, maxBytes?: number): Promise<SessionEvent[]>;
   /** Oldest first; `cursor` is a previous page's `nextCursor`; `limit` and `maxBytes` as for events. */
   readMessages(sessionId: string, query: { limit: number; cursor?: string; maxBytes?: number }): Promise<Page<Message>>;
-  /** The last `limit` messages, oldest first: a run's window of the transcript. */
-  readRecentMessages(sessionId: string, limit: number): Promise<Message[]>;
+  /**
+   * The last `limit` messages, oldest first: a run's window of the transcript.
+   * With `maxBytes`, only the latest that fit it, their stored JSON counted
+   * in UTF-8 bytes (the newest always): read from the newest back, so a long
+   * transcript is never read whole.
+   */
+  readRecentMessages(sessionId: string, limit: number, maxBytes?: number): Promise<Message[]>;
 
   /** Sessions stored `running` whose lease has expired (or that have none). */
   expiredRuns(): Promise<string[]>;

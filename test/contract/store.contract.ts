@@ -768,6 +768,21 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         expect(await store.readRecentMessages('ses_a', 100)).toEqual(written);
         expect(await store.readRecentMessages('ses_missing', 3)).toEqual([]);
       });
+
+      it('reads the latest messages within a byte budget counted in UTF-8, the newest always', async () => {
+        await create('ses_a');
+        // Two bytes a character in UTF-8, one unit in UTF-16: a budget counted in UTF-16 would let more in.
+        const written = Array.from({ length: 6 }, (_, i) => message(i + 1, { content: 'é'.repeat(500 + i) }));
+        await continueLog('ses_a', 1, { messages: written });
+        const bytes = (messages: Message[]) => messages.reduce((sum, m) => sum + Buffer.byteLength(JSON.stringify(m)), 0);
+        const latestTwo = bytes(written.slice(4));
+        expect(await store.readRecentMessages('ses_a', 100, latestTwo)).toEqual(written.slice(4));
+        expect(await store.readRecentMessages('ses_a', 100, latestTwo - 1)).toEqual(written.slice(5));
+        expect(await store.readRecentMessages('ses_a', 100, 1)).toEqual(written.slice(5));
+        expect(await store.readRecentMessages('ses_a', 2, Number.MAX_SAFE_INTEGER)).toEqual(written.slice(4));
+        expect(await store.readRecentMessages('ses_a', Number.MAX_SAFE_INTEGER, bytes(written))).toEqual(written);
+        expect(await store.readRecentMessages('ses_missing', 3, 1000)).toEqual([]);
+      });
     });
 
     it('answers a ping', async () => {

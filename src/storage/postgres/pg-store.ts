@@ -188,10 +188,15 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
     return { items: page.map((row) => JSON.parse(row.data) as Message), nextCursor: rows.length > page.length ? String(page.at(-1)!.position) : null };
   }
 
-  async readRecentMessages(sessionId: string, limit: number): Promise<Message[]> {
+  async readRecentMessages(sessionId: string, limit: number, maxBytes?: number): Promise<Message[]> {
     if (impossible(sessionId)) return [];
-    const { rows } = await this.run<{ data: string }>('readRecentMessages', [sessionId, limit]);
-    return rows.reverse().map((row) => JSON.parse(row.data) as Message);
+    const { rows } =
+      maxBytes === undefined
+        ? await this.run<{ data: string }>('readRecentMessages', [sessionId, limit])
+        : await this.run<{ data: string }>('readRecentMessagesWithin', [sessionId, limit, maxBytes]);
+    // Cut again as JavaScript counts UTF-8: a database in another encoding counts its own bytes.
+    const page = maxBytes === undefined ? rows : withinBudget(rows, maxBytes, (data) => Buffer.byteLength(data));
+    return page.reverse().map((row) => JSON.parse(row.data) as Message);
   }
 
   async expiredRuns(): Promise<string[]> {
@@ -377,17 +382,19 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
 }
 
 /**
- * The rows that fit `maxBytes` (the first always), counted as SQLite counts
- * them (UTF-16 units): PostgreSQL's `length()` counts characters, so its
- * running total only narrows what is sent, and the page is cut here.
+ * The rows that fit `maxBytes` (the first always), by default counted as
+ * SQLite counts them (UTF-16 units): PostgreSQL's `length()` counts
+ * characters, so its running total only narrows what is sent, and the page is
+ * cut here.
  */
-function withinBudget<R extends { data: string }>(rows: readonly R[], maxBytes: number): R[] {
+function withinBudget<R extends { data: string }>(rows: readonly R[], maxBytes: number, size = (data: string) => data.length): R[] {
   const page: R[] = [];
   let bytes = 0;
   for (const row of rows) {
-    if (page.length > 0 && bytes + row.data.length > maxBytes) break;
+    const n = size(row.data);
+    if (page.length > 0 && bytes + n > maxBytes) break;
     page.push(row);
-    bytes += row.data.length;
+    bytes += n;
   }
   return page;
 }

@@ -175,6 +175,17 @@ export const SQL = {
   takePendingCommands: `WITH taken AS (DELETE FROM owner_commands WHERE owner = $1 RETURNING id, session_id, command, created_at)
     SELECT session_id, command FROM taken WHERE created_at > now() - $2::float8 ${MS} ORDER BY id`,
   readRecentMessages: 'SELECT data FROM messages WHERE session_id = $1 ORDER BY position DESC LIMIT $2',
+  // Walks back from the newest message one index probe at a time, and stops at the first that would pass the
+  // byte budget $3 (UTF-8, as `octet_length` counts in a UTF8 database): a long transcript is not scanned.
+  readRecentMessagesWithin: `WITH RECURSIVE recent AS (
+      (SELECT position, data, octet_length(data)::bigint AS bytes, 1 AS n FROM messages WHERE session_id = $1 ORDER BY position DESC LIMIT 1)
+      UNION ALL
+      SELECT older.position, older.data, recent.bytes + octet_length(older.data), recent.n + 1
+      FROM recent CROSS JOIN LATERAL (
+        SELECT position, data FROM messages WHERE session_id = $1 AND position < recent.position ORDER BY position DESC LIMIT 1
+      ) older
+      WHERE recent.n < $2::bigint AND recent.bytes + octet_length(older.data) <= $3::bigint
+    ) SELECT data FROM recent ORDER BY position DESC`,
   expiredRuns: `SELECT id FROM sessions WHERE state = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < now()) ORDER BY ordinal`,
   runningSessions: `SELECT id FROM sessions WHERE state = 'running' ORDER BY ordinal`,
   interruptedSessions: `SELECT id FROM sessions WHERE state = 'idle' AND last_run_status = 'interrupted' ORDER BY ordinal`,

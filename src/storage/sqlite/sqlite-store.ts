@@ -204,8 +204,14 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
     });
   }
 
-  readRecentMessages(sessionId: string, limit: number): Promise<Message[]> {
-    return this.run(() => (this.sql.readRecentMessages.all(sessionId, limit) as string[]).reverse().map((data) => JSON.parse(data) as Message));
+  readRecentMessages(sessionId: string, limit: number, maxBytes?: number): Promise<Message[]> {
+    return this.run(() => {
+      // Newest first, one row at a time: the rows past the budget are never read.
+      const rows = this.sql.readRecentMessages.iterate(sessionId, limit) as Iterable<string>;
+      return takePage(rows, (data) => Buffer.byteLength(data), limit, maxBytes)
+        .page.reverse()
+        .map((data) => JSON.parse(data) as Message);
+    });
   }
 
   expiredRuns(): Promise<string[]> {
