@@ -33,7 +33,7 @@ import { removeQueued } from './use-cases/multitask.js';
 import { assertOpen, type RuntimeContext } from './use-cases/context.js';
 import { createSession, type NewSession } from './use-cases/create-session.js';
 import { deleteSession, forgetDeleted } from './use-cases/delete-session.js';
-import { getSession, listSessions, readEvents, readMessages, subscribe } from './use-cases/read.js';
+import { getSession, listSessions, readEvents, readMessages, readRecentMessages, subscribe } from './use-cases/read.js';
 import { type Acknowledge, appendMessage, type AppendOptions, respond, resumeSession } from './use-cases/turns.js';
 
 export type { NewSession } from './use-cases/create-session.js';
@@ -100,6 +100,8 @@ export interface TenantSessions {
   /** At most `limit` events, and within `maxBytes` past the first. */
   readEvents(id: string, after: number, limit: number, maxBytes?: number): Promise<{ events: SessionEvent[]; next_after: number }>;
   readMessages(id: string, query: { limit: number; cursor?: string; maxBytes?: number }): Promise<{ messages: Message[]; next_cursor: string | null }>;
+  /** The latest `limit` messages, oldest first; with `maxBytes`, those that fit it in UTF-8 (the newest always). */
+  readRecentMessages(id: string, limit: number, maxBytes?: number): Promise<Message[]>;
   /** Live, durable events of a session; subscribe before reading the log. */
   subscribe(id: string, subscriber: Subscriber): Promise<{ unsubscribe: () => void; lastSeq: number }>;
 }
@@ -221,6 +223,7 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
     removeQueued: (id, messageId) => removeQueued(ctx, tenant, id, messageId),
     readEvents: (id, after, limit, maxBytes) => readEvents(ctx, tenant, id, after, limit, maxBytes),
     readMessages: (id, query) => readMessages(ctx, tenant, id, query),
+    readRecentMessages: (id, limit, maxBytes) => readRecentMessages(ctx, tenant, id, limit, maxBytes),
     subscribe: (id, subscriber) => subscribe(ctx, tenant, id, subscriber),
   });
   // One view per tenant, made once: requests ask for theirs every time.

@@ -90,6 +90,18 @@ describe('the transcript window', () => {
     }
     expect(seen).toEqual([3, 3, 3]);
   });
+
+  it('a reader gets the latest messages within a byte budget, of its own tenant\'s sessions only', async () => {
+    const rt = start();
+    await rt.start();
+    const session = await rt.createSession();
+    for (const text of ['one', 'two', 'three']) await rt.appendMessage(session.id, text, { resume: false });
+    const { messages } = await rt.readMessages(session.id, { limit: 100 });
+    const lastTwo = messages.slice(-2).reduce((sum, message) => sum + Buffer.byteLength(JSON.stringify(message)), 0);
+    expect(await rt.readRecentMessages(session.id, 100, lastTwo)).toEqual(messages.slice(-2));
+    expect(await rt.readRecentMessages(session.id, 100)).toEqual(messages);
+    await expect(rt.forTenant('other').readRecentMessages(session.id, 100, lastTwo)).rejects.toMatchObject({ code: 'session_not_found' });
+  });
 });
 
 describe('retention', () => {

@@ -72,6 +72,12 @@ export async function readMessages(
   return { messages: page.items, next_cursor: page.nextCursor };
 }
 
+/** The latest messages, read from the newest back: a long transcript is not read whole. */
+export async function readRecentMessages(ctx: RuntimeContext, tenant: string, id: string, limit: number, maxBytes?: number): Promise<Message[]> {
+  await lastSeqOf(ctx, tenant, id);
+  return ctx.store.readRecentMessages(id, limit, maxBytes);
+}
+
 /**
  * Live, durable events of one session, in order. Subscribe before reading the
  * log, so nothing falls between; events up to `lastSeq` are the log's to give.
