@@ -2,7 +2,7 @@
 import { Client, type ClientConfig } from '@langchain/langgraph-sdk';
 import { expect } from 'vitest';
 import type { ServerOptions } from '../../src/server.js';
-import { startServer, type TestServer } from '../http/helpers.js';
+import { API, startServer, type TestServer } from '../http/helpers.js';
 
 export interface Part {
   id?: string;
@@ -51,3 +51,12 @@ export async function failure(call: Promise<unknown>): Promise<{ status: number;
 }
 
 export const humanInput = (content: string) => ({ messages: [{ role: 'user', content }] });
+
+/** Adds `turns` turns to a thread through the native API, each a message of `text` (numbered) and its echo; waits for each. */
+export async function fillThread(server: TestServer, threadId: string, turns: number, text: string): Promise<void> {
+  for (let turn = 0; turn < turns; turn++) {
+    const reply = await server.call('POST', `${API}/sessions/${threadId}/messages`, { json: { content: `${turn} ${text}` } });
+    expect(reply.status, reply.text).toBe(202);
+    await expect.poll(async () => (await server.call('GET', `${API}/sessions/${threadId}`)).body.session.state).toBe('completed');
+  }
+}

@@ -3,7 +3,7 @@ import { Client } from '@langchain/langgraph-sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { API, cleanup } from '../http/helpers.js';
 import { packageVersion } from '../../src/cli/version.js';
-import { failure, humanInput, startLangGraph } from './helpers.js';
+import { failure, fillThread, humanInput, startLangGraph } from './helpers.js';
 
 afterEach(cleanup);
 
@@ -78,11 +78,7 @@ describe('threads', () => {
     const { client, server } = await startLangGraph({ tokenDelayMs: 0 });
     const thread = await client.threads.create();
     // 25 turns of 100 KB each way: about 5 MB of transcript.
-    for (let turn = 0; turn < 25; turn++) {
-      const reply = await server.call('POST', `${API}/sessions/${thread.thread_id}/messages`, { json: { content: `${turn} ${'x'.repeat(99_000)}` } });
-      expect(reply.status, reply.text).toBe(202);
-      await expect.poll(async () => (await server.call('GET', `${API}/sessions/${thread.thread_id}`)).body.session.state).toBe('completed');
-    }
+    await fillThread(server, thread.thread_id, 25, 'x'.repeat(99_000));
     const state = await client.threads.getState<{ messages: { content: string }[] }>(thread.thread_id);
     const kept = state.values.messages;
     expect(kept.length).toBeGreaterThan(10);
@@ -94,6 +90,27 @@ describe('threads', () => {
     expect(history.length).toBeLessThan(10);
     expect(JSON.stringify(history).length).toBeLessThan(9 * 1024 * 1024);
     expect(history[0]!.checkpoint.checkpoint_id).toBe(state.checkpoint.checkpoint_id);
+  }, 60_000);
+
+  it('values and history pages count UTF-8 bytes, as sent: text of two bytes a character fills them twice as fast', async () => {
+    const { client, server } = await startLangGraph({ tokenDelayMs: 0 });
+    // Each message about 200 KB in UTF-8 (100 K characters): 11 turns are 22 messages, about 4.4 MB.
+    const long = await client.threads.create();
+    await fillThread(server, long.thread_id, 11, 'é'.repeat(99_000));
+    const utf8 = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+    const state = await client.threads.getState<{ messages: { content: string }[] }>(long.thread_id);
+    expect(state.values.messages.length).toBeLessThan(22);
+    expect(state.values.messages.at(-1)!.content).toMatch(/^Echo: 10 /);
+    expect(utf8(state.values)).toBeLessThan(4 * 1024 * 1024 + 1024);
+    const thread = await client.threads.get<{ messages: unknown[] }>(long.thread_id);
+    expect(thread.values.messages).toHaveLength(state.values.messages.length);
+
+    // 5 turns: states of about 2, 1.6, 1.2, 0.8 and 0.4 MB; a page holds the first two (its first always in).
+    const short = await client.threads.create();
+    await fillThread(server, short.thread_id, 5, 'é'.repeat(99_000));
+    const history = await client.threads.getHistory(short.thread_id, { limit: 10 });
+    expect(history).toHaveLength(2);
+    expect(utf8(history)).toBeLessThan(4 * 1024 * 1024 + 1024);
   }, 60_000);
 
   it('what Bamboo leaves out answers a clear 404, 405 or 422, never a 5xx the SDK would retry', async () => {

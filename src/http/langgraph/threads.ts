@@ -110,7 +110,7 @@ export function threadRoutes(router: Router, runtime: SessionRuntime): void {
       const state = stateView(session, point);
       if (query.metadata && !contains(state.metadata, query.metadata)) continue;
       const text = JSON.stringify(state);
-      bytes += text.length;
+      bytes += Buffer.byteLength(text);
       if (states.length > 0 && bytes > VALUES_BYTES) break;
       states.push(text);
     }

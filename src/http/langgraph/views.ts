@@ -47,9 +47,10 @@ export function threadMetadata(session: SessionView): Record<string, unknown> {
 }
 
 /**
- * Bytes of messages one thread state carries at most (past its last message):
- * a long thread's state holds its latest messages, and the whole transcript is
- * paged from the native API. A response is built whole, so it must stay small.
+ * Bytes of messages one thread state carries at most (past its last message),
+ * counted in UTF-8 as sent: a long thread's state holds its latest messages,
+ * and the whole transcript is paged from the native API. A response is built
+ * whole, so it must stay small.
  */
 export const VALUES_BYTES = 4 * 1024 * 1024;
 
@@ -58,7 +59,7 @@ export function threadValues(messages: readonly Message[], maxBytes = VALUES_BYT
   let bytes = 0;
   for (let i = messages.length - 1; i >= 0; i--) {
     const message = toLangChain(messages[i]!);
-    bytes += JSON.stringify(message).length;
+    bytes += Buffer.byteLength(JSON.stringify(message));
     if (latest.length > 0 && bytes > maxBytes) break;
     latest.push(message);
   }
