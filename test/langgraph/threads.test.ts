@@ -1,8 +1,9 @@
 /** Assistants, threads, API keys and the parts of LangGraph's API that Bamboo leaves out, through the SDK. */
 import { Client } from '@langchain/langgraph-sdk';
 import { afterEach, describe, expect, it } from 'vitest';
-import { API, cleanup } from '../http/helpers.js';
+import { API, cleanup, tempDb } from '../http/helpers.js';
 import { packageVersion } from '../../src/cli/version.js';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { failure, fillThread, humanInput, startLangGraph } from './helpers.js';
 
 afterEach(cleanup);
@@ -111,6 +112,50 @@ describe('threads', () => {
     const history = await client.threads.getHistory(short.thread_id, { limit: 10 });
     expect(history).toHaveLength(2);
     expect(utf8(history)).toBeLessThan(4 * 1024 * 1024 + 1024);
+  }, 60_000);
+
+  it('a search page\'s values share one 4 MiB budget in order: the first threads carry their latest messages, later ones fewer', async () => {
+    // Which of the store's message reads serve them: the whole transcript is read page by page with readMessages.
+    const reads: string[] = [];
+    const store = new SqliteStore(tempDb());
+    const counting = new Proxy(store, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver) as unknown;
+        if (property === 'readMessages' || property === 'readRecentMessages') reads.push(property);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const { client, server } = await startLangGraph({ tokenDelayMs: 0, store: counting });
+    // Three threads of 8 messages of about 200 KB in UTF-8 each (1.6 MB a thread): together past 4 MiB.
+    const threads = [];
+    for (let i = 0; i < 3; i++) {
+      const thread = await client.threads.create();
+      await fillThread(server, thread.thread_id, 4, 'é'.repeat(99_000));
+      threads.push(thread);
+    }
+    reads.length = 0;
+    const found = await client.threads.search<{ messages: { content: string }[] }>();
+    expect(found.map((thread) => thread.thread_id)).toEqual(threads.map((thread) => thread.thread_id).reverse());
+    // One thread at a time, each from the end of its transcript.
+    expect(reads).toEqual(['readRecentMessages', 'readRecentMessages', 'readRecentMessages']);
+    const kept = found.map((thread) => thread.values.messages);
+    expect(kept.map((messages) => messages.length).slice(0, 2)).toEqual([8, 8]);
+    // What is left of the budget holds the last thread's latest four or five messages.
+    expect(kept[2]!.length).toBeGreaterThan(2);
+    expect(kept[2]!.length).toBeLessThan(8);
+    expect(kept[2]!.at(-1)!.content).toMatch(/^Echo: 3 /);
+    expect(Buffer.byteLength(JSON.stringify(found))).toBeLessThan(4 * 1024 * 1024 + 16 * 1024);
+    // Alone on its page, a thread carries its whole transcript.
+    const alone = await client.threads.search<{ messages: unknown[] }>({ ids: [threads[0]!.thread_id] });
+    expect(alone[0]!.values.messages).toHaveLength(8);
+    // Without values selected, none are read or sent.
+    reads.length = 0;
+    expect(await client.threads.search({ select: ['thread_id'] })).toEqual(threads.map((thread) => ({ thread_id: thread.thread_id })).reverse());
+    expect(reads).toEqual([]);
+    // Nor does a thread or its state read the whole transcript.
+    await client.threads.get(threads[0]!.thread_id);
+    await client.threads.getState(threads[0]!.thread_id);
+    expect(reads).toEqual(['readRecentMessages', 'readRecentMessages']);
   }, 60_000);
 
   it('what Bamboo leaves out answers a clear 404, 405 or 422, never a 5xx the SDK would retry', async () => {

@@ -8,7 +8,7 @@ import { isRunEnding, type RunEnding, type SessionEvent } from '../../domain/eve
 import type { Message, RunStatus, SessionView } from '../../domain/types.js';
 import type { TenantSessions } from '../../runtime/runtime.js';
 import { CHUNK_BYTES } from '../pages.js';
-import type { Pending, RunFacts, StatePoint } from './views.js';
+import { type Pending, type RunFacts, type StatePoint, VALUES_BYTES } from './views.js';
 
 const PAGE = 1000;
 
@@ -25,7 +25,19 @@ export async function* eventsBetween(sessions: TenantSessions, id: string, after
   }
 }
 
-/** The transcript, oldest first. */
+/** A read of the latest messages is bounded by their bytes, not their number. */
+const ANY_NUMBER = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The transcript's latest messages that fit `maxBytes` as stored (the last
+ * always), oldest first: read back from the end, never whole. The stored
+ * form is about the size of LangChain's; `latestValues` cuts to that.
+ */
+export function readLatest(sessions: TenantSessions, id: string, maxBytes = VALUES_BYTES): Promise<Message[]> {
+  return sessions.readRecentMessages(id, ANY_NUMBER, maxBytes);
+}
+
+/** The whole transcript, oldest first: for the history and a stream's `values`, which need all of it. */
 export async function readTranscript(sessions: TenantSessions, id: string): Promise<Message[]> {
   const messages: Message[] = [];
   let cursor: string | undefined;

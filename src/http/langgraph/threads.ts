@@ -11,9 +11,21 @@ import type { SessionRuntime, TenantSessions } from '../../runtime/runtime.js';
 import { sessionsFor } from '../routes/deps.js';
 import { parse } from '../validation.js';
 import { LangGraphError, notProvided, otherMethods, threadNotFound, unsupported } from './errors.js';
-import { historyPoints, readHistory, readTranscript } from './log.js';
+import { historyPoints, readHistory, readLatest, readTranscript } from './log.js';
 import { contains, historyBody, stateAtBody, threadCountBody, threadCreateBody, type ThreadSearch, threadSearchBody } from './schemas.js';
-import { emptyStateView, pendingNow, selectFields, type StatePoint, stateView, threadMetadata, threadStatus, threadView, VALUES_BYTES } from './views.js';
+import {
+  emptyStateView,
+  latestValues,
+  pendingNow,
+  selectFields,
+  type StatePoint,
+  stateView,
+  threadMetadata,
+  threadStatus,
+  threadValues,
+  threadView,
+  VALUES_BYTES,
+} from './views.js';
 
 /** The session behind a thread, or LangGraph's 404. */
 export async function loadThread(sessions: TenantSessions, id: string): Promise<SessionView> {
@@ -40,7 +52,7 @@ export function threadRoutes(router: Router, runtime: SessionRuntime): void {
         throw new LangGraphError(422, `metadata.graph_id: no assistant ${JSON.stringify(graphId)} (available: ${runtime.agentNames.join(', ')})`);
       }
       const session = await sessions(req).createSession({ agent: graphId, metadata });
-      res.json(threadView(session, []));
+      res.json(threadView(session, { messages: [] }));
     })
     .all(otherMethods(['POST'], 'on /threads'));
 
@@ -48,7 +60,7 @@ export function threadRoutes(router: Router, runtime: SessionRuntime): void {
     const query = parse(threadSearchBody, req.body ?? {}, 'body');
     const found = await search(sessions(req), query, true);
     const withValues = !query.select || query.select.includes('values');
-    const threads = await Promise.all(found.map(async (session) => threadView(session, withValues ? await readTranscript(sessions(req), session.id) : undefined)));
+    const threads = withValues ? await withSharedValues(sessions(req), found) : found.map((session) => threadView(session, undefined));
     res.json(query.select ? threads.map((thread) => selectFields(thread, query.select!)) : threads);
   });
   router.post('/threads/count', async (req, res) => {
@@ -62,7 +74,7 @@ export function threadRoutes(router: Router, runtime: SessionRuntime): void {
     .route('/threads/:id')
     .get(async (req, res) => {
       const session = await loadThread(sessions(req), req.params.id);
-      res.json(threadView(session, await readTranscript(sessions(req), session.id)));
+      res.json(threadView(session, threadValues(await readLatest(sessions(req), session.id))));
     })
     .delete(async (req, res) => {
       await loadThread(sessions(req), req.params.id);
@@ -75,7 +87,7 @@ export function threadRoutes(router: Router, runtime: SessionRuntime): void {
     .route('/threads/:id/state')
     .get(async (req, res) => {
       const session = await loadThread(sessions(req), req.params.id);
-      const messages = await readTranscript(sessions(req), session.id);
+      const messages = await readLatest(sessions(req), session.id);
       const pending = pendingNow(session);
       if (messages.length === 0 && !pending) return res.json(emptyStateView(session));
       const point: StatePoint = { seq: session.last_event_seq, at: session.updated_at, messages, pending, runId: session.run_id ?? session.last_run?.id ?? null, parentSeq: null };
@@ -127,7 +139,25 @@ async function existing(sessions: TenantSessions, id: string, ifExists: 'raise' 
     throw error;
   }
   if (ifExists === 'raise') throw new LangGraphError(409, `Thread ${id} already exists`);
-  return threadView(session, await readTranscript(sessions, id));
+  return threadView(session, threadValues(await readLatest(sessions, id)));
+}
+
+/**
+ * A search page's threads with their values. They share one budget, given out
+ * in order and read one thread at a time: a thousand threads of 4 MiB each
+ * would not fit in one response. A thread past it carries fewer messages, or
+ * none; the page's first message always goes in, as in a history page.
+ */
+async function withSharedValues(sessions: TenantSessions, found: readonly SessionView[]) {
+  let left = VALUES_BYTES;
+  const threads: ReturnType<typeof threadView>[] = [];
+  for (const session of found) {
+    const messages = left > 0 ? await readLatest(sessions, session.id, left) : [];
+    const { values, bytes } = latestValues(messages, left, left === VALUES_BYTES);
+    left -= bytes;
+    threads.push(threadView(session, values));
+  }
+  return threads;
 }
 
 /** Every point of the thread's history, newest first. */

@@ -54,20 +54,32 @@ export function threadMetadata(session: SessionView): Record<string, unknown> {
  */
 export const VALUES_BYTES = 4 * 1024 * 1024;
 
-export function threadValues(messages: readonly Message[], maxBytes = VALUES_BYTES): { messages: LangChainMessage[] } {
+export type ThreadValues = { messages: LangChainMessage[] };
+
+/**
+ * The latest of `messages` that fit `maxBytes`, oldest first, and the bytes
+ * they take. `atLeastOne`: the last goes in even past the budget, so a state
+ * is never empty for being long.
+ */
+export function latestValues(messages: readonly Message[], maxBytes = VALUES_BYTES, atLeastOne = true): { values: ThreadValues; bytes: number } {
   const latest: LangChainMessage[] = [];
   let bytes = 0;
   for (let i = messages.length - 1; i >= 0; i--) {
     const message = toLangChain(messages[i]!);
-    bytes += Buffer.byteLength(JSON.stringify(message));
-    if (latest.length > 0 && bytes > maxBytes) break;
+    const size = Buffer.byteLength(JSON.stringify(message));
+    if ((latest.length > 0 || !atLeastOne) && bytes + size > maxBytes) break;
     latest.push(message);
+    bytes += size;
   }
-  return { messages: latest.reverse() };
+  return { values: { messages: latest.reverse() }, bytes };
 }
 
-/** `messages` undefined: the caller did not select `values`. */
-export function threadView(session: SessionView, messages: readonly Message[] | undefined) {
+export function threadValues(messages: readonly Message[], maxBytes = VALUES_BYTES): ThreadValues {
+  return latestValues(messages, maxBytes).values;
+}
+
+/** `values` undefined: the caller did not select them. */
+export function threadView(session: SessionView, values: ThreadValues | undefined) {
   const status = threadStatus(session);
   const question = session.pending_question;
   return {
@@ -78,7 +90,7 @@ export function threadView(session: SessionView, messages: readonly Message[] | 
     metadata: threadMetadata(session),
     status,
     config: {},
-    ...(messages ? { values: threadValues(messages) } : {}),
+    ...(values ? { values } : {}),
     interrupts: question && session.last_run ? { [session.last_run.id]: [interruptOf(question)] } : {},
     error: status === 'error' ? (session.last_run?.error ?? null) : null,
   };

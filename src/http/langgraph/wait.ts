@@ -7,7 +7,7 @@ import type { Response } from 'express';
 import { isRunEnding } from '../../domain/events.js';
 import type { TenantSessions } from '../../runtime/runtime.js';
 import { LangGraphError } from './errors.js';
-import { readTranscript } from './log.js';
+import { readLatest } from './log.js';
 import { interruptOf, threadValues } from './views.js';
 
 /** Resolves once `runId` has ended (at once if it has); rejects if the thread is deleted or `signal` aborts. */
@@ -42,7 +42,7 @@ export async function runEnd(sessions: TenantSessions, threadId: string, runId: 
 /** The thread's values once `runId` is over (null: a queued run that never started). */
 export async function valuesAfter(sessions: TenantSessions, threadId: string, runId: string | null): Promise<Record<string, unknown>> {
   const session = await sessions.getSession(threadId);
-  const values: Record<string, unknown> = threadValues(await readTranscript(sessions, threadId));
+  const values: Record<string, unknown> = threadValues(await readLatest(sessions, threadId));
   if (session.state === 'awaitingUser' && session.pending_question) values.__interrupt__ = [interruptOf(session.pending_question)];
   const run = session.last_run;
   if (run?.id === runId && run.status === 'failed') values.__error__ = { error: 'RunFailed', message: run.error ?? 'The run failed' };
