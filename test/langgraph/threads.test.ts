@@ -75,6 +75,32 @@ describe('threads', () => {
     expect((await failure(client.threads.create({ threadId: '3f4c64e0-f792-4a5e-aa07-a4404e06e0bd' }))).status).toBe(422);
   });
 
+  it('a state\'s parent_checkpoint is the one its entry in the history names: the turn before', async () => {
+    const { client } = await startLangGraph();
+    const thread = await client.threads.create();
+    const newest = async () => {
+      const [state, history] = await Promise.all([client.threads.getState(thread.thread_id), client.threads.getHistory(thread.thread_id)]);
+      expect(state.checkpoint).toEqual(history[0]!.checkpoint);
+      expect(state.parent_checkpoint).toEqual(history[0]!.parent_checkpoint);
+      return history;
+    };
+    await client.runs.wait(thread.thread_id, 'demo', { input: humanInput('one') });
+    expect((await newest())[0]!.parent_checkpoint).toBeNull();
+    await client.runs.wait(thread.thread_id, 'demo', { input: humanInput('/ask Ok? | yes | no') });
+    const asked = await newest();
+    expect(asked).toHaveLength(2);
+    expect(asked[0]!.parent_checkpoint!.checkpoint_id).toBe(asked[1]!.checkpoint.checkpoint_id);
+    await client.runs.wait(thread.thread_id, 'demo', { command: { resume: 'yes' } });
+    const answered = await newest();
+    expect(answered).toHaveLength(3);
+    expect(answered[0]!.parent_checkpoint!.checkpoint_id).toBe(asked[0]!.checkpoint.checkpoint_id);
+    // A turn under way: the present's parent is the last turn closed.
+    const run = await client.runs.create(thread.thread_id, 'demo', { input: humanInput('/sleep 10000') });
+    await expect.poll(async () => (await client.threads.get(thread.thread_id)).status).toBe('busy');
+    expect((await newest())[0]!.parent_checkpoint!.checkpoint_id).toBe(answered[0]!.checkpoint.checkpoint_id);
+    await client.runs.cancel(thread.thread_id, run.run_id, true);
+  });
+
   it('a long thread\'s state holds its latest messages up to 4 MiB, and a page of history stops at about that size', async () => {
     const { client, server } = await startLangGraph({ tokenDelayMs: 0 });
     const thread = await client.threads.create();

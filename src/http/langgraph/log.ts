@@ -12,10 +12,10 @@ import { type Pending, type RunFacts, type StatePoint, VALUES_BYTES } from './vi
 
 const PAGE = 1000;
 
-/** Events with `after < seq <= until`, in order. */
-export async function* eventsBetween(sessions: TenantSessions, id: string, after: number, until = Number.MAX_SAFE_INTEGER): AsyncGenerator<SessionEvent> {
+/** Events with `after < seq <= until`, in order, read `pageSize` at a time. */
+export async function* eventsBetween(sessions: TenantSessions, id: string, after: number, until = Number.MAX_SAFE_INTEGER, pageSize = PAGE): AsyncGenerator<SessionEvent> {
   for (let from = after; from < until; ) {
-    const page = await sessions.readEvents(id, from, PAGE, CHUNK_BYTES);
+    const page = await sessions.readEvents(id, from, pageSize, CHUNK_BYTES);
     if (page.events.length === 0) return;
     for (const event of page.events) {
       if (event.seq > until) return;
@@ -92,6 +92,29 @@ export async function findEvent(sessions: TenantSessions, id: string, lastSeq: n
     let found: SessionEvent | null = null;
     for await (const event of eventsBetween(sessions, id, Math.max(0, until - size), until)) if (matches(event)) found = event;
     if (found) return found;
+  }
+  return null;
+}
+
+/**
+ * The checkpoint of the latest turn closed before event `seq`, as
+ * `readHistory` closes turns (a run's ending and the state changes right
+ * after it), or null: the parent of a state at `seq`. Read back from `seq`,
+ * so it costs the log since that turn, not the whole log.
+ */
+export async function turnBefore(sessions: TenantSessions, id: string, seq: number): Promise<number | null> {
+  for (let until = seq - 1; until > 0; ) {
+    const ending = await findEvent(sessions, id, until, isRunEnding);
+    if (!ending) return null;
+    let closed = ending.seq;
+    // A few at a time: one state change or two follow an ending, then the log goes on.
+    for await (const event of eventsBetween(sessions, id, ending.seq, seq, 4)) {
+      if (event.type !== 'state_changed' || event.seq !== closed + 1) break;
+      closed = event.seq;
+    }
+    if (closed < seq) return closed;
+    // The turn closes at `seq` itself: its parent is the turn before.
+    until = ending.seq - 1;
   }
   return null;
 }

@@ -11,7 +11,7 @@ import type { SessionRuntime, TenantSessions } from '../../runtime/runtime.js';
 import { sessionsFor } from '../routes/deps.js';
 import { parse } from '../validation.js';
 import { LangGraphError, notProvided, otherMethods, threadNotFound, unsupported } from './errors.js';
-import { historyPoints, readHistory, readLatest, readTranscript } from './log.js';
+import { historyPoints, readHistory, readLatest, readTranscript, turnBefore } from './log.js';
 import { contains, historyBody, stateAtBody, threadCountBody, threadCreateBody, type ThreadSearch, threadSearchBody } from './schemas.js';
 import {
   emptyStateView,
@@ -90,7 +90,8 @@ export function threadRoutes(router: Router, runtime: SessionRuntime): void {
       const messages = await readLatest(sessions(req), session.id);
       const pending = pendingNow(session);
       if (messages.length === 0 && !pending) return res.json(emptyStateView(session));
-      const point: StatePoint = { seq: session.last_event_seq, at: session.updated_at, messages, pending, runId: session.run_id ?? session.last_run?.id ?? null, parentSeq: null };
+      const parentSeq = await turnBefore(sessions(req), session.id, session.last_event_seq);
+      const point: StatePoint = { seq: session.last_event_seq, at: session.updated_at, messages, pending, runId: session.run_id ?? session.last_run?.id ?? null, parentSeq };
       res.json(stateView(session, point));
     })
     .all(otherMethods(['GET'], 'on a thread\'s state (the state changes only through runs)'));
