@@ -1,9 +1,20 @@
 /** Stream modes, the stream's first and last events, failures, and what is refused, through the SDK. */
+import { MessageTupleManager, toMessageDict } from '@langchain/langgraph-sdk/ui';
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createOpenAIAgent, createToolRegistry, defineTool } from '../../src/agents/openai/index.js';
+import { API_KEY } from '../agents/openai-helpers.js';
+import { type ModelServer, startModelServer, textReply, toolCallsReply } from '../agents/openai-server.js';
 import { cleanup } from '../http/helpers.js';
 import { collect, failure, humanInput, type Part, startLangGraph, streamedText } from './helpers.js';
 
-afterEach(cleanup);
+let model: ModelServer | undefined;
+
+afterEach(async () => {
+  await cleanup();
+  await model?.close();
+  model = undefined;
+});
 
 const events = (parts: readonly Part[]) => parts.map((part) => part.event);
 
@@ -47,6 +58,42 @@ describe('stream modes', () => {
     const ids = chunks.map((part) => Number(part.id));
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('messages-tuple: a streamed reply\'s tool calls close it as its last chunk, so the chunks alone build the whole message', async () => {
+    model = await startModelServer();
+    const add = defineTool({ name: 'add', description: 'Adds two numbers', parameters: z.object({ a: z.number(), b: z.number() }), execute: ({ a, b }) => String(a + b) });
+    const openai = createOpenAIAgent({ baseURL: model.url, apiKey: API_KEY, model: 'test-model', maxRetries: 0, tools: createToolRegistry([add]) });
+    const { client } = await startLangGraph({ agents: { openai } });
+    model.reply(toolCallsReply([{ id: 'call_add', name: 'add', args: ['{"a":', '2,"b":3}'] }], { content: ['Let me ', 'add.'] }), textReply(['It is ', '5.']));
+    const thread = await client.threads.create({ graphId: 'openai' });
+    const parts = await collect(client.runs.stream(thread.thread_id, 'openai', { input: humanInput('2+3?'), streamMode: 'messages-tuple' }));
+
+    // What a client such as useStream does with the frames: chunks of one id are joined (it rewrites what it is given).
+    const manager = new MessageTupleManager();
+    const ids: string[] = [];
+    for (const part of parts.filter((part) => part.event === 'messages')) {
+      const id = manager.add(structuredClone(part.data[0]), part.data[1]);
+      if (id && !ids.includes(id)) ids.push(id);
+    }
+    const built = ids.map((id) => toMessageDict(manager.get(id)!.chunk!) as any);
+    expect(built.map((message) => [message.type, message.content])).toEqual([
+      ['ai', 'Let me add.'],
+      ['tool', '5'],
+      ['ai', 'It is 5.'],
+    ]);
+    expect(built[0].tool_calls).toEqual([{ id: 'call_add', name: 'add', args: { a: 2, b: 3 }, type: 'tool_call' }]);
+    expect(built[1].tool_call_id).toBe('call_add');
+    expect(built[2].tool_calls ?? []).toEqual([]);
+    // The closing chunk as sent: the arguments' text, and the calls parsed as the stored message has them.
+    const closing = parts.filter((part) => part.event === 'messages' && part.data[0].tool_call_chunks?.length > 0);
+    expect(closing).toHaveLength(1);
+    expect(closing[0]!.data[0]).toMatchObject({
+      type: 'AIMessageChunk',
+      content: '',
+      tool_call_chunks: [{ type: 'tool_call_chunk', id: 'call_add', name: 'add', args: '{"a":2,"b":3}', index: 0 }],
+      tool_calls: [{ id: 'call_add', name: 'add', args: { a: 2, b: 3 }, type: 'tool_call' }],
+    });
   });
 
   it('custom is accepted and has nothing to send; modes Bamboo cannot produce are refused before any run starts', async () => {

@@ -51,13 +51,24 @@ describe('RunTranslator', () => {
     ]);
   });
 
-  it('messages-tuple: each reply streams under its own chunk id; the tool result, never streamed, comes whole', () => {
+  it('messages-tuple: each reply streams under its own chunk id, its tool calls as its last chunk; the tool result, never streamed, comes whole', () => {
     const frames = translate(['messages-tuple']).filter((frame) => frame.event === 'messages');
     expect(frames.map((frame) => [frame.data[0].type, frame.data[0].id, frame.data[0].content])).toEqual([
       ['AIMessageChunk', `${RUN}-0`, 'Let me check.'],
+      ['AIMessageChunk', `${RUN}-0`, ''],
       ['tool', 'msg_t1', 'sunny'],
       ['AIMessageChunk', `${RUN}-1`, 'It is sunny.'],
     ]);
+    expect(frames[1]!.data[0]).toMatchObject({
+      tool_call_chunks: [
+        { type: 'tool_call_chunk', id: 'call_1', name: 'weather', args: '{"city":"Paris"}', index: 0 },
+        { type: 'tool_call_chunk', id: 'call_2', name: 'broken', args: '{oops', index: 1 },
+      ],
+      tool_calls: [{ id: 'call_1', name: 'weather', args: { city: 'Paris' }, type: 'tool_call' }],
+      invalid_tool_calls: [expect.objectContaining({ id: 'call_2', args: '{oops' })],
+    });
+    // A reply without tool calls ends with its text: nothing more is sent for it.
+    expect(frames[3]!.data[0].tool_call_chunks).toEqual([]);
   });
 
   it('updates and values: LangChain messages, tool calls parsed, arguments that are not JSON objects as invalid calls', () => {

@@ -9,12 +9,14 @@
  *   each message it adds; `{ __interrupt__ }` when it asks a question.
  * - `updates`: what the agent's node adds, `{ running: { messages } }`, or
  *   `{ __interrupt__ }`.
- * - `messages-tuple` (event `messages`): tokens as AI message chunks, and the
- *   messages the run adds that were not streamed (tool results).
+ * - `messages-tuple` (event `messages`): tokens as AI message chunks, a
+ *   streamed reply's tool calls as its last chunk (`tool_call_chunks`, as
+ *   LangChain streams a model's calls), and the messages the run adds that
+ *   were not streamed (tool results) whole.
  * - `tools`: a tool call's start and end.
  */
 import type { SessionEvent } from '../../domain/events.js';
-import type { Message } from '../../domain/types.js';
+import type { Message, ToolCall } from '../../domain/types.js';
 import { type LangChainMessage, parseArguments, toLangChain } from './messages.js';
 import type { StreamMode } from './schemas.js';
 import { interruptOf, NODE, type LangGraphRunStatus } from './views.js';
@@ -76,7 +78,10 @@ export class RunTranslator {
       case 'message_appended': {
         const message = toLangChain(event.message);
         this.messages.push(message);
-        if (!(message.type === 'ai' && this.streamed)) add('messages-tuple', { event: 'messages', data: [message, this.tupleMetadata()] });
+        // A streamed reply was seen as chunks, but its tool calls were not: they close it, under the same id.
+        if (message.type === 'ai' && this.streamed) {
+          if (event.message.tool_calls?.length) add('messages-tuple', { event: 'messages', data: [this.toolCallsChunk(event.message.tool_calls, message), this.tupleMetadata()] });
+        } else add('messages-tuple', { event: 'messages', data: [message, this.tupleMetadata()] });
         if (message.type === 'ai') {
           this.replies++;
           this.streamed = false;
@@ -118,6 +123,16 @@ export class RunTranslator {
       tool_call_chunks: [],
       additional_kwargs: {},
       response_metadata: {},
+    };
+  }
+
+  /** The calls as one chunk of the reply: argument texts in `tool_call_chunks`, and parsed as the complete message has them. */
+  private toolCallsChunk(calls: readonly ToolCall[], message: LangChainMessage) {
+    return {
+      ...this.chunk(''),
+      tool_call_chunks: calls.map((call, index) => ({ type: 'tool_call_chunk', id: call.id, name: call.name, args: call.arguments, index })),
+      tool_calls: message.tool_calls ?? [],
+      invalid_tool_calls: message.invalid_tool_calls ?? [],
     };
   }
 
