@@ -206,11 +206,12 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
 
   readRecentMessages(sessionId: string, limit: number, maxBytes?: number): Promise<Message[]> {
     return this.run(() => {
-      // Newest first, one row at a time: the rows past the budget are never read.
-      const rows = this.sql.readRecentMessages.iterate(sessionId, limit) as Iterable<string>;
-      return takePage(rows, (data) => Buffer.byteLength(data), limit, maxBytes)
-        .page.reverse()
-        .map((data) => JSON.parse(data) as Message);
+      // Newest first; with a budget one row at a time, so the rows past it are never read (a run's window reads them all at once).
+      const rows =
+        maxBytes === undefined
+          ? (this.sql.readRecentMessages.all(sessionId, limit) as string[])
+          : takePage(this.sql.readRecentMessages.iterate(sessionId, limit) as Iterable<string>, (data) => Buffer.byteLength(data), limit, maxBytes).page;
+      return rows.reverse().map((data) => JSON.parse(data) as Message);
     });
   }
 
