@@ -184,6 +184,32 @@ describe('threads', () => {
     expect(reads).toEqual(['readRecentMessages', 'readRecentMessages']);
   }, 60_000);
 
+  it('a search page leaves out a thread deleted between listing it and reading its values', async () => {
+    const store = new SqliteStore(tempDb());
+    let onFirstRead: (() => Promise<unknown>) | undefined;
+    const deleting = new Proxy(store, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver) as unknown;
+        if (property === 'readRecentMessages' && onFirstRead) {
+          const before = onFirstRead;
+          onFirstRead = undefined;
+          return async (...args: Parameters<SqliteStore['readRecentMessages']>) => {
+            await before();
+            return target.readRecentMessages(...args);
+          };
+        }
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const { client } = await startLangGraph({ tokenDelayMs: 0, store: deleting });
+    const gone = await client.threads.create();
+    const kept = await client.threads.create();
+    // Newest first: while the page reads the first thread's values, the second is deleted.
+    onFirstRead = () => client.threads.delete(gone.thread_id);
+    const found = await client.threads.search();
+    expect(found.map((thread) => thread.thread_id)).toEqual([kept.thread_id]);
+  });
+
   it('what Bamboo leaves out answers a clear 404, 405 or 422, never a 5xx the SDK would retry', async () => {
     const { client, apiUrl } = await startLangGraph();
     const thread = await client.threads.create();

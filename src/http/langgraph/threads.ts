@@ -6,7 +6,7 @@
  */
 import type { Request, Router } from 'express';
 import { SessionError } from '../../domain/errors.js';
-import type { SessionView } from '../../domain/types.js';
+import type { Message, SessionView } from '../../domain/types.js';
 import type { SessionRuntime, TenantSessions } from '../../runtime/runtime.js';
 import { sessionsFor } from '../routes/deps.js';
 import { parse } from '../validation.js';
@@ -153,7 +153,14 @@ async function withSharedValues(sessions: TenantSessions, found: readonly Sessio
   let left = VALUES_BYTES;
   const threads: ReturnType<typeof threadView>[] = [];
   for (const session of found) {
-    const messages = left > 0 ? await readLatest(sessions, session.id, left) : [];
+    let messages: Message[] = [];
+    try {
+      if (left > 0) messages = await readLatest(sessions, session.id, left);
+    } catch (error) {
+      // Deleted since it was listed: the page goes on without it.
+      if (error instanceof SessionError && error.code === 'session_not_found') continue;
+      throw error;
+    }
     const { values, bytes } = latestValues(messages, left, left === VALUES_BYTES);
     left -= bytes;
     threads.push(threadView(session, values));
