@@ -6,7 +6,7 @@ import { createOpenAIAgent, createToolRegistry, defineTool } from '../../src/age
 import { API_KEY } from '../agents/openai-helpers.js';
 import { type ModelServer, startModelServer, textReply, toolCallsReply } from '../agents/openai-server.js';
 import { cleanup } from '../http/helpers.js';
-import { collect, failure, humanInput, type Part, startLangGraph, streamedText } from './helpers.js';
+import { collect, failure, fillThread, humanInput, type Part, startLangGraph, streamedText } from './helpers.js';
 
 let model: ModelServer | undefined;
 
@@ -42,6 +42,26 @@ describe('stream modes', () => {
     expect(parts[2].data.running.messages.map((message: any) => message.content)).toEqual(['Echo: two']);
     expect(parts[3].data.messages).toHaveLength(4);
   });
+
+  it('values frames of a long thread hold its latest messages up to 4 MiB, as its state does, from the first frame to the last', async () => {
+    const { client, server } = await startLangGraph({ tokenDelayMs: 0 });
+    const thread = await client.threads.create();
+    // 12 turns of about 200 KB each way in UTF-8 (4.8 MB of transcript): past the budget.
+    await fillThread(server, thread.thread_id, 12, 'é'.repeat(99_000));
+    const parts = await collect(client.runs.stream(thread.thread_id, 'demo', { input: humanInput('last'), streamMode: 'values' }));
+    expect(events(parts)).toEqual(['metadata', 'values', 'values', 'end']);
+    const [first, last] = [parts[1].data.messages, parts[2].data.messages];
+    for (const messages of [first, last]) {
+      expect(Buffer.byteLength(JSON.stringify(messages))).toBeLessThanOrEqual(4 * 1024 * 1024);
+      expect(messages.length).toBeGreaterThan(10);
+      expect(messages.length).toBeLessThan(25);
+    }
+    expect(first.at(-1).content).toBe('last');
+    expect(last.slice(-2).map((message: any) => message.content)).toEqual(['last', 'Echo: last']);
+    // The same messages as the thread's state once the run is over.
+    const state = await client.threads.getState<{ messages: { id: string }[] }>(thread.thread_id);
+    expect(last.map((message: any) => message.id)).toEqual(state.values.messages.map((message) => message.id));
+  }, 60_000);
 
   it('messages-tuple: the tokens as AI message chunks of one id, with metadata naming the node', async () => {
     const { client } = await startLangGraph();

@@ -50,13 +50,14 @@ export async function readTranscript(sessions: TenantSessions, id: string): Prom
 }
 
 /**
- * The transcript once event `seq` was committed. It grows by one message per
+ * The transcript's latest messages once event `seq` was committed, read
+ * within `maxBytes` from the end. It grows by one message per
  * `message_appended`, in log order, so it is the current one less the messages
  * appended since; a rollback since (`messages_removed`) took messages out, and
  * then the log is replayed up to `seq` instead.
  */
-export async function transcriptAt(sessions: TenantSessions, id: string, seq: number): Promise<Message[]> {
-  const current = await readTranscript(sessions, id);
+export async function transcriptAt(sessions: TenantSessions, id: string, seq: number, maxBytes: number): Promise<Message[]> {
+  const current = await readLatest(sessions, id, maxBytes);
   // Read after the transcript, the log's end covers every message in it.
   const { last_event_seq: lastSeq } = await sessions.getSession(id);
   const later = new Set<string>();

@@ -19,6 +19,7 @@ import type { SseOptions } from '../sse.js';
 import { PING, STREAM_HEADERS, StreamResponse } from '../stream-response.js';
 import { eventsBetween, transcriptAt } from './log.js';
 import { type Frame, RunTranslator, type RunScope } from './translate.js';
+import { VALUES_BYTES } from './views.js';
 
 export interface RunStreamContext {
   sessions: TenantSessions;
@@ -61,7 +62,8 @@ export function encodeFrames(frames: readonly Frame[], id: number | null): strin
 
 export async function streamRun({ sessions, lifecycle, buffers, options }: RunStreamContext, plan: RunStreamPlan, req: Request, res: Response): Promise<void> {
   const threadId = plan.scope.threadId;
-  const before = plan.scope.modes.has('values') ? await transcriptAt(sessions, threadId, plan.startSeq) : [];
+  // Twice the budget of `values`: the messages the run added since its start are read, then left out.
+  const before = plan.scope.modes.has('values') ? await transcriptAt(sessions, threadId, plan.startSeq, 2 * VALUES_BYTES) : [];
   const translator = new RunTranslator(plan.scope, before);
   const stream = new StreamResponse(req, res, { ...options, sessionId: threadId, tooSlow: 'LangGraph stream client too slow; disconnecting' });
   let translated = plan.startSeq - 1;

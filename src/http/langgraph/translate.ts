@@ -5,8 +5,9 @@
  * events give the same frames.
  *
  * - `metadata` first, with the run id; `end` last, with its status.
- * - `values`: the whole state (`{ messages }`) as the run starts and after
- *   each message it adds; `{ __interrupt__ }` when it asks a question.
+ * - `values`: the state (`{ messages }`: the latest up to 4 MiB, as a
+ *   thread's state holds them) as the run starts and after each message it
+ *   adds; `{ __interrupt__ }` when it asks a question.
  * - `updates`: what the agent's node adds, `{ running: { messages } }`, or
  *   `{ __interrupt__ }`.
  * - `messages-tuple` (event `messages`): tokens as AI message chunks, a
@@ -19,7 +20,7 @@ import type { SessionEvent } from '../../domain/events.js';
 import type { Message, ToolCall } from '../../domain/types.js';
 import { type LangChainMessage, parseArguments, toLangChain } from './messages.js';
 import type { StreamMode } from './schemas.js';
-import { interruptOf, NODE, type LangGraphRunStatus } from './views.js';
+import { interruptOf, NODE, type LangGraphRunStatus, ValuesWindow } from './views.js';
 
 export interface Frame {
   event: string;
@@ -36,7 +37,7 @@ export interface RunScope {
 export class RunTranslator {
   /** True once the run's end (or the thread's deletion) was translated: nothing follows. */
   ended = false;
-  private readonly messages: LangChainMessage[];
+  private readonly values = new ValuesWindow();
   /** Assistant messages the run added so far: each streamed message's chunks get their own id. */
   private replies = 0;
   /** Tokens were streamed since the last assistant message: that message was already seen as chunks. */
@@ -48,7 +49,7 @@ export class RunTranslator {
     private readonly scope: RunScope,
     before: readonly Message[],
   ) {
-    this.messages = before.map(toLangChain);
+    for (const message of before) this.values.add(toLangChain(message));
   }
 
   translate(event: SessionEvent): Frame[] {
@@ -62,7 +63,7 @@ export class RunTranslator {
     switch (event.type) {
       case 'run_started':
         frames.push({ event: 'metadata', data: { run_id: this.scope.runId, attempt: 1 } });
-        add('values', { event: 'values', data: { messages: [...this.messages] } });
+        add('values', { event: 'values', data: this.values.values });
         break;
       case 'token':
         this.streamed = true;
@@ -77,7 +78,7 @@ export class RunTranslator {
         break;
       case 'message_appended': {
         const message = toLangChain(event.message);
-        this.messages.push(message);
+        this.values.add(message);
         // A streamed reply was seen as chunks, but its tool calls were not: they close it, under the same id.
         if (message.type === 'ai' && this.streamed) {
           if (event.message.tool_calls?.length) add('messages-tuple', { event: 'messages', data: [this.toolCallsChunk(event.message.tool_calls, message), this.tupleMetadata()] });
@@ -87,7 +88,7 @@ export class RunTranslator {
           this.streamed = false;
         }
         add('updates', { event: 'updates', data: { [NODE]: { messages: [message] } } });
-        add('values', { event: 'values', data: { messages: [...this.messages] } });
+        add('values', { event: 'values', data: this.values.values });
         break;
       }
       case 'question_asked': {

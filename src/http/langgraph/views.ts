@@ -78,6 +78,39 @@ export function threadValues(messages: readonly Message[], maxBytes = VALUES_BYT
   return latestValues(messages, maxBytes).values;
 }
 
+/**
+ * The latest messages within a byte budget (UTF-8, the newest always), kept
+ * as messages are added: a stream's `values`, bounded like a state's, however
+ * long the thread.
+ */
+export class ValuesWindow {
+  private messages: LangChainMessage[] = [];
+  private sizes: number[] = [];
+  /** Messages before this index fell out of the budget. */
+  private start = 0;
+  private bytes = 0;
+
+  constructor(private readonly maxBytes = VALUES_BYTES) {}
+
+  add(message: LangChainMessage): void {
+    const size = Buffer.byteLength(JSON.stringify(message));
+    this.messages.push(message);
+    this.sizes.push(size);
+    this.bytes += size;
+    while (this.messages.length - this.start > 1 && this.bytes > this.maxBytes) this.bytes -= this.sizes[this.start++]!;
+    // What fell out is let go of now and then, not at every message.
+    if (this.start > 64 && this.start * 2 > this.messages.length) {
+      this.messages.splice(0, this.start);
+      this.sizes.splice(0, this.start);
+      this.start = 0;
+    }
+  }
+
+  get values(): ThreadValues {
+    return { messages: this.messages.slice(this.start) };
+  }
+}
+
 /** `values` undefined: the caller did not select them. */
 export function threadView(session: SessionView, values: ThreadValues | undefined) {
   const status = threadStatus(session);
