@@ -5,14 +5,20 @@
  * continuously, so any process notices another one's death.
  */
 import { now } from '../domain/ids.js';
+import { StorageUnavailable } from '../storage/store.js';
 import { onSession, SYSTEM, type RuntimeContext } from './use-cases/context.js';
 import { resumeSession } from './use-cases/turns.js';
+
+/** How often a run cut off by failing storage is tried again to be recorded interrupted. */
+const RECLAIM_EVERY_MS = 500;
 
 export interface RecoveryOptions {
   /** Resume interrupted sessions by themselves. */
   resumeInterrupted: boolean;
   /** How often storage is searched for expired leases. */
   intervalMs: number;
+  /** How long a run's lease lasts: past it, any process's sweep finds the run. */
+  leaseMs: number;
   /** A free session with messages queued: its queue should move. */
   moveQueue(sessionId: string): void;
 }
@@ -20,6 +26,7 @@ export interface RecoveryOptions {
 export class Recovery {
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<unknown> | null = null;
+  private readonly reclaiming = new Set<string>();
 
   constructor(
     private readonly ctx: RuntimeContext,
@@ -54,6 +61,35 @@ export class Recovery {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.sweeping;
+  }
+
+  /**
+   * A run of this process cut off by failing storage (its host broke on a
+   * write): recorded interrupted as soon as storage answers again, rather
+   * than once its lease lapses, and resumed with `resumeInterrupted`. Tried
+   * for a lease at most: past it, any process's sweep finds the run.
+   */
+  reclaim(id: string): void {
+    if (this.timer === null || this.reclaiming.has(id)) return;
+    this.reclaiming.add(id);
+    const until = Date.now() + this.options.leaseMs;
+    const attempt = async (): Promise<void> => {
+      const outcome = await onSession(this.ctx, SYSTEM, id, (host) => {
+        // Still this process's run, as storage holds it: nobody else has taken it over or recorded it.
+        if (host.state !== 'running' || host.hasLiveRun || host.durable.leaseOwner !== this.ctx.instanceId) return 'moot';
+        host.send({ type: 'run.interrupt', at: now() });
+        return 'interrupted';
+      }).catch((err: unknown) => (err instanceof StorageUnavailable && this.timer !== null && Date.now() < until ? 'retry' : 'moot'));
+      if (outcome === 'retry') {
+        setTimeout(() => void attempt(), RECLAIM_EVERY_MS).unref();
+        return;
+      }
+      this.reclaiming.delete(id);
+      if (outcome !== 'interrupted') return;
+      this.ctx.logger.warn({ session_id: id }, 'recorded a run cut off by failing storage as interrupted');
+      if (this.options.resumeInterrupted) await this.resumeAll([id]);
+    };
+    setTimeout(() => void attempt(), RECLAIM_EVERY_MS).unref();
   }
 
   private async sweep(): Promise<void> {

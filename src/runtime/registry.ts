@@ -19,6 +19,8 @@ export interface RegistryOptions {
   /** The live hosts' estimated memory before the least recently used idle ones are passivated. */
   maxLiveBytes: number;
   logger: Logger;
+  /** This process's run was cut off by failing storage under its host. */
+  onRunCutOff?(sessionId: string): void;
 }
 
 export class SessionRegistry {
@@ -184,8 +186,12 @@ export class SessionRegistry {
     this.drop(host);
     // A lost race or a run over its tenant's limit wrote nothing: the next command reloads.
     if (error instanceof VersionConflict || error instanceof TooManyRuns) return;
-    // Failing storage is one incident, logged once; a run cut off by it is recovered when its lease lapses.
-    if (error instanceof StorageUnavailable) return;
+    // Failing storage is one incident, logged once; a run of this process cut off by it is recorded once storage answers.
+    if (error instanceof StorageUnavailable) {
+      const { state, leaseOwner } = host.durable;
+      if (state === 'running' && leaseOwner === this.deps.instanceId) this.options.onRunCutOff?.(host.id);
+      return;
+    }
     const { logger } = this.options;
     logger.error({ err: error, session_id: host.id }, 'session actor failed; dropping it');
     // One repair at a time: if storage itself is failing, the repair breaks too and must not loop.

@@ -167,6 +167,7 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
     maxLive: options.maxLiveActors ?? 10_000,
     maxLiveBytes: options.maxLiveBytes ?? 256 * 1024 * 1024,
     logger,
+    onRunCutOff: (id) => recovery?.reclaim(id),
     hostDeps: {
       store,
       instanceId,
@@ -255,11 +256,11 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
           obeyOwnerCommand(ctx, id, command).catch((err: unknown) => logger.warn({ err, session_id: id, command: command.kind }, 'could not carry out a command for another instance'));
         },
       });
-      recovery = new Recovery(ctx, { resumeInterrupted, intervalMs: Math.max(1, Math.floor(leaseMs / 2)), moveQueue: (id) => queue.move(id) });
+      recovery = new Recovery(ctx, { resumeInterrupted, intervalMs: Math.max(1, Math.floor(leaseMs / 2)), leaseMs, moveQueue: (id) => queue.move(id) });
       const interrupted = await recovery.atStart();
       leases.start();
       await retention.start();
-      // Runs whose host broke (storage failed under them) are recorded interrupted once their lease lapses.
+      // Runs whose host broke (storage failed under them) are recorded interrupted once storage answers, or their lease lapses.
       recovery.start();
       if (store.shared) {
         // Other processes move sessions too; the in-memory counts are refreshed from storage.
