@@ -84,6 +84,10 @@ describe('createBamboo mounted under /bamboo of an existing Express app', () => 
     expect(await page.text()).not.toMatch(/(src|href)="\/(?!\/)/);
     const document = (await (await fetch(`${base}/api/v1/openapi.json`, { headers: asAda })).json()) as { servers: unknown };
     expect(document.servers).toEqual([{ url: '/bamboo' }]);
+    // Without the trailing slash, the relative links would leave the mount: the page is moved to the slashed URL.
+    const bare = await fetch(`${base}?key=1`, { headers: asAda, redirect: 'manual' });
+    expect(bare.status).toBe(301);
+    expect(bare.headers.get('location')).toBe('/bamboo/?key=1');
   });
 
   it('opens no port of its own', async () => {

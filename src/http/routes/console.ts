@@ -21,12 +21,21 @@ function secure(res: Response): void {
   res.setHeader('Referrer-Policy', 'same-origin');
 }
 
+/** A URL's path and its query (with its `?`, or empty). */
+function splitUrl(url: string): [string, string] {
+  const at = url.indexOf('?');
+  return at === -1 ? [url, ''] : [url.slice(0, at), url.slice(at)];
+}
+
 export const consoleRoutes: RegisterRoutes = (router) => {
   const page = readFileSync(`${ASSETS}index.html`, 'utf8');
 
   router
     .route('/')
-    .get((_req, res) => {
+    .get((req, res) => {
+      // Mounted under a path (`/bamboo`), the page's relative links need the trailing slash to resolve inside the mount.
+      const [path, query] = splitUrl(req.originalUrl);
+      if (!path.endsWith('/')) return res.redirect(301, `${req.baseUrl}/${query}`);
       secure(res);
       res.setHeader('Cache-Control', 'no-cache');
       res.type('html').send(page);
