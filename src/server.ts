@@ -219,8 +219,8 @@ async function assemble(options: BambooOptions, listening: Listening | null): Pr
   const authenticator = new Authenticator({ configured: access.apiKeys ?? [], store });
   try {
     keysExist = await authenticator.required();
-    if (listening) listening.withoutKeys = checkAccess(access, keysExist, listening.host, Boolean(options.inspector));
-    else checkAccess(access, keysExist, undefined, Boolean(options.inspector));
+    const withoutKeys = checkAccess(access, keysExist, listening?.host, Boolean(options.inspector));
+    if (listening) listening.withoutKeys = withoutKeys;
     checkWebhooks(options.webhooks);
   } catch (error) {
     await options.feed?.close();
