@@ -58,7 +58,7 @@ export class StreamBudget {
   }
 
   /** Counts a new stream, or throws; resolves with its release (idempotent). */
-  async acquire(owner: StreamOwner): Promise<() => void> {
+  private async acquire(owner: StreamOwner): Promise<() => void> {
     const release = this.take(owner);
     const { perTenant } = this.limits;
     if (!this.tenants || perTenant <= 0) return release;

@@ -6,6 +6,7 @@
  * through for most of a term (storage unreachable, or a statement that never
  * returns), every local run is aborted first, whatever the renewal under way.
  */
+import { within } from '../domain/deadline.js';
 import type { RuntimeContext } from './use-cases/context.js';
 
 /** Checked every tenth of a term: the runs stop between 0.8 and 0.9 of a term after the last renewal, before it lapses. */
@@ -37,9 +38,8 @@ export class LeaseKeeper {
   async stop(): Promise<void> {
     for (const timer of this.timers.splice(0)) clearInterval(timer);
     if (!this.renewing) return;
-    let timeout: NodeJS.Timeout | undefined;
-    await Promise.race([this.renewing, new Promise((resolve) => (timeout = setTimeout(resolve, this.leaseMs)))]);
-    clearTimeout(timeout);
+    // A renewal never rejects: only the wait's end does.
+    await within(this.renewing, this.leaseMs).catch(() => undefined);
   }
 
   private async renew(): Promise<void> {

@@ -1,17 +1,11 @@
 /** Liveness, readiness and metrics, beside the API. */
+import { within } from '../../domain/deadline.js';
 import { SessionError } from '../../domain/errors.js';
 import { methodNotAllowed } from '../errors.js';
 import type { RegisterRoutes } from './deps.js';
 
 /** How long readiness waits for storage: a probe is answered in time, even when the database froze. */
 export const READY_TIMEOUT_MS = 2_000;
-
-/** Resolves when `work` does, rejects when it does or after `ms`. */
-function within(work: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new Error('timed out')), ms)));
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
-}
 
 export const serviceRoutes: RegisterRoutes = (router, { runtime, metrics, authenticate }) => {
   router

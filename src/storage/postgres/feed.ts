@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import { OWNER_GRACE_MS, type EventFeed, type FeedHandlers, type OwnerCommand } from '../../runtime/ports.js';
 import type { PgStore } from './pg-store.js';
 import { CHANNELS } from './statements.js';
+import { within } from '../../domain/deadline.js';
 
 export interface PgFeedOptions {
   /** This instance: commands for other owners are left to them. */
@@ -113,19 +114,11 @@ export class PgFeed implements EventFeed {
     const client = this.client;
     if (!client) return;
     const limit = this.options.heartbeatMs ?? 5_000;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        client.query('SELECT 1'),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`the listening connection did not answer within ${limit} ms`)), limit);
-        }),
-      ]);
+      await within(client.query('SELECT 1'), limit, `the listening connection did not answer within ${limit} ms`);
       if (this.client === client) this.lastHeard = Date.now();
     } catch (error) {
       this.lost(client, error as Error);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
