@@ -27,6 +27,7 @@ import type {
   TenantUsage,
   WebhookOutbox,
 } from '../store.js';
+import { takePage } from '../pages.js';
 import { createdSize, sizeOf } from '../sizes.js';
 import { IdempotencyKeyTaken, TooManyRuns, VersionConflict } from '../store.js';
 import { clientConfig, createPool, redactUrl, unavailability } from './connection.js';
@@ -177,14 +178,14 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
   async readEvents(sessionId: string, after: number, limit: number, maxBytes = UNBOUNDED): Promise<SessionEvent[]> {
     if (impossible(sessionId)) return [];
     const { rows } = await this.run<{ data: string; before: string }>('readEvents', [sessionId, after, limit, maxBytes]);
-    return withinBudget(rows, maxBytes).map((row) => JSON.parse(row.data) as SessionEvent);
+    return takePage(rows, asSqliteCounts, limit, maxBytes).page.map((row) => JSON.parse(row.data) as SessionEvent);
   }
 
   async readMessages(sessionId: string, { limit, cursor, maxBytes = UNBOUNDED }: { limit: number; cursor?: string; maxBytes?: number }): Promise<Page<Message>> {
     if (impossible(sessionId) || (cursor !== undefined && !CURSOR.test(cursor))) return { items: [], nextCursor: null };
     // One more than the page, to know whether another follows.
     const { rows } = await this.run<{ position: number; data: string; before: string }>('readMessages', [sessionId, Number(cursor ?? 0), limit + 1, maxBytes]);
-    const page = withinBudget(rows, maxBytes).slice(0, limit);
+    const { page } = takePage(rows, asSqliteCounts, limit, maxBytes);
     return { items: page.map((row) => JSON.parse(row.data) as Message), nextCursor: rows.length > page.length ? String(page.at(-1)!.position) : null };
   }
 
@@ -195,7 +196,7 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
         ? await this.run<{ data: string }>('readRecentMessages', [sessionId, limit])
         : await this.run<{ data: string }>('readRecentMessagesWithin', [sessionId, limit, maxBytes]);
     // Cut again as JavaScript counts UTF-8: a database in another encoding counts its own bytes.
-    const page = maxBytes === undefined ? rows : withinBudget(rows, maxBytes, (data) => Buffer.byteLength(data));
+    const page = maxBytes === undefined ? rows : takePage(rows, (row) => Buffer.byteLength(row.data), limit, maxBytes).page;
     return page.reverse().map((row) => JSON.parse(row.data) as Message);
   }
 
@@ -382,19 +383,10 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
 }
 
 /**
- * The rows that fit `maxBytes` (the first always), by default counted as
- * SQLite counts them (UTF-16 units): PostgreSQL's `length()` counts
- * characters, so its running total only narrows what is sent, and the page is
- * cut here.
+ * A row's size against a page's budget, as SQLite counts it (UTF-16 units):
+ * PostgreSQL's `length()` counts characters, so its running total only
+ * narrows what is sent, and the page is cut here.
  */
-function withinBudget<R extends { data: string }>(rows: readonly R[], maxBytes: number, size = (data: string) => data.length): R[] {
-  const page: R[] = [];
-  let bytes = 0;
-  for (const row of rows) {
-    const n = size(row.data);
-    if (page.length > 0 && bytes + n > maxBytes) break;
-    page.push(row);
-    bytes += n;
-  }
-  return page;
+function asSqliteCounts(row: { data: string }): number {
+  return row.data.length;
 }

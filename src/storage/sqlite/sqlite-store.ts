@@ -33,7 +33,7 @@ import { makeFolder } from './folder.js';
 import { GroupCommit } from './group-commit.js';
 import { migrate } from './migrations.js';
 import { SqliteOutbox } from './outbox.js';
-import { takePage } from './pages.js';
+import { takePage } from '../pages.js';
 import { type IdempotencyRecordRow, type SessionRecord, toIdempotencyRecord, toRow } from './records.js';
 import { lockDatabase, unlockDatabase } from './single-instance.js';
 import { prepareStatements } from './statements.js';
