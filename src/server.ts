@@ -198,7 +198,7 @@ export async function createServer(options: ServerOptions = {}): Promise<BambooS
     throw error;
   }
   // Told once the address is known to be this machine's: a start that fails says only why.
-  if (listening.withoutKeys) (options.logger ?? pino({ level: 'silent' })).warn({ host: listening.host }, `listening on ${listening.host} without API keys: anyone who can reach it may use and delete every session`);
+  if (listening.withoutKeys) options.logger?.warn({ host: listening.host }, `listening on ${listening.host} without API keys: anyone who can reach it may use and delete every session`);
   const address = http.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return { ...bamboo, url: `http://${host}:${address.port}`, port: address.port, http };
