@@ -25,10 +25,8 @@ import type {
   TenantUsage,
   WebhookOutbox,
 } from '../store.js';
-import { createdSize, sizeOf } from '../sizes.js';
-import { IdempotencyKeyTaken, TooManyRuns, VersionConflict } from '../store.js';
 import { checkIntegrity, translate } from './errors.js';
-import { type EventRow, eventRow, eventTexts } from './event-rows.js';
+import { type EventRow, eventTexts } from './event-rows.js';
 import { makeFolder } from './folder.js';
 import { GroupCommit } from './group-commit.js';
 import { migrate } from './migrations.js';
@@ -37,6 +35,7 @@ import { takePage } from '../pages.js';
 import { type IdempotencyRecordRow, type SessionRecord, toIdempotencyRecord, toRow } from './records.js';
 import { lockDatabase, unlockDatabase } from './single-instance.js';
 import { prepareStatements } from './statements.js';
+import { type SessionWrites, sessionWrites } from './writes.js';
 
 /** Bytes of sessions one retention call deletes at most (past its first session). */
 const RETENTION_BATCH_BYTES = 16 * 1024 * 1024;
@@ -53,9 +52,8 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
   private readonly db: Database.Database;
   private readonly sql;
   private readonly outbox: SqliteOutbox;
-  /** The body of a commit and of a session's creation, run inside a group transaction. */
-  private readonly writeCommit: (commit: Commit) => void;
-  private readonly writeSession: (row: SessionRow, events: SessionEvent[], idempotency?: IdempotencyRecord) => void;
+  /** The bodies of a commit and of a session's creation, run inside a group transaction. */
+  private readonly bodies: SessionWrites;
   private readonly writes: GroupCommit;
   private readonly deleteTx;
 
@@ -86,54 +84,7 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
     this.sql = prepareStatements(this.db);
     this.outbox = new SqliteOutbox(this.db);
 
-    this.writeSession = (row: SessionRow, events: SessionEvent[], idempotency?: IdempotencyRecord) => {
-      const data = events.map((event) => JSON.stringify(event));
-      this.sql.insertSession.run({
-        ...row.info,
-        metadata: JSON.stringify(row.info.metadata),
-        state: row.state,
-        snapshot: row.snapshot,
-        version: row.version,
-        last_event_seq: row.last_event_seq,
-        message_count: row.message_count,
-        bytes: createdSize(row, data),
-        updated_at: row.updated_at,
-      });
-      this.insertEvents(row.info.id, events, data);
-      if (idempotency) this.putIdempotency(idempotency);
-    };
-
-    this.writeCommit = (commit: Commit) => {
-      const { sessionId, expectedVersion, updatedAt, events, messages, snapshot, lease, runLimit } = commit;
-      if (commit.onlyIfLeaseExpired && this.sql.leaseLive.get(sessionId, Date.now()) !== undefined) throw new VersionConflict(sessionId, expectedVersion);
-      if (runLimit) {
-        // A stale writer hears of its conflict first, as on PostgreSQL, not of a limit it never reached.
-        if (this.sql.sessionVersion.get(sessionId) !== expectedVersion) throw new VersionConflict(sessionId, expectedVersion);
-        if ((this.sql.runningForTenant.get(runLimit.tenant) as number) >= runLimit.max) throw new TooManyRuns(runLimit.tenant, runLimit.max);
-      }
-      const eventData = events.map((event) => JSON.stringify(event));
-      const messageData = messages.map((message) => JSON.stringify(message));
-      const bytes = sizeOf(eventData, messageData);
-      const position = messages.length > 0 ? ((this.sql.messagePosition.get(sessionId) as number | undefined) ?? 0) : 0;
-      const lastSeq = events.at(-1)?.seq ?? null;
-      // Removed messages are counted out before the row is updated, so `message_count` stays exact.
-      const removed = (commit.removeMessages ?? []).reduce((n, id) => n + this.sql.removeMessage.run(sessionId, id).changes, 0);
-      const added = messages.length - removed;
-      if (lease && !snapshot) throw new Error('A lease moves only with the state: a commit with `lease` needs `snapshot`');
-      const update = !snapshot
-        ? this.sql.updateLog.run(lastSeq, added, bytes, updatedAt, sessionId, expectedVersion)
-        : !lease
-          ? this.sql.updateWithSnapshot.run(snapshot.state, snapshot.data, snapshot.lastRunStatus, snapshot.queued, lastSeq, added, bytes, updatedAt, sessionId, expectedVersion)
-          : 'release' in lease
-            ? this.sql.updateReleasingLease.run(snapshot.state, snapshot.data, snapshot.lastRunStatus, snapshot.queued, lastSeq, added, bytes, updatedAt, sessionId, expectedVersion)
-            : this.sql.updateTakingLease.run(snapshot.state, snapshot.data, snapshot.lastRunStatus, snapshot.queued, lastSeq, added, bytes, updatedAt,
-                lease.owner, lease.epoch, Date.now() + lease.ttlMs, sessionId, expectedVersion);
-      if (update.changes !== 1) throw new VersionConflict(sessionId, expectedVersion);
-      this.insertEvents(sessionId, events, eventData);
-      messageData.forEach((data, i) => this.sql.insertMessage.run(sessionId, position + i + 1, data, messages[i]!.id));
-      for (const record of commit.idempotency ?? []) this.putIdempotency(record);
-      for (const delivery of commit.outbox ?? []) this.outbox.insert(delivery);
-    };
+    this.bodies = sessionWrites(this.sql, this.outbox);
     this.writes = new GroupCommit(this.db, translate);
 
     this.deleteTx = this.db.transaction((id: string) => {
@@ -145,7 +96,7 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
   }
 
   createSession(row: SessionRow, events: SessionEvent[], idempotency?: IdempotencyRecord): Promise<void> {
-    return this.writes.write(() => this.writeSession(row, events, idempotency));
+    return this.writes.write(() => this.bodies.writeSession(row, events, idempotency));
   }
 
   loadSession(id: string): Promise<SessionRow | null> {
@@ -160,7 +111,7 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
   }
 
   commit(commit: Commit): Promise<void> {
-    return this.writes.write(() => this.writeCommit(commit));
+    return this.writes.write(() => this.bodies.writeCommit(commit));
   }
 
   deleteSession(id: string): Promise<boolean> {
@@ -358,15 +309,5 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
     } catch (error) {
       return Promise.reject(translate(error));
     }
-  }
-
-  private insertEvents(sessionId: string, events: readonly SessionEvent[], texts: readonly string[]): void {
-    if (events.length === 0) return;
-    const row = eventRow(events, texts);
-    this.sql.insertEvent.run(sessionId, row.seq, row.data);
-  }
-
-  private putIdempotency(record: IdempotencyRecord): void {
-    if (this.sql.putIdempotency.run(record).changes !== 1) throw new IdempotencyKeyTaken(record.tenant, record.key);
   }
 }
