@@ -12,10 +12,10 @@
  * Exits 1 only if a scenario crashed; targets missed are reported, not fatal.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { BENCH_DIR, profileChildren } from './lib/child.js';
+import { BENCH_DIR, COMPILED_DIR, profileChildren } from './lib/child.js';
 import { consoleComparison, consoleTable, machine, markdownComparison, markdownTable, rowNotes, type Row } from './lib/report.js';
 import { removeRunDir, runDir } from './lib/run-dir.js';
 import { settings } from './lib/settings.js';
@@ -69,8 +69,11 @@ function log(line: string): void {
 
 /** The package as users run it (`bamboo-server`, `import 'bamboo-server'`) is the compiled one: built fresh from the sources. */
 function build(): void {
-  log('building dist/ from the sources (npm run build)…');
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: resolve(BENCH_DIR, '..'), stdio: ['ignore', 'ignore', 'inherit'] });
+  log('building dist/ from the sources (npm run build), and the bench servers and workers into dist-bench/…');
+  const root = resolve(BENCH_DIR, '..');
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  rmSync(COMPILED_DIR, { recursive: true, force: true });
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.bench.json'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
 }
 
 type Report = { date: string; elapsedS: number; machine: ReturnType<typeof machine>; code: string; loadAverage: { before: number; after: number }; settings: { runs: number }; rows: Row[] };

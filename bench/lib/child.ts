@@ -1,7 +1,11 @@
 /**
  * Parent side of the benchmark's process model: every server under test, load
- * generator and in-process scenario runs in its own Node process (tsx, with an
- * IPC channel), so heaps, GC pauses and event loops never mix. A child exposes
+ * generator and in-process scenario runs in its own Node process (with an IPC
+ * channel), so heaps, GC pauses and event loops never mix. Children run the
+ * JavaScript compiled from bench/ (see `build` in run.ts) on plain Node, as
+ * the installed `bamboo-server` command runs: tsx's loader, which `npm start`
+ * adds, keeps a thread of its own (about 40 MB of RSS) that no deployed
+ * server has. A child exposes
  * an API object (see `serve`); the parent calls its methods by name.
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -9,6 +13,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Where bench/'s servers and workers are compiled to (`tsconfig.bench.json`). */
+export const COMPILED_DIR = resolve(BENCH_DIR, '..', 'dist-bench');
 
 // `never` parameters accept any handler signature; calls are typed through `Child<Api>`.
 export type Api = Record<string, (arg: never) => unknown>;
@@ -63,12 +69,12 @@ export class Child<A extends Api> {
     );
   }
 
-  /** Starts `file` (relative to bench/) in a new process. */
+  /** Starts `file` (relative to bench/, compiled) in a new process. */
   static start<A extends Api>(file: string, options: ChildOptions = {}): Child<A> {
     const label = `${options.label ?? basename(file, '.ts')}-${++started}`;
     const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, label)}`] : [];
-    const proc = fork(resolve(BENCH_DIR, file), [], {
-      execArgv: ['--import', 'tsx', ...profile, ...(options.nodeArgs ?? [])],
+    const proc = fork(resolve(COMPILED_DIR, file.replace(/\.ts$/, '.js')), [], {
+      execArgv: [...profile, ...(options.nodeArgs ?? [])],
       stdio: ['ignore', options.stdout ?? 'inherit', 'inherit', 'ipc'],
     });
     return new Child<A>(file, proc);
