@@ -30,6 +30,16 @@ export function newSessionId(): string {
   return `ses_${Date.now().toString(16).padStart(12, '0')}${random128()}`;
 }
 
+// A busy turn stamps many events within one millisecond: each millisecond is formatted once.
+let lastMs = Number.NaN;
+let lastIso = '';
+
+/** The current time as an ISO 8601 string, to the millisecond. */
 export function now(): string {
-  return new Date().toISOString();
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
 }

@@ -12,6 +12,7 @@ import { createActor } from 'xstate';
 import { initialContext, type SessionContext, type SessionEmitted, type SessionMachineEvent, type sessionMachine } from '../../machines/session.machine.js';
 import type { LogEvent, SessionEvent } from '../domain/events.js';
 import { isRunEnding, numbered } from '../domain/events.js';
+import { now } from '../domain/ids.js';
 import type { LastRun, Message, SessionInfo, SessionState, SessionView } from '../domain/types.js';
 import type { IdempotencyRecord, LeaseChange, SessionRow, Store, WebhookDelivery } from '../storage/store.js';
 import { type Change, type Durable, type MachineState, SessionWriter } from './session-writer.js';
@@ -266,7 +267,7 @@ export class SessionHost {
     if (this.stopped) return;
     const events = this.records;
     this.records = [];
-    if (to !== from) events.push({ type: 'state_changed', at: events.at(-1)?.at ?? new Date().toISOString(), from, to });
+    if (to !== from) events.push({ type: 'state_changed', at: events.at(-1)?.at ?? now(), from, to });
     if (events.length === 0) return;
     this.enqueue(events, machine, this.leaseChange(from, to), runBefore);
   }
