@@ -56,8 +56,9 @@ export function parseArguments(text: string): Record<string, unknown> | null {
 
 /**
  * The user turn in a run's `input`: `{ messages: [one human message] }`, the
- * message as LangChain or OpenAI writes it (`type: "human"` or `role: "user"`),
- * its content a string or text blocks. Null when the input adds no message.
+ * message as LangChain or OpenAI writes it (`type: "human"` or `role: "user"`,
+ * a `["human", content]` tuple, or a `HumanMessage` as LangChain serializes
+ * it), its content a string or text blocks. Null when the input adds no message.
  */
 export function userTurn(input: unknown): string | null {
   if (input === undefined || input === null) return null;
@@ -79,10 +80,27 @@ function humanText(message: unknown): string {
   return text;
 }
 
-function contentOf(message: unknown): string {
+/** LangChain's classes as JSON names them: `{ lc: 1, type: "constructor", id: [..., class name], kwargs }`. */
+const HUMAN_CLASSES = new Set(['HumanMessage', 'HumanMessageChunk']);
+
+/** A message's kind and content, in any of the forms LangChain's clients send. */
+function kindAndContent(message: unknown): { kind: unknown; content: unknown } {
+  if (Array.isArray(message)) {
+    if (message.length !== 2) throw invalid('input.messages[0]: a message tuple must be [type, content]');
+    return { kind: message[0], content: message[1] };
+  }
   if (message === null || typeof message !== 'object') throw invalid('input.messages[0] must be a message object or a string');
-  const { type, role, content } = message as Record<string, unknown>;
-  const kind = type ?? role;
+  const { lc, type, role, id, kwargs, content } = message as Record<string, unknown>;
+  if (lc === 1 && type === 'constructor' && Array.isArray(id)) {
+    const className: unknown = id.at(-1);
+    const fields = kwargs !== null && typeof kwargs === 'object' ? (kwargs as Record<string, unknown>) : {};
+    return { kind: typeof className === 'string' && HUMAN_CLASSES.has(className) ? 'human' : className, content: fields.content };
+  }
+  return { kind: type ?? role, content };
+}
+
+function contentOf(message: unknown): string {
+  const { kind, content } = kindAndContent(message);
   if (kind !== 'human' && kind !== 'user') {
     throw unsupported(`input messages of type "${String(kind)}" (only human messages are input; the agent writes the rest)`);
   }
