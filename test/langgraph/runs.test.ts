@@ -151,6 +151,39 @@ describe('multitask strategies on a busy thread', () => {
     leave.abort();
     await vi.waitFor(async () => expect((await client.runs.get(thread.thread_id, runId)).status).toBe('interrupted'), { timeout: 5_000, interval: 20 });
   });
+
+  it('runs.wait with on_disconnect "cancel": a client that leaves takes its run back, queued or running; one that stays gets its answer', async () => {
+    const { client } = await startLangGraph();
+    const thread = await client.threads.create();
+    const leave = new AbortController();
+    const waiting = client.runs.wait(thread.thread_id, 'demo', { input: humanInput('/sleep 10000'), onDisconnect: 'cancel', signal: leave.signal });
+    waiting.catch(() => undefined);
+    const runId = await vi.waitFor(
+      async () => {
+        const [run] = await client.runs.list(thread.thread_id, { status: 'running' });
+        expect(run).toBeDefined();
+        return run!.run_id;
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+    // Queued behind it, waited on by a client that leaves too.
+    const later = new AbortController();
+    const queued = client.runs.wait(thread.thread_id, 'demo', { input: humanInput('never'), multitaskStrategy: 'enqueue', onDisconnect: 'cancel', signal: later.signal });
+    queued.catch(() => undefined);
+    await vi.waitFor(async () => expect(await client.runs.list(thread.thread_id, { status: 'pending' })).toHaveLength(1), { timeout: 5_000, interval: 20 });
+    later.abort();
+    await expect(queued).rejects.toThrow();
+    await vi.waitFor(async () => expect(await client.runs.list(thread.thread_id, { status: 'pending' })).toEqual([]), { timeout: 5_000, interval: 20 });
+    leave.abort();
+    await expect(waiting).rejects.toThrow();
+    await vi.waitFor(async () => expect((await client.runs.get(thread.thread_id, runId)).status).toBe('interrupted'), { timeout: 5_000, interval: 20 });
+    expect((await client.threads.getState(thread.thread_id)).values).toMatchObject({ messages: [{ content: '/sleep 10000' }] });
+
+    // Answered before leaving: nothing is cancelled.
+    const done: any = await client.runs.wait(thread.thread_id, 'demo', { input: humanInput('stay'), multitaskStrategy: 'interrupt', onDisconnect: 'cancel' });
+    expect(done.messages.at(-1).content).toBe('Echo: stay');
+    expect((await client.runs.list(thread.thread_id))[0].status).toBe('success');
+  });
 });
 
 describe('streams that survive a disconnect', () => {

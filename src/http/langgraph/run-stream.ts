@@ -134,7 +134,7 @@ export function streamNeverStarted(res: Response, runId: string): void {
 }
 
 /** Cancels the run if it is still the thread's active one. */
-function cancelRun(sessions: TenantSessions, scope: RunScope, req: Request): void {
+export function cancelRun(sessions: TenantSessions, scope: Pick<RunScope, 'threadId' | 'runId'>, req: Request): void {
   const { threadId, runId } = scope;
   sessions.cancel(threadId, runId).catch((err: unknown) => {
     // The run ended (or another took its place) before the cancel: nothing to do.

@@ -11,7 +11,7 @@ import { parse } from '../validation.js';
 import { LangGraphError, notProvided, otherMethods, runNotFound, unsupported } from './errors.js';
 import { readHistory, runStartAfter } from './log.js';
 import { isQueuedRef, runFacts, runStart, type RunStart } from './run-lookup.js';
-import { openWaitingStream, streamNeverStarted, streamRun } from './run-stream.js';
+import { cancelRun, openWaitingStream, streamNeverStarted, streamRun } from './run-stream.js';
 import { cancelQuery, joinStreamQuery, runBody, runListQuery, type StreamMode, streamModes } from './schemas.js';
 import { startRun, type StartedRun } from './start-run.js';
 import { loadThread } from './threads.js';
@@ -79,6 +79,17 @@ export function runRoutes(router: Router, { runtime, lifecycle, buffers, sse, st
   /** Counts an event stream against the limits; released when the response closes. */
   const openStream = (req: Request, res: Response, threadId: string) =>
     streams.open({ tenant: req.tenant, session: threadId, client: req.socket.remoteAddress ?? 'unknown' }, res);
+  /**
+   * `on_disconnect: "cancel"` for a wait: a client that leaves before its
+   * answer takes its run back, the queued message or the run it started.
+   */
+  const cancelOnLeave = (req: Request, res: Response, threadId: string, started: StartedRun, start: Promise<RunStart | null>) => {
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      if (started.queued) void sessions(req).removeQueued(threadId, started.runId).catch(() => undefined);
+      start.then((run) => run && cancelRun(sessions(req), { threadId, runId: run.runId }, req)).catch(() => undefined);
+    });
+  };
   /** The thread's values once the run `ref` names is over (at once if it never starts). */
   const finalValues = async (req: Request, threadId: string, start: RunStart | null, signal: AbortSignal) => {
     if (start) await runEnd(sessions(req), threadId, start.runId, signal);
@@ -134,7 +145,9 @@ export function runRoutes(router: Router, { runtime, lifecycle, buffers, sse, st
     const started = await startRun(sessions(req), session, body);
     res.setHeader('Content-Location', runPath(session.id, started.runId));
     const gone = clientGone(res);
-    const values = startOfNew(req, session.id, started, gone).then((start) => finalValues(req, session.id, start, gone));
+    const start = startOfNew(req, session.id, started, gone);
+    if (body.on_disconnect === 'cancel') cancelOnLeave(req, res, session.id, started, start);
+    const values = start.then((run) => finalValues(req, session.id, run, gone));
     await answerWhenDone(res, values, sse.pingIntervalMs);
   });
 
