@@ -22,15 +22,20 @@ function depthAtMost(value: unknown, max: number): boolean {
 const integer = (name: string) => z.string().regex(/^\d{1,15}$/, `${name} must be a non-negative integer`).transform(Number);
 const cursor = z.string().regex(/^\d{1,15}$/, 'not a cursor returned by this API');
 
+/**
+ * A JSON object nested no deeper than stored metadata may be: also the shape
+ * of a metadata filter, which is walked recursively and so must be bounded
+ * before anything reads it.
+ */
+export const shallowObject = z
+  .record(z.string(), z.unknown())
+  .refine((value) => depthAtMost(value, METADATA_MAX_DEPTH), { abort: true, message: `must nest at most ${METADATA_MAX_DEPTH} levels deep` });
+
 export const createSessionBody = z.strictObject({
   title: z.string().max(200).nullable().optional(),
   agent: z.string().min(1).max(100).optional(),
   system_prompt: z.string().max(100_000).nullable().optional(),
-  metadata: z
-    .record(z.string(), z.unknown())
-    .refine((value) => depthAtMost(value, METADATA_MAX_DEPTH), { abort: true, message: `must nest at most ${METADATA_MAX_DEPTH} levels deep` })
-    .refine((value) => Buffer.byteLength(JSON.stringify(value)) <= METADATA_MAX_BYTES, 'must be at most 16 KiB as JSON')
-    .optional(),
+  metadata: shallowObject.refine((value) => Buffer.byteLength(JSON.stringify(value)) <= METADATA_MAX_BYTES, 'must be at most 16 KiB as JSON').optional(),
 });
 
 export const appendMessageBody = z

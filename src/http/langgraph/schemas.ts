@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { MULTITASK_STRATEGIES } from '../../domain/types.js';
-import { createSessionBody } from '../validation.js';
+import { createSessionBody, shallowObject } from '../validation.js';
 import { unsupported } from './errors.js';
 
 /** The stream modes Bamboo produces; `custom` is accepted and never has anything to send. */
@@ -19,6 +19,9 @@ const modeList = z.union([z.string(), z.array(z.string())]).nullish();
 
 /** The native API's bounds on metadata (size, depth). */
 const metadata = createSessionBody.shape.metadata;
+
+/** A filter on metadata: no deeper than metadata itself, so matching it never overflows the stack. */
+const metadataFilter = shallowObject.nullish();
 
 export const runBody = z.object({
   assistant_id: z.string().min(1).max(100),
@@ -80,7 +83,7 @@ export const THREAD_STATUSES = ['idle', 'busy', 'interrupted', 'error'] as const
 export type ThreadStatus = (typeof THREAD_STATUSES)[number];
 
 export const threadSearchBody = z.object({
-  metadata: z.record(z.string(), z.unknown()).nullish(),
+  metadata: metadataFilter,
   ids: z.array(z.string()).max(1000).nullish(),
   status: z.enum(THREAD_STATUSES).nullish(),
   sort_by: z.enum(['thread_id', 'status', 'created_at', 'updated_at', 'state_updated_at']).nullish(),
@@ -100,7 +103,7 @@ export const historyBody = z.object({
     .object({ checkpoint_id: z.string().nullish(), configurable: z.object({ checkpoint_id: z.string().nullish() }).loose().nullish() })
     .loose()
     .nullish(),
-  metadata: z.record(z.string(), z.unknown()).nullish(),
+  metadata: metadataFilter,
   checkpoint: z.unknown().optional(),
   select: z.unknown().optional(),
 });
@@ -112,7 +115,7 @@ export const stateAtBody = z.object({
 export const assistantSearchBody = z.object({
   graph_id: z.string().nullish(),
   name: z.string().nullish(),
-  metadata: z.record(z.string(), z.unknown()).nullish(),
+  metadata: metadataFilter,
   sort_by: z.enum(['assistant_id', 'graph_id', 'name', 'created_at', 'updated_at']).nullish(),
   sort_order: sortOrder,
   select: z.array(z.string()).nullish(),
