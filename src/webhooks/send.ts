@@ -7,6 +7,7 @@
  */
 import { Webhook } from 'standardwebhooks';
 import type { DeliveryRecord } from '../storage/store.js';
+import { requestTarget, shownUrl } from './urls.js';
 
 export type AttemptResult = { delivered: true } | { delivered: false; error: string };
 
@@ -22,15 +23,17 @@ export class WebhookSender {
 
   /** Never throws; `stop` aborts the attempt (a shutdown). */
   async send(delivery: Pick<DeliveryRecord, 'id' | 'url' | 'payload'>, at: Date, stop: AbortSignal): Promise<AttemptResult> {
-    const headers = {
-      'content-type': 'application/json',
-      'user-agent': 'bamboo-server',
-      'webhook-id': delivery.id,
-      'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-      'webhook-signature': this.signer.sign(delivery.id, at, delivery.payload),
-    };
     try {
-      const response = await fetch(delivery.url, {
+      const target = requestTarget(delivery.url);
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        'user-agent': 'bamboo-server',
+        'webhook-id': delivery.id,
+        'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+        'webhook-signature': this.signer.sign(delivery.id, at, delivery.payload),
+      };
+      if (target.authorization) headers.authorization = target.authorization;
+      const response = await fetch(target.url, {
         method: 'POST',
         headers,
         body: delivery.payload,
@@ -45,10 +48,12 @@ export class WebhookSender {
     }
   }
 
+  /** Why an attempt failed, for the deliveries' list and the log: never the URL's credentials or query. */
   private describe(error: unknown): string {
     const { name, message, cause } = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
     if (name === 'TimeoutError') return `no answer within ${this.timeoutMs} ms`;
     if (name === 'AbortError') return 'cut off by a shutdown';
-    return cause?.code ?? cause?.message ?? message ?? String(error);
+    const text = cause?.code ?? cause?.message ?? message ?? String(error);
+    return text.replace(/https?:\/\/\S+/g, (url) => shownUrl(url));
   }
 }

@@ -27,6 +27,20 @@ export function shownUrl(text: string): string {
   }
 }
 
+/**
+ * Where a request goes, and how it authenticates: `fetch` refuses a URL with
+ * a user or password in it, so they travel as `Authorization: Basic`, as
+ * curl sends them.
+ */
+export function requestTarget(text: string): { url: string; authorization?: string } {
+  const url = new URL(text);
+  if (url.username === '' && url.password === '') return { url: text };
+  const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  url.username = '';
+  url.password = '';
+  return { url: url.href, authorization: `Basic ${Buffer.from(credentials).toString('base64')}` };
+}
+
 /** Standard Webhooks secrets are 24 to 64 random bytes. */
 const SECRET = /^whsec_([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { API, cleanup, startServer, tempDb, waitForState, type TestServer } from '../http/helpers.js';
-import { closeReceivers, FAST, startReceiver as receiver, waitForDeliveries } from './helpers.js';
+import { capture, closeReceivers, FAST, startReceiver as receiver, waitForDeliveries } from './helpers.js';
 import { newSecret } from './receiver.js';
 
 afterEach(async () => {
@@ -83,6 +83,27 @@ describe('where deliveries go', () => {
     await current.waitFor(() => current.delivered.length === 1);
     expect(current.delivered[0].body.type).toBe('run.completed');
     expect(old.requests).toEqual([]);
+  });
+
+  it('a URL with a user and password is sent them as Basic authorization; no tenant, and no log line, sees them or its query', async () => {
+    const secret = newSecret();
+    const hooks = await receiver({ secret, answer: () => 500 });
+    const url = `${hooks.url.replace('http://', 'http://hook-user:s3cret%20pw@')}/in?token=t0ken`;
+    const { logger, lines } = capture();
+    const server = await startServer({ logger, webhooks: { urls: [url], secret, ...FAST, retryWindowMs: 100 } });
+    const { id } = (await server.call('POST', `${API}/sessions`, { json: {} })).body.session;
+    await server.call('POST', `${API}/sessions/${id}/messages`, { json: { content: 'hello' } });
+
+    const [failed] = await waitForDeliveries(server, 'failed', (found) => found.length === 1);
+    expect(failed).toMatchObject({ url: `${hooks.url}/in`, last_error: 'HTTP 500' });
+    expect(hooks.requests[0]).toMatchObject({ path: '/in?token=t0ken', authorization: `Basic ${Buffer.from('hook-user:s3cret pw').toString('base64')}` });
+    expect(lines.length).toBeGreaterThan(0);
+    const listed = await server.call('GET', `${API}/webhooks/deliveries`);
+    for (const text of [listed.text, JSON.stringify(lines)]) expect(text).not.toMatch(/s3cret|t0ken|hook-user/);
+
+    hooks.options.answer = () => 204;
+    expect((await server.call('POST', `${API}/webhooks/deliveries/${failed.id}/retry`)).status).toBe(202);
+    await waitForDeliveries(server, 'delivered', (found) => found.length === 1);
   });
 
   it('refuses a URL that is not http(s), or a secret not of the Standard Webhooks form, at start', async () => {

@@ -19,6 +19,8 @@ export interface Received {
   /** `webhook-timestamp`, in seconds. */
   timestamp: number;
   path: string;
+  /** The `Authorization` header, if one was sent. */
+  authorization?: string;
   payload: string;
   /** The parsed body when the signature verified; null when it did not. */
   body: any;
@@ -116,7 +118,7 @@ export class Receiver {
     } catch {
       body = null;
     }
-    const request: Received = { id, timestamp: Number(req.headers['webhook-timestamp']), path: req.url ?? '', payload, body, attempt, answered: 0 };
+    const request: Received = { id, timestamp: Number(req.headers['webhook-timestamp']), path: req.url ?? '', authorization: req.headers.authorization, payload, body, attempt, answered: 0 };
     const answer = body === null ? 401 : this.options.answer ? this.options.answer(request) : attempt <= (this.options.failFirst ?? 0) ? 500 : 204;
     request.answered = typeof answer === 'object' ? 307 : answer;
     this.requests.push(request);
