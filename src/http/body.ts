@@ -1,7 +1,10 @@
 /**
  * JSON bodies only. A POST without a body needs no Content-Type; a body of
- * another type is refused with 415. The raw bytes are kept for idempotency.
+ * another type, or bytes that are not UTF-8 (Latin-1 text sent as JSON), is
+ * refused with 415 rather than stored with its characters replaced. The raw
+ * bytes are kept for idempotency.
  */
+import { isUtf8 } from 'node:buffer';
 import express, { type RequestHandler } from 'express';
 import { SessionError } from '../domain/errors.js';
 
@@ -21,6 +24,8 @@ export function jsonBody(limit: number): RequestHandler {
     strict: false,
     type: 'application/json',
     verify: (req, _res, buf) => {
+      // body-parser's 415, answered as `unsupported_media_type`.
+      if (!isUtf8(buf)) throw Object.assign(new Error('body: not UTF-8'), { status: 415 });
       (req as express.Request).rawBody = buf;
     },
   });

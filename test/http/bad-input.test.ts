@@ -74,6 +74,8 @@ const CASES: Case[] = [
   { name: 'form encoded', method: 'POST', path: messages, request: raw('content=hi', { 'Content-Type': 'application/x-www-form-urlencoded' }), status: 415, code: 'unsupported_media_type' },
   { name: 'XML', method: 'POST', path: () => `${API}/sessions`, request: raw('<session/>', { 'Content-Type': 'application/xml' }), status: 415, code: 'unsupported_media_type' },
   { name: 'JSON in Latin-1', method: 'POST', path: messages, request: raw('{"content":"hi"}', { 'Content-Type': 'application/json; charset=latin1' }), status: 415, code: 'unsupported_media_type' },
+  { name: 'Latin-1 bytes sent as UTF-8', method: 'POST', path: messages, request: { raw: new Blob([Buffer.from('{"content":"naïve"}', 'latin1')]), headers: JSON_TYPE }, status: 415, code: 'unsupported_media_type' },
+  { name: 'an overlong UTF-8 sequence', method: 'POST', path: () => `${API}/sessions`, request: { raw: new Blob([Buffer.from([...Buffer.from('{"title":"'), 0xc0, 0xaf, ...Buffer.from('"}')])]), headers: JSON_TYPE }, status: 415, code: 'unsupported_media_type' },
   { name: 'unknown content encoding', method: 'POST', path: messages, request: raw('{"content":"hi"}', { ...JSON_TYPE, 'Content-Encoding': 'zstd-nope' }), status: 415, code: 'unsupported_media_type' },
   { name: 'body without a Content-Type', method: 'POST', path: ({ idle }) => `${API}/sessions/${idle}/resume`, request: { raw: '{}' }, status: 415, code: 'unsupported_media_type' },
   // Queries
