@@ -127,8 +127,9 @@ export class Metrics {
     return (req, res, next) => {
       const started = performance.now();
       res.on('finish', () => {
-        // The route pattern, not the URL: ids would explode the label set.
-        const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+        // The route pattern, not the URL: ids would explode the label set. Mount paths match in any
+        // case, and `baseUrl` is the path as asked: lower-cased, `/API/v1` and `/api/V1` are one series.
+        const route = req.route ? `${req.baseUrl.toLowerCase()}${String(req.route.path)}` : 'unmatched';
         const status = String(res.statusCode);
         const key = `${req.method} ${route} ${status}`;
         let child = series.get(key);

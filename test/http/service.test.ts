@@ -95,6 +95,18 @@ describe('service endpoints', () => {
     expect(count('/api/v1/sessions', 'PUT', 405)).toBe(1);
     expect(text).not.toMatch(/route="\/sessions/);
   });
+
+  it('labels a route by its pattern whatever the case of the path it was asked by, so clients cannot multiply the series', async () => {
+    const server = await startServer();
+    for (const path of ['/api/v1/sessions', '/API/v1/sessions', '/Api/V1/sessions', '/langgraph/assistants/demo', '/LangGraph/assistants/demo', '/LANGGRAPH/assistants/demo']) {
+      expect((await server.call('GET', path)).status, path).toBe(200);
+    }
+    const text = (await server.call('GET', '/metrics')).text;
+    const count = (route: string) => sample(text, `bamboo_http_request_duration_seconds_count{method="GET",route="${route}",status="200"}`);
+    expect(count('/api/v1/sessions')).toBe(3);
+    expect(count('/langgraph/assistants/:id')).toBe(3);
+    expect(text).not.toMatch(/route="[^"]*[A-Z][^"]*"/);
+  });
 });
 
 describe('listing sessions', () => {
