@@ -43,18 +43,31 @@ export interface Agent {
   transcriptWindow?: number;
 }
 
-/** Resolves after `ms`, or rejects at once when `signal` aborts. */
+/** The longest one timer waits; Node fires a longer one after 1 ms, with a warning. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
+/** Resolves after `ms` (however long: a longer wait is several timers in turn), or rejects at once when `signal` aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
+    const until = performance.now() + ms;
+    let timer: NodeJS.Timeout;
     const onAbort = () => {
       clearTimeout(timer);
       reject(signal.reason);
     };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
+    const wait = () => {
+      const left = until - performance.now();
+      if (left > LONGEST_TIMER_MS) {
+        timer = setTimeout(wait, LONGEST_TIMER_MS);
+        return;
+      }
+      timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, Math.max(0, left));
+    };
+    wait();
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }

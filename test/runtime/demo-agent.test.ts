@@ -79,6 +79,26 @@ describe('the demo agent', () => {
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 
+  it('/sleep longer than one timer can wait (2^31 ms) still waits, until cancelled, and warns of nothing', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      for (const ms of ['2147483648', '99999999999999999999', '1e309']) {
+        const controller = new AbortController();
+        const run = runDemo(transcript(['user', `/sleep ${ms}`]), { signal: controller.signal });
+        const early = await Promise.race([run.then(() => 'replied', () => 'failed'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 100))]);
+        controller.abort(new Error('cancelled'));
+        expect({ ms, early }).toEqual({ ms, early: 'waiting' });
+        await expect(run).rejects.toThrow('cancelled');
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.map((warning) => warning.name)).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('/fail TEXT fails with TEXT', async () => {
     await expect(runDemo(transcript(['user', '/fail the tool broke']))).rejects.toThrow(new Error('the tool broke'));
   });
