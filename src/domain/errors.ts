@@ -50,3 +50,8 @@ export class SessionError extends Error {
 export function sessionNotFound(id: string): SessionError {
   return new SessionError('session_not_found', `No session with id ${id}`);
 }
+
+/** A command named an agent the session does not have (and can no longer take). */
+export function otherAgent(id: string, has: string, wanted: string): SessionError {
+  return new SessionError('invalid_request', `Session ${id} belongs to agent ${has}, not ${wanted}`);
+}

@@ -14,6 +14,7 @@ import type { LogEvent, SessionEvent } from '../domain/events.js';
 import { isRunEnding, numbered } from '../domain/events.js';
 import { now } from '../domain/ids.js';
 import type { LastRun, Message, SessionInfo, SessionState, SessionView } from '../domain/types.js';
+import { otherAgent } from '../domain/errors.js';
 import type { IdempotencyRecord, LeaseChange, SessionRow, Store, WebhookDelivery } from '../storage/store.js';
 import { type Change, type Durable, type MachineState, SessionWriter } from './session-writer.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
@@ -82,19 +83,29 @@ export class SessionHost {
   private stopped = false;
   /** What the session's fixed attributes take in memory, roughly (a system prompt can be 100 KB). */
   private readonly infoBytes: number;
+  /** The session's attributes as its next run sees them; `stored` is what storage holds, which views show. */
+  private current: SessionInfo;
+  private stored: SessionInfo;
+  /** The agent the command being sent gives the session, written with the change it makes. */
+  private agentTaken: string | null = null;
 
   private constructor(
-    readonly info: SessionInfo,
+    info: SessionInfo,
     private readonly deps: HostDeps,
     durable: Durable,
     leaseEpoch: number,
   ) {
     this.id = info.id;
+    this.current = this.stored = info;
     this.infoBytes = JSON.stringify(info).length;
     this.lastSeqAssigned = durable.lastSeq;
     this.runSeen = durable.context.lastRun;
     this.leaseEpoch = leaseEpoch;
-    this.writer = new SessionWriter(info.id, deps.store, durable, (changes) => deps.onDurable(this, changes));
+    this.writer = new SessionWriter(info.id, deps.store, durable, (changes) => {
+      const agent = changes.findLast((change) => change.agent !== undefined)?.agent;
+      if (agent !== undefined) this.stored = { ...this.stored, agent };
+      deps.onDurable(this, changes);
+    });
     this.writer.snapshotBytes = encodeSnapshot(durable.state, durable.context).length;
     const { logic, inspect } = deps;
     const snapshot = logic.resolveState({ value: durable.state, context: durable.context });
@@ -153,6 +164,10 @@ export class SessionHost {
     return new SessionHost(row.info, deps, durable, row.lease_epoch);
   }
 
+  get info(): SessionInfo {
+    return this.current;
+  }
+
   get state(): SessionState {
     return this.actor.getSnapshot().value;
   }
@@ -193,11 +208,26 @@ export class SessionHost {
     return this.hasLiveRun || !this.writer.isIdle;
   }
 
-  /** Sends an event and returns the machine's reply to it, synchronously. */
-  send(event: SessionMachineEvent): Reply | null {
+  /**
+   * Sends an event and returns the machine's reply to it, synchronously. With
+   * `agent`, the session must have that agent; one that has never had a
+   * message takes it, in the commit of the change the event makes (a LangGraph
+   * thread takes its assistant at its first run).
+   */
+  send(event: SessionMachineEvent, agent?: string): Reply | null {
     if (this.stopped) throw new Error(`Session ${this.id} is no longer hosted`);
     this.reply = null;
-    this.actor.send(event);
+    const before = this.current;
+    if (agent !== undefined && agent !== before.agent) this.takeAgent(agent);
+    try {
+      this.actor.send(event);
+    } finally {
+      // The event changed nothing: neither does the agent.
+      if (this.agentTaken !== null) {
+        this.agentTaken = null;
+        this.current = before;
+      }
+    }
     return this.reply;
   }
 
@@ -250,7 +280,7 @@ export class SessionHost {
 
   /** The session as stored: a change still being written is not shown. */
   view(): SessionView {
-    return sessionView(this.info, this.writer.durable);
+    return sessionView(this.stored, this.writer.durable);
   }
 
   /** Stops the actor; a running child is stopped too, which aborts its signal. */
@@ -270,6 +300,14 @@ export class SessionHost {
     if (to !== from) events.push({ type: 'state_changed', at: events.at(-1)?.at ?? now(), from, to });
     if (events.length === 0) return;
     this.enqueue(events, machine, this.leaseChange(from, to), runBefore);
+  }
+
+  private takeAgent(agent: string): void {
+    const { context } = this;
+    const untouched = this.writer.isIdle && this.writer.durable.messageCount === 0 && this.state === 'idle' && context.lastRun === null && context.queue.length === 0;
+    if (!untouched) throw otherAgent(this.id, this.current.agent, agent);
+    this.current = { ...this.current, agent };
+    this.agentTaken = agent;
   }
 
   /** A run start counts against the tenant's limit of concurrent runs, checked in the same commit. */
@@ -297,6 +335,8 @@ export class SessionHost {
       this.trackRunOutput(event);
     }
     const runLimit = this.runLimit(lease);
+    const agent = this.agentTaken;
+    this.agentTaken = null;
     this.writer.add({
       events,
       messages,
@@ -306,6 +346,7 @@ export class SessionHost {
       ...(runLimit ? { runLimit } : {}),
       ...(this.fenced ? { onlyIfLeaseExpired: true } : {}),
       ...(outbox.length > 0 ? { outbox } : {}),
+      ...(agent !== null ? { agent } : {}),
     });
     this.writer.settled().catch((error: unknown) => this.break(error));
   }

@@ -30,6 +30,8 @@ export interface Change {
   idempotency?: IdempotencyRecord[];
   /** Webhook deliveries for the run endings among `events`. */
   outbox?: WebhookDelivery[];
+  /** The session takes this agent (see SessionHost.send). */
+  agent?: string;
 }
 
 /** What storage holds; views show only this, so nobody hears of a change before it is durable. */
@@ -118,6 +120,7 @@ export class SessionWriter {
     const idempotency = batch.flatMap((change) => change.idempotency ?? []);
     const removeMessages = batch.flatMap((change) => change.removeMessages ?? []);
     const outbox = batch.flatMap((change) => change.outbox ?? []);
+    const agent = batch.findLast((change) => change.agent !== undefined)?.agent;
     return {
       sessionId: this.sessionId,
       expectedVersion: this.durableState.version,
@@ -133,6 +136,7 @@ export class SessionWriter {
       ...(batch.some((change) => change.onlyIfLeaseExpired) ? { onlyIfLeaseExpired: true } : {}),
       ...(idempotency.length > 0 ? { idempotency } : {}),
       ...(outbox.length > 0 ? { outbox } : {}),
+      ...(agent !== undefined ? { agent } : {}),
     };
   }
 

@@ -48,6 +48,8 @@ export interface Commit {
   idempotency?: IdempotencyRecord[];
   /** Webhook deliveries the change owes (a run ended): stored `pending`, due at once, in this transaction. */
   outbox?: WebhookDelivery[];
+  /** The session's agent from now on: set with the first message of a session that was created without choosing one. */
+  agent?: string;
 }
 
 export interface Page<T> {

@@ -138,6 +138,21 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         expect(row).toMatchObject({ state: created.state, snapshot: created.snapshot, version: 2, last_event_seq: 3, updated_at: commit.updatedAt });
       });
 
+      it('with an agent gives the session that agent; a conflicting one leaves the agent as it was', async () => {
+        const created = await create('ses_a');
+        await expect(continueLog('ses_a', 1, { expectedVersion: 0, agent: 'other' })).rejects.toBeInstanceOf(VersionConflict);
+        expect((await store.loadSession('ses_a'))!.info.agent).toBe(created.info.agent);
+        await continueLog('ses_a', 1, { messages: [message(1)], agent: 'other' });
+        expect((await store.loadSession('ses_a'))!).toMatchObject({ info: { ...created.info, agent: 'other' }, version: 2, message_count: 1 });
+        await continueLog('ses_a', 1);
+        expect((await store.loadSession('ses_a'))!.info.agent).toBe('other');
+        // The session's other attributes stay exactly as written, NUL characters and all.
+        const info = { ...sessionRow('ses_b').info, title: 'a\u0000b', metadata: { note: 'x\u0000y', nested: { n: 1.5 } } };
+        await create('ses_b', { info });
+        await continueLog('ses_b', 1, { agent: 'other' });
+        expect((await store.loadSession('ses_b'))!.info).toEqual({ ...info, agent: 'other' });
+      });
+
       it('successive commits each need the version the last one left', async () => {
         await create('ses_a');
         for (let version = 1; version <= 5; version++) {

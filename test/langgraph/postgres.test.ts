@@ -4,6 +4,7 @@
  * queued on and cancelled through the other.
  */
 import { Client } from '@langchain/langgraph-sdk';
+import type { Agent } from '../../src/agents/agent.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../postgres/database.js';
 import { type Instance, startInstance } from '../postgres/instances.js';
@@ -18,10 +19,19 @@ afterEach(async () => {
 const LEASE_MS = 10_000;
 const WORDS = Array.from({ length: 12 }, (_, i) => `w${i}`).join(' ');
 
+/** A second assistant, whose replies say who made them. */
+const other: Agent = {
+  async run(ctx) {
+    return { kind: 'completed', message: `other: ${ctx.messages.at(-1)?.content ?? ''}` };
+  },
+};
+
 async function pair(): Promise<[Client, Client]> {
   const db = await createTestDatabase();
   cleanups.push(() => db.drop());
-  const started: Instance[] = await Promise.all(['instance-a', 'instance-b'].map((id) => startInstance(db.url, id, { tokenDelayMs: 25, leaseMs: LEASE_MS })));
+  const started: Instance[] = await Promise.all(
+    ['instance-a', 'instance-b'].map((id) => startInstance(db.url, id, { tokenDelayMs: 25, leaseMs: LEASE_MS, agents: { other } })),
+  );
   for (const instance of started) cleanups.push(() => instance.close());
   return [new Client({ apiUrl: `${started[0].url}/langgraph` }), new Client({ apiUrl: `${started[1].url}/langgraph` })];
 }
@@ -64,5 +74,18 @@ describe('the LangGraph API on two instances of one PostgreSQL database', () => 
     const long = await a.runs.create(thread.thread_id, 'demo', { input: humanInput('/sleep 10000') });
     await b.runs.cancel(thread.thread_id, long.run_id, true);
     expect((await a.runs.get(thread.thread_id, long.run_id)).status).toBe('interrupted');
+  });
+
+  it('a thread made on one without an assistant takes, through the other, the assistant of its first run; both then hold to it', async () => {
+    const [a, b] = await pair();
+    const thread = await a.threads.create();
+    // A knows the thread before B binds it.
+    expect((await a.threads.get(thread.thread_id)).metadata).toMatchObject({ graph_id: 'demo' });
+    const values: any = await b.runs.wait(thread.thread_id, 'other', { input: humanInput('hi') });
+    expect(values.messages.at(-1).content).toBe('other: hi');
+    expect((await a.threads.get(thread.thread_id)).metadata).toMatchObject({ graph_id: 'other' });
+    await expect(a.runs.wait(thread.thread_id, 'demo', { input: humanInput('again') })).rejects.toMatchObject({ status: 422 });
+    const again: any = await a.runs.wait(thread.thread_id, 'other', { input: humanInput('again') });
+    expect(again.messages.at(-1).content).toBe('other: again');
   });
 });

@@ -45,12 +45,18 @@ function clientGone(res: Response): AbortSignal {
 export function runRoutes(router: Router, { runtime, lifecycle, buffers, sse, streams }: RouteDeps): void {
   const sessions = (req: Request) => sessionsFor(runtime, req);
 
-  /** The request's thread, checked against its assistant. */
+  /**
+   * The request's thread as its run sees it, checked against its assistant. A
+   * thread that has never run takes the run's assistant with its input (the
+   * runtime checks again as it appends), as LangGraph's threads do:
+   * `useStream` creates its thread without one.
+   */
   const threadFor = async (req: Request, assistantId: string): Promise<SessionView> => {
     if (!runtime.agentNames.includes(assistantId)) throw new LangGraphError(404, `Assistant ${assistantId} not found`);
     const session = await loadThread(sessions(req), String(req.params.id));
-    if (session.agent !== assistantId) throw new LangGraphError(422, `Thread ${session.id} belongs to assistant ${session.agent}, not ${assistantId}`);
-    return session;
+    if (session.agent === assistantId) return session;
+    if (!neverRan(session)) throw new LangGraphError(422, `Thread ${session.id} belongs to assistant ${session.agent}, not ${assistantId}`);
+    return { ...session, agent: assistantId };
   };
   /** Where a run just asked for starts; waits while it is queued. */
   const startOfNew = async (req: Request, threadId: string, started: StartedRun, signal: AbortSignal): Promise<RunStart | null> => {
@@ -205,4 +211,9 @@ export function runRoutes(router: Router, { runtime, lifecycle, buffers, sse, st
   });
 
   router.all(['/runs', '/runs/stream', '/runs/wait', '/runs/batch', '/runs/cancel', '/runs/:run/stream'], notProvided('Runs without a thread'));
+}
+
+/** No message, no run, nothing queued: the thread may still take an assistant. */
+function neverRan(session: SessionView): boolean {
+  return session.state === 'idle' && session.message_count === 0 && session.last_run === null && session.queued.length === 0;
 }

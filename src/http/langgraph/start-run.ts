@@ -28,9 +28,9 @@ export interface StartedRun {
  * default) answers 409 on a busy thread; `interrupt` and `rollback` start the
  * run at once; `enqueue` queues the message until the thread is free.
  */
-export async function appendTurn(sessions: TenantSessions, id: string, content: string, strategy: MultitaskStrategy): Promise<StartedRun> {
+export async function appendTurn(sessions: TenantSessions, id: string, content: string, strategy: MultitaskStrategy, agent?: string): Promise<StartedRun> {
   try {
-    const result = await sessions.appendMessage(id, content, { strategy });
+    const result = await sessions.appendMessage(id, content, { strategy, agent });
     if (result.outcome === 'Started') return { runId: result.run_id, eventsAfter: result.events_after, strategy, queued: null };
     if (result.outcome === 'Queued') return { runId: result.message.id, eventsAfter: null, strategy, queued: result.message };
     throw new Error('An appended message neither started nor queued a run');
@@ -48,6 +48,7 @@ function busy(strategy: MultitaskStrategy): never {
   throw unsupported(`multitask_strategy "${strategy}" for a run without new input on a busy thread`);
 }
 
+/** The run's input goes to `session.agent`, the run's assistant: a thread that has never run takes it. */
 export async function startRun(sessions: TenantSessions, session: SessionView, body: RunBody): Promise<StartedRun> {
   refuseUnsupported(body);
   const strategy = body.multitask_strategy ?? 'reject';
@@ -58,7 +59,7 @@ export async function startRun(sessions: TenantSessions, session: SessionView, b
   const resume = body.command?.resume;
   if (resume !== undefined && content !== null) throw new LangGraphError(422, 'Send either input or command.resume, not both');
   if (resume !== undefined) return answer(sessions, session, resume, strategy);
-  if (content !== null) return appendTurn(sessions, session.id, content, strategy);
+  if (content !== null) return appendTurn(sessions, session.id, content, strategy, session.agent);
 
   const outcome = await sessions.resume(session.id);
   switch (outcome.outcome) {

@@ -2,7 +2,7 @@
  * Threads are sessions: `thread_id` is the session id, the status comes from
  * the session's state, the values are its transcript. A thread is bound to
  * one assistant, its session's agent: `metadata.graph_id` at creation, or the
- * server's default agent.
+ * server's default agent, until its first run, which may name another.
  */
 import type { Request, Router } from 'express';
 import { SessionError } from '../../domain/errors.js';

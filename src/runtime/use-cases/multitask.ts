@@ -7,7 +7,7 @@
  */
 import { queueHasRoom } from '../../../machines/session.rules.js';
 import { runIdOf, isRunEnding } from '../../domain/events.js';
-import { SessionError } from '../../domain/errors.js';
+import { otherAgent, SessionError } from '../../domain/errors.js';
 import { newId, now } from '../../domain/ids.js';
 import type { AppendOutcome } from '../../domain/outcomes.js';
 import type { Message, MultitaskStrategy } from '../../domain/types.js';
@@ -34,19 +34,19 @@ export async function sendWithStrategy(
     if (options.acknowledge) host.acknowledge(options.acknowledge(result));
     return result;
   };
-  if (strategy === 'enqueue') return enqueue(ctx, tenant, id, message, acknowledge);
+  if (strategy === 'enqueue') return enqueue(ctx, tenant, id, message, options.agent, acknowledge);
   // A rollback removes what the superseded run produced; what is durable is read first, what is not is the host's.
   const transcript = strategy === 'rollback' ? await ctx.store.readRecentMessages(id, 1_000) : [];
   const attempt = (superseded?: string) =>
     onSession(ctx, tenant, id, (host): Sent | Remote => {
       const owner = remoteOwner(ctx, host);
-      if (owner) return { owner, runId: host.runId!, lastSeq: host.durable.lastSeq };
+      if (owner) return { owner, ...remoteRun(host, options.agent) };
       const takeover = { message, runId: newId('run'), at: now() };
       const eventsAfter = host.lastSeq;
       const reply =
         strategy === 'interrupt'
-          ? host.send({ type: 'message.interrupt', ...takeover, ...partialOf(host) })
-          : host.send({ type: 'message.rollback', ...takeover, removed: supersededMessages(host, transcript, superseded) });
+          ? host.send({ type: 'message.interrupt', ...takeover, ...partialOf(host) }, options.agent)
+          : host.send({ type: 'message.rollback', ...takeover, removed: supersededMessages(host, transcript, superseded) }, options.agent);
       refuseIfRejected(reply);
       return acknowledge(host, { message, outcome: 'Started', run_id: takeover.runId, events_after: eventsAfter });
     });
@@ -64,13 +64,20 @@ export async function sendWithStrategy(
   throw new SessionError('session_busy', 'A run is active in another instance and could not be stopped now; try again shortly', { run_id: retried.runId });
 }
 
-async function enqueue(ctx: RuntimeContext, tenant: Tenant, id: string, message: Message, acknowledge: (host: SessionHost, result: Sent) => Sent): Promise<Sent> {
+async function enqueue(
+  ctx: RuntimeContext,
+  tenant: Tenant,
+  id: string,
+  message: Message,
+  agent: string | undefined,
+  acknowledge: (host: SessionHost, result: Sent) => Sent,
+): Promise<Sent> {
   const maxQueued = ctx.maxQueued;
   const sent = await onSession(ctx, tenant, id, (host): Sent | Remote => {
     const owner = remoteOwner(ctx, host);
     // Full, seen from here: refused without asking the owner.
-    if (owner && queueHasRoom(host.context, maxQueued)) return { owner, runId: host.runId!, lastSeq: host.durable.lastSeq };
-    const reply = host.send({ type: 'message.enqueue', message, maxQueued });
+    if (owner && queueHasRoom(host.context, maxQueued)) return { owner, ...remoteRun(host, agent) };
+    const reply = host.send({ type: 'message.enqueue', message, maxQueued }, agent);
     refuseIfRejected(reply);
     if (reply?.type === 'reply' && reply.reply.outcome === 'Queued') return acknowledge(host, { message, outcome: 'Queued', position: reply.reply.position });
     // The session was free: the message is a turn like any other.
@@ -80,7 +87,13 @@ async function enqueue(ctx: RuntimeContext, tenant: Tenant, id: string, message:
   const queued = await askOwner(ctx, id, sent.owner, { kind: 'enqueue', message, maxQueued }, sent.lastSeq, (event) => event.type === 'message_queued' && event.message.id === message.id);
   if (queued?.type === 'message_queued') return { message, outcome: 'Queued', position: queued.position };
   // The run ended meanwhile (the session may be free now), or its owner is gone: try again here.
-  return enqueue(ctx, tenant, id, message, acknowledge);
+  return enqueue(ctx, tenant, id, message, agent, acknowledge);
+}
+
+/** The run another process executes, for its owner to be asked; the session has had its agent since that run began. */
+function remoteRun(host: SessionHost, agent: string | undefined): Omit<Remote, 'owner'> {
+  if (agent !== undefined && host.info.agent !== agent) throw otherAgent(host.id, host.info.agent, agent);
+  return { runId: host.runId!, lastSeq: host.durable.lastSeq };
 }
 
 /** Removes a message from the queue before it runs. */

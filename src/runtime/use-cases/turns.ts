@@ -17,6 +17,8 @@ export interface AppendOptions {
   /** What happens while a run is active or a question waits. Default `reject`. */
   strategy?: MultitaskStrategy;
   acknowledge?: Acknowledge<AppendOutcome<Message>>;
+  /** The agent the run must have: a session that has never had a message takes it (see SessionHost.send). */
+  agent?: string;
 }
 
 export async function appendMessage(ctx: RuntimeContext, tenant: Tenant, id: string, content: string, options: AppendOptions = {}): Promise<AppendOutcome<Message>> {
@@ -24,7 +26,7 @@ export async function appendMessage(ctx: RuntimeContext, tenant: Tenant, id: str
   if (options.strategy && options.strategy !== 'reject') return sendWithStrategy(ctx, tenant, id, content, options.strategy, options);
   return onSession(ctx, tenant, id, (host) => {
     const message: Message = { id: newId('msg'), role: 'user', content, created_at: now() };
-    refuseIfRejected(host.send({ type: 'message.append', message }));
+    refuseIfRejected(host.send({ type: 'message.append', message }, options.agent));
     const result: AppendOutcome<Message> = options.resume === false ? { message, outcome: null } : { message, ...startRun(host) };
     if (options.acknowledge) host.acknowledge(options.acknowledge(result));
     return result;

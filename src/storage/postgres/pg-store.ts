@@ -133,6 +133,7 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
     if (impossible(sessionId)) throw new VersionConflict(sessionId, expectedVersion);
     const eventData = events.map((event) => JSON.stringify(event));
     const messageData = messages.map((message) => JSON.stringify(message));
+    const info = commit.agent === undefined ? null : await this.infoWithAgent(sessionId, commit.agent);
     const { rows } = await this.run<{ updated: number }>('commit', [
       sessionId, expectedVersion, commit.updatedAt,
       snapshot !== undefined, snapshot?.state ?? null, snapshot?.data ?? null, snapshot?.lastRunStatus ?? null, snapshot?.queued ?? 0,
@@ -140,7 +141,7 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
       messageData, messages.map((message) => message.id), commit.removeMessages ?? [], sizeOf(eventData, messageData),
       lease ? (take ? 'take' : 'release') : null, take?.owner ?? null, take?.epoch ?? null, take?.ttlMs ?? null,
       runLimit?.max ?? 0, commit.onlyIfLeaseExpired === true,
-      recordsJson(records), deliveriesJson(commit.outbox ?? []), this.instanceId,
+      recordsJson(records), deliveriesJson(commit.outbox ?? []), this.instanceId, info,
     ]).catch((error: unknown) => {
       if ((error as { code?: string; message?: string }).code === 'P0001' && (error as { message?: string }).message === 'too_many_runs') {
         throw new TooManyRuns(runLimit?.tenant ?? '', runLimit?.max ?? 0);
@@ -148,6 +149,18 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
       return this.keyTaken(error, records);
     });
     if (rows[0]?.updated !== 1) throw new VersionConflict(sessionId, expectedVersion);
+  }
+
+  /**
+   * The session's description with another agent, to replace it in a commit
+   * (rare: a session's first message can bind it). Read apart from the commit:
+   * the description changes only in a commit, so the commit's version check
+   * also vouches for what was read. JSON's functions in the database would
+   * refuse a NUL escape that the text may hold.
+   */
+  private async infoWithAgent(sessionId: string, agent: string): Promise<string | null> {
+    const { rows } = await this.run<{ info: string }>('loadInfo', [sessionId]);
+    return rows[0] ? JSON.stringify({ ...(JSON.parse(rows[0].info) as Profile), agent }) : null;
   }
 
   async deleteSession(id: string): Promise<boolean> {

@@ -69,6 +69,7 @@ export const SQL = {
         message_count = message_count + cardinality($12::text[])
           - (SELECT count(*) FROM messages WHERE session_id = $1 AND message_id = ANY($14::text[]))::integer,
         bytes = bytes + $15::bigint,
+        info = COALESCE($25::text, info),
         lease_owner = CASE $16::text WHEN 'take' THEN $17 WHEN 'release' THEN NULL ELSE lease_owner END,
         lease_epoch = CASE $16::text WHEN 'take' THEN $18::integer ELSE lease_epoch END,
         lease_expires_at = CASE $16::text WHEN 'take' THEN now() + $19::float8 ${MS} WHEN 'release' THEN NULL ELSE lease_expires_at END
@@ -136,6 +137,7 @@ export const SQL = {
     SELECT s.id, (SELECT count(*) FROM note)::integer AS notified FROM s`,
 
   loadSession: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`,
+  loadInfo: 'SELECT info FROM sessions WHERE id = $1',
   sessionVersion: 'SELECT version FROM sessions WHERE id = $1',
   listAll: `SELECT ${SESSION_COLUMNS}, ordinal::text AS ordinal FROM sessions
     WHERE tenant = $1 AND ordinal < $2::bigint ORDER BY ordinal DESC LIMIT $3`,

@@ -12,6 +12,7 @@ const SQL = {
   sessionVersion: 'SELECT version FROM sessions WHERE id = ?',
   updateWithSnapshot: `UPDATE sessions SET state = ?, snapshot = ?, last_run_status = ?, queued = ?, version = version + 1,
       last_event_seq = COALESCE(?, last_event_seq), message_count = message_count + ?, bytes = bytes + ?, updated_at = ? WHERE id = ? AND version = ?`,
+  setAgent: 'UPDATE sessions SET agent = ? WHERE id = ?',
   updateLog: `UPDATE sessions SET version = version + 1,
       last_event_seq = COALESCE(?, last_event_seq), message_count = message_count + ?, bytes = bytes + ?, updated_at = ? WHERE id = ? AND version = ?`,
   // A run's start and end move its lease in the same UPDATE as the snapshot: one statement, not two.

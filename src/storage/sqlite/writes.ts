@@ -69,6 +69,7 @@ export function sessionWrites(sql: Statements, outbox: SqliteOutbox): SessionWri
           : sql.updateTakingLease.run(snapshot.state, snapshot.data, snapshot.lastRunStatus, snapshot.queued, lastSeq, added, bytes, updatedAt,
               lease.owner, lease.epoch, Date.now() + lease.ttlMs, sessionId, expectedVersion);
     if (update.changes !== 1) throw new VersionConflict(sessionId, expectedVersion);
+    if (commit.agent !== undefined) sql.setAgent.run(commit.agent, sessionId);
     insertEvents(sessionId, events, eventData);
     messageData.forEach((data, i) => sql.insertMessage.run(sessionId, position + i + 1, data, messages[i]!.id));
     for (const record of commit.idempotency ?? []) putIdempotency(record);
