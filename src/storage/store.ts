@@ -92,7 +92,10 @@ export class IdempotencyKeyTaken extends Error {
  */
 export class StorageUnavailable extends Error {
   constructor(
-    /** `busy`: every connection was in use for too long; the database itself answers. */
+    /**
+     * `busy`: the database itself answers, but not in time: every connection was
+     * in use for too long, or a statement passed its limit (a lock held elsewhere).
+     */
     readonly reason: 'unreachable' | 'full' | 'damaged' | 'busy',
     message: string,
     options?: { cause?: unknown },

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { SchemaTooNew } from '../store.js';
+import { STATEMENT_TIMEOUT_MS } from './connection.js';
 
 /**
  * Append-only: a released migration is never edited; a change is a new entry.
@@ -161,11 +162,18 @@ const MIGRATION_LOCK = 0x0b_a0_b0_01;
  * Brings the schema up to date in one transaction. Several instances may start
  * at once: the advisory lock makes them take turns, and each one after the
  * first finds nothing left to do. Returns the schema version.
+ *
+ * No limit on a statement's length: an instance waits for another's
+ * migration however long it takes, and a migration may index a large table.
+ * A wait for any other lock is bounded: a change to a table in use must not
+ * queue every instance's statements behind its own for long; it fails the
+ * start instead, to be tried again. The client must set no `query_timeout`.
  */
 export async function migrate(client: pg.ClientBase): Promise<number> {
-  await client.query('BEGIN');
+  await client.query('BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query(`SET LOCAL lock_timeout = ${STATEMENT_TIMEOUT_MS}`);
     await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at text NOT NULL)');
     const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
     const current = rows[0]?.v ?? 0;

@@ -2,8 +2,9 @@
  * The shared store: one PostgreSQL database for many Bamboo instances. Every
  * write is a single statement (one round trip, atomic on its own), and a
  * commit is compare-and-set on the session's version, so across all
- * instances exactly one writer of a version wins. Connection failures become
- * `StorageUnavailable`; a taken Idempotency-Key becomes `IdempotencyKeyTaken`.
+ * instances exactly one writer of a version wins. Every statement is bounded
+ * (see connection.ts); connection failures and statements past their limit
+ * become `StorageUnavailable`; a taken Idempotency-Key becomes `IdempotencyKeyTaken`.
  */
 import pg from 'pg';
 import type { SessionEvent } from '../../domain/events.js';
@@ -30,7 +31,7 @@ import type {
 import { takePage } from '../pages.js';
 import { createdSize, sizeOf } from '../sizes.js';
 import { IdempotencyKeyTaken, TooManyRuns, VersionConflict } from '../store.js';
-import { clientConfig, createPool, redactUrl, unavailability } from './connection.js';
+import { clientConfig, createPool, redactUrl, runLong, STATEMENT_TIMEOUT_MS, unavailability } from './connection.js';
 import { PgCounters } from './counters.js';
 import { migrate } from './migrations.js';
 import { deliveriesJson, PgOutbox } from './outbox.js';
@@ -42,6 +43,8 @@ export interface PgStoreOptions {
   max?: number;
   /** Told of errors on idle connections (the pool replaces them). */
   onIdleError?: (error: Error) => void;
+  /** The limit on one statement. Default `STATEMENT_TIMEOUT_MS`; tests shorten it. */
+  statementTimeoutMs?: number;
   /**
    * This instance, named in the notice of each commit, so that its own feed
    * can skip what it has already delivered. Default none: every instance reads it.
@@ -74,19 +77,23 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
     readonly pool: pg.Pool,
     private readonly url: string,
     private readonly instanceId = '',
+    private readonly statementTimeoutMs = STATEMENT_TIMEOUT_MS,
   ) {
     this.location = redactUrl(url);
   }
 
   /** Connects, creates or migrates the tables (safely from several instances at once), and returns the store. */
   static async open(url: string, options: PgStoreOptions = {}): Promise<PgStore> {
-    const store = new PgStore(createPool(url, options), url, options.instanceId);
+    const store = new PgStore(createPool(url, options), url, options.instanceId, options.statementTimeoutMs);
     try {
-      const client = await store.pool.connect();
+      // A connection of its own, outside the pool: a migration, or the wait for another instance's, has no time limit.
+      const client = new pg.Client(clientConfig(url, store.statementTimeoutMs));
+      client.on('error', () => undefined);
+      await client.connect();
       try {
         await migrate(client);
       } finally {
-        client.release();
+        await client.end().catch(() => undefined);
       }
     } catch (error) {
       await store.close();
@@ -97,7 +104,7 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
 
   /** A new connection of its own to the same database, for LISTEN. */
   listener(): pg.Client {
-    return new pg.Client(clientConfig(this.url));
+    return new pg.Client(clientConfig(this.url, this.statementTimeoutMs));
   }
 
   async createSession(row: SessionRow, events: SessionEvent[], idempotency?: IdempotencyRecord): Promise<void> {
@@ -183,7 +190,7 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
 
   async countByState(): Promise<Record<SessionState, number>> {
     const counts = Object.fromEntries(SESSION_STATES.map((s) => [s, 0])) as Record<SessionState, number>;
-    const { rows } = await this.run<{ state: SessionState; n: number }>('countByState', []);
+    const { rows } = await this.upkeep<{ state: SessionState; n: number }>('countByState', []);
     for (const { state, n } of rows) counts[state] = n;
     return counts;
   }
@@ -235,7 +242,8 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
   }
 
   async deleteSessionsIdleSince(before: string, limit: number): Promise<string[]> {
-    return this.ids('deleteIdleSince', [before, limit]);
+    const { rows } = await this.upkeep<{ id: string }>('deleteIdleSince', [before, limit]);
+    return rows.map((row) => row.id);
   }
 
   async renewLeases(owner: string, sessionIds: readonly string[], ttlMs: number): Promise<string[]> {
@@ -245,7 +253,7 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
 
   /** Sessions written at or after `since` (an ISO time), and their last `seq`. */
   async changedSince(since: string): Promise<{ id: string; lastSeq: number }[]> {
-    const { rows } = await this.run<{ id: string; last_event_seq: number }>('changedSince', [since]);
+    const { rows } = await this.upkeep<{ id: string; last_event_seq: number }>('changedSince', [since]);
     return rows.map((row) => ({ id: row.id, lastSeq: row.last_event_seq }));
   }
 
@@ -259,7 +267,7 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
   }
 
   async purgeIdempotency(before: string): Promise<number> {
-    return (await this.run('purgeIdempotency', [before])).rowCount ?? 0;
+    return (await this.upkeep('purgeIdempotency', [before])).rowCount ?? 0;
   }
 
   async createApiKey(record: Omit<ApiKeyRecord, 'revoked_at'>): Promise<void> {
@@ -372,6 +380,11 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
     } catch (error) {
       throw unavailability(error) ?? error;
     }
+  }
+
+  /** A statement of upkeep, off the request path: the longer limit (see `runLong`). */
+  private upkeep<R extends pg.QueryResultRow = pg.QueryResultRow>(name: AnyStatement, values: unknown[]): Promise<pg.QueryResult<R>> {
+    return runLong<R>(this.pool, { name: `bamboo_${name}`, text: statementText(name), values }, this.statementTimeoutMs);
   }
 
   private async ids(name: AnyStatement, values: unknown[]): Promise<string[]> {
