@@ -28,10 +28,12 @@ export interface InstanceOptions {
   tokenDelayMs?: number;
   webhooks?: WebhookSettings;
   access?: AccessSettings;
+  /** The store's limit on one statement. */
+  statementTimeoutMs?: number;
 }
 
 export async function startInstance(url: string, id: string, options: InstanceOptions = {}): Promise<Instance> {
-  const store = await PgStore.open(url, { max: 4, instanceId: id });
+  const store = await PgStore.open(url, { max: 4, instanceId: id, statementTimeoutMs: options.statementTimeoutMs });
   const feed = new PgFeed(store, { instanceId: id, minBackoffMs: 50, maxBackoffMs: 200 });
   const server = await createServer({
     port: 0,
