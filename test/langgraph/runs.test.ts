@@ -131,7 +131,10 @@ describe('multitask strategies on a busy thread', () => {
     expect((await failure(client.runs.cancel(thread.thread_id, 'run_nope'))).status).toBe(404);
 
     // The user turn is still unanswered: a run without input retries it; cancel with wait returns once it ended.
-    expect((await client.threads.getState(thread.thread_id)).next).toEqual(['running']);
+    // Its task reads as failed, as LangGraph's do after a cancel: useStream drops it after stop() rather than show a breakpoint.
+    const state = await client.threads.getState(thread.thread_id);
+    expect(state).toMatchObject({ next: ['running'], tasks: [{ id: runId, error: 'Run cancelled', interrupts: [] }] });
+    expect((await client.threads.getHistory(thread.thread_id))[0]).toMatchObject({ next: ['running'], tasks: [{ id: runId, error: 'Run cancelled' }] });
     const retry = await client.runs.create(thread.thread_id, 'demo', {});
     expect((await failure(client.runs.cancel(thread.thread_id, retry.run_id, false, 'rollback'))).status).toBe(422);
     await client.runs.cancel(thread.thread_id, retry.run_id, true);

@@ -8,7 +8,7 @@ import { isRunEnding, type RunEnding, type SessionEvent } from '../../domain/eve
 import type { Message, RunStatus, SessionView } from '../../domain/types.js';
 import type { TenantSessions } from '../../runtime/runtime.js';
 import { CHUNK_BYTES } from '../pages.js';
-import { type Pending, type RunFacts, type StatePoint, VALUES_BYTES } from './views.js';
+import { type Pending, type RunFacts, type StatePoint, taskError, VALUES_BYTES } from './views.js';
 
 const PAGE = 1000;
 
@@ -169,7 +169,8 @@ function pendingAfter(run: RunRecord): Pending | null {
   const ending = run.ending;
   if (!ending || ending.type === 'run_completed') return null;
   if (ending.type === 'question_asked') return { runId: run.id, question: ending.question };
-  return { runId: run.id, error: ending.type === 'run_failed' ? ending.error : undefined };
+  const status = ending.type === 'run_failed' ? 'failed' : ending.type === 'run_cancelled' ? 'cancelled' : 'interrupted';
+  return { runId: run.id, error: taskError(status, ending.type === 'run_failed' ? ending.error : undefined) };
 }
 
 export interface History {

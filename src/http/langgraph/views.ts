@@ -154,7 +154,19 @@ export function pendingNow(session: SessionView): Pending | null {
   if (session.state === 'awaitingUser' && session.pending_question) return { runId: session.last_run?.id ?? null, question: session.pending_question };
   if (!session.has_pending_work) return null;
   const run = session.last_run && session.last_run.status !== 'completed' ? session.last_run : null;
-  return { runId: run?.id ?? null, error: run?.error };
+  return { runId: run?.id ?? null, error: run ? taskError(run.status, run.error) : undefined };
+}
+
+/**
+ * The `error` of the task a run left open. LangGraph's clients read a task cut
+ * off by a cancel or a crash as failed: `useStream` drops such tasks after
+ * `stop()`, where one without an error shows as a breakpoint to resume from.
+ */
+export function taskError(status: BambooRunStatus, error?: string): string | undefined {
+  if (status === 'failed') return error;
+  if (status === 'cancelled') return 'Run cancelled';
+  if (status === 'interrupted') return 'Run interrupted: the server running it stopped';
+  return undefined;
 }
 
 function checkpoint(threadId: string, seq: number | null) {
