@@ -13,7 +13,7 @@ import { createApp, DEFAULT_SSE } from './http/app.js';
 import { SharedRateLimitStore } from './http/rate-limit.js';
 import { SharedTenantStreams } from './http/tenant-streams.js';
 import { IDEMPOTENCY_TTL_MS } from './http/idempotency.js';
-import { limitConnectionsPerClient } from './http/connections.js';
+import { answerClientErrors, limitConnectionsPerClient } from './http/connections.js';
 import { Lifecycle } from './http/lifecycle.js';
 import { Metrics } from './http/metrics.js';
 import type { EventFeed } from './runtime/ports.js';
@@ -184,6 +184,7 @@ export async function createServer(options: ServerOptions = {}): Promise<BambooS
   const limits = options.limits ?? {};
   http.maxConnections = limits.maxConnections ?? DEFAULT_LIMITS.maxConnections;
   limitConnectionsPerClient(http, limits.maxConnectionsPerClient ?? DEFAULT_LIMITS.maxConnectionsPerClient);
+  answerClientErrors(http);
   try {
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);

@@ -1,6 +1,8 @@
 /** Every error a client can see, by its stable `code`. The HTTP layer maps codes to statuses. */
 export type ErrorCode =
   | 'invalid_request'
+  | 'request_timeout'
+  | 'headers_too_large'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'not_found'

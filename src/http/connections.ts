@@ -3,7 +3,10 @@
  * is answered `503` (as JSON) and closed, so one client cannot take every file
  * descriptor from the others (health checks included).
  */
-import type { Server } from 'node:http';
+import { type Server, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { ErrorCode } from '../domain/errors.js';
+import { statusOf } from './errors.js';
 
 export function limitConnectionsPerClient(server: Server, max: number): void {
   if (max <= 0) return;
@@ -24,5 +27,33 @@ export function limitConnectionsPerClient(server: Server, max: number): void {
       if (left <= 0) open.delete(address);
       else open.set(address, left);
     });
+  });
+}
+
+/** What Node's parser found wrong with a request it refused before the app saw it. */
+const CLIENT_ERRORS: Record<string, [ErrorCode, string]> = {
+  HPE_HEADER_OVERFLOW: ['headers_too_large', 'The request line and headers are over 16 KiB'],
+  ERR_HTTP_REQUEST_TIMEOUT: ['request_timeout', 'The request did not arrive in time: its headers within 10 s, all of it within 30 s'],
+};
+
+/**
+ * Requests that Node refuses before Express sees them (headers over 16 KiB,
+ * bytes that are not HTTP/1.1, a request sent too slowly) are answered in the
+ * API's JSON error shape, as everything else is, not with a bare status line.
+ */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    // A response already under way on this connection cannot be followed by another.
+    const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+    if (error.code === 'ECONNRESET' || !socket.writable || answering) {
+      socket.destroy();
+      return;
+    }
+    const [code, message] = CLIENT_ERRORS[error.code ?? ''] ?? ['invalid_request', 'The request is not valid HTTP/1.1'];
+    const status = statusOf(code);
+    const body = JSON.stringify({ error: { code, message } });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
   });
 }

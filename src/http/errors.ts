@@ -10,6 +10,8 @@ import { StorageUnavailable } from '../storage/store.js';
 const STATUS: Record<ErrorCode, number> = {
   invalid_request: 400,
   invalid_answer: 400,
+  request_timeout: 408,
+  headers_too_large: 431,
   unauthorized: 401,
   origin_not_allowed: 403,
   host_not_allowed: 421,

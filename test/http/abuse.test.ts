@@ -79,6 +79,27 @@ describe('connections', () => {
     for (const socket of sockets) socket.destroy();
   });
 
+  it.each([
+    ['headers over 16 KiB', `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${'k'.repeat(60_000)}\r\n\r\n`, 431, 'headers_too_large'],
+    ['a URL over 16 KiB', `GET /api/v1/sessions?x=${'y'.repeat(70_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, 431, 'headers_too_large'],
+    ['both Content-Length and chunked', 'POST /api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400, 'invalid_request'],
+    ['bytes that are not HTTP', 'HELLO THERE\r\n\r\n', 400, 'invalid_request'],
+  ])('a request Node refuses before the app (%s) is answered with a JSON error and closed; nothing is stored', async (_name, raw, status, code) => {
+    const server = await startServer();
+    const socket = connect({ host: '127.0.0.1', port: server.server.port });
+    socket.on('error', () => undefined);
+    let text = '';
+    socket.on('data', (chunk) => (text += chunk.toString()));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.write(raw);
+    await closed;
+    expect(text).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+    expect(text).toMatch(/\r\nContent-Type: application\/json; charset=utf-8\r\n/);
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code, message: expect.any(String) } });
+    expect((await server.call('GET', `${API}/sessions`)).body.sessions).toEqual([]);
+    expect((await server.call('GET', '/healthz')).status).toBe(200);
+  });
+
   it('a client that sends its headers a line at a time is answered 408 and closed once the 10 s for headers are up, not 30 s later', async () => {
     const server = await startServer();
     const socket = connect({ host: '127.0.0.1', port: server.server.port });
@@ -92,6 +113,7 @@ describe('connections', () => {
     const elapsed = (await closed) - started;
     clearInterval(trickle);
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: { code: 'request_timeout' } });
     // Node checks its timeouts every connectionsCheckingInterval: 30 s by default, which let this client stay about 20 s.
     expect(elapsed).toBeGreaterThanOrEqual(9_000);
     expect(elapsed).toBeLessThan(15_000);

@@ -34,6 +34,8 @@ export const ERROR_CODES = [
   'quota_exceeded',
   'payload_too_large',
   'unsupported_media_type',
+  'request_timeout',
+  'headers_too_large',
   'internal',
   'unavailable',
   'insufficient_storage',
