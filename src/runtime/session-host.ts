@@ -19,20 +19,11 @@ import type { IdempotencyRecord, LeaseChange, SessionRow, Store, WebhookDelivery
 import { type Change, type Durable, type MachineState, SessionWriter } from './session-writer.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
 import { sessionView } from './view.js';
+import { type RunOutput, RunOutputTracker } from './run-output.js';
+
+export type { RunOutput } from './run-output.js';
 
 export type SessionLogic = typeof sessionMachine;
-
-/** What a run has produced so far: what an interrupt keeps and a rollback removes. */
-export interface RunOutput {
-  runId: string;
-  /** The reply streamed since the run's last message, from its tokens. */
-  text: string;
-  /** The messages the run appended. */
-  messageIds: string[];
-}
-
-/** A reply kept for an interrupt is bounded: tokens past this are not kept. */
-const MAX_PARTIAL_CHARS = 1_000_000;
 
 /** An idle actor's own heap, measured by the benchmarks (about 6 KB), rounded up. */
 const ACTOR_OVERHEAD_BYTES = 8 * 1024;
@@ -75,7 +66,7 @@ export class SessionHost {
   /** The machine's last run as of the latest transition, for the deliveries of the next one. */
   private runSeen: LastRun | null;
   /** What the run executing here has produced: its reply so far, and its messages. */
-  private output: RunOutput | null = null;
+  private readonly output = new RunOutputTracker();
   /** Set while recovery sends `run.interrupt`: its commit holds only if the lease has expired. */
   private fenced = false;
   private reply: Reply | null = null;
@@ -254,7 +245,7 @@ export class SessionHost {
 
   /** What the run executing here has produced so far; null when no run executes here. */
   get runOutput(): RunOutput | null {
-    return this.output && this.hasLiveRun && this.output.runId === this.runId ? this.output : null;
+    return this.hasLiveRun ? this.output.of(this.runId) : null;
   }
 
   /** True when the last command queued a write. */
@@ -332,7 +323,7 @@ export class SessionHost {
     for (const event of newEvents) {
       if (event.type === 'message_appended') messages.push(event.message);
       else if (event.type === 'messages_removed') removeMessages.push(...event.message_ids);
-      this.trackRunOutput(event);
+      this.output.track(event);
     }
     const runLimit = this.runLimit(lease);
     const agent = this.agentTaken;
@@ -349,22 +340,6 @@ export class SessionHost {
       ...(agent !== null ? { agent } : {}),
     });
     this.writer.settled().catch((error: unknown) => this.break(error));
-  }
-
-  private trackRunOutput(event: LogEvent): void {
-    if (event.type === 'run_started') {
-      this.output = { runId: event.run_id, text: '', messageIds: [] };
-      return;
-    }
-    const output = this.output;
-    if (!output || !('run_id' in event) || event.run_id !== output.runId) return;
-    // Needed only while the run lasts (an interrupt keeps it, a rollback removes it); up to 1M characters not to keep.
-    if (isRunEnding(event)) this.output = null;
-    else if (event.type === 'token' && output.text.length < MAX_PARTIAL_CHARS) output.text += event.text;
-    else if (event.type === 'message_appended') {
-      output.messageIds.push(event.message.id);
-      output.text = '';
-    }
   }
 
   private break(error: unknown): void {
