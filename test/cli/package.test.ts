@@ -90,4 +90,10 @@ describe('the npm package', () => {
     expect((await run(bin, ['--help'], { cwd: consumer })).stdout).toContain('BAMBOO_DB');
     expect(readFileSync(bin, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
   });
+
+  it("builds a command that runs by its own path, as npx runs a clone's", async () => {
+    // `npm pack` built dist/ again; `npx bamboo-server` in a clone runs this file itself, not a copy npm made executable.
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    expect((await run(join(ROOT, 'dist/src/cli/main.js'), ['--version'], { cwd: ROOT })).stdout).toBe(`${version}\n`);
+  });
 });
