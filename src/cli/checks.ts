@@ -18,6 +18,27 @@ export function settingName(variable: (typeof SETTINGS)[number]['variable']): st
   return entry.flag ? `${entry.variable} (--${entry.flag})` : entry.variable;
 }
 
+/**
+ * `npm start --port 8080`, without `--`, makes npm take `--port` for an option
+ * of its own: npm keeps it (as `npm_config_port`) and passes on only `8080`,
+ * or nothing at all for `--port=8080`. The server would start on the default
+ * port, or refuse a stray argument, so this says how to pass the flag.
+ */
+export function checkFlagsTakenByNpm(env: Readonly<Record<string, string | undefined>>, argv: readonly string[]): void {
+  const script = env.npm_lifecycle_event;
+  if (script === undefined) return;
+  for (const entry of SETTINGS as readonly Setting[]) {
+    const value = entry.flag && env[`npm_config_${entry.flag.replace(/-/g, '_')}`];
+    if (!value) continue;
+    // `--port 8080` leaves npm_config_port=true and passes `8080` on as the first argument.
+    const stray = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : entry.value.placeholder;
+    const given = value === 'true' ? stray : isPostgresUrl(value) ? redactUrl(value) : value;
+    const passed = entry.value.isSwitch ? `--${entry.flag}` : `--${entry.flag} ${given}`;
+    const rerun = script === 'start' ? 'npm start' : `npm run ${script}`;
+    throw new ConfigError(`npm took --${entry.flag} for an option of its own and did not pass it on; put -- before the server's flags: ${rerun} -- ${passed}`);
+  }
+}
+
 const REASONS: Record<string, string> = {
   EACCES: 'permission denied',
   EPERM: 'permission denied',

@@ -7,12 +7,14 @@
 import type { Command, CommandContext } from './command.js';
 import { keys } from './commands/keys.js';
 import { serve } from './commands/serve.js';
+import { checkFlagsTakenByNpm } from './checks.js';
 import { ConfigError } from './config.js';
 import { packageVersion } from './version.js';
 
 const COMMANDS: readonly Command[] = [serve, keys];
 
 async function main(argv: string[], context: Omit<CommandContext, 'commands'>): Promise<number | undefined> {
+  checkFlagsTakenByNpm(context.env, argv);
   const named = argv[0] !== undefined && !argv[0].startsWith('-');
   const command = named ? COMMANDS.find((candidate) => candidate.name === argv[0]) : serve;
   if (!command) {

@@ -66,6 +66,16 @@ describe.concurrent('configuration errors', () => {
     expectConfigError(await runCli(['nosuch']), 'unknown command "nosuch"', 'serve');
   });
 
+  it("a flag npm took for its own (npm start --port 8080, without --) says to put -- before it", async () => {
+    // What npm passes on: the flag as npm_config_port (true when its value came apart), the value, if apart, as an argument.
+    const npm = { npm_lifecycle_event: 'start' };
+    expectConfigError(await runCli(['8080'], { ...npm, npm_config_port: 'true' }), 'npm took --port', 'npm start -- --port 8080');
+    expectConfigError(await runCli([], { ...npm, npm_config_port: '8080' }), 'npm start -- --port 8080');
+    expectConfigError(await runCli([], { ...npm, npm_config_inspect: 'true' }), /npm start -- --inspect$/);
+    const line = expectConfigError(await runCli([], { npm_lifecycle_event: 'dev', npm_config_db: 'postgres://u:secret@127.0.0.1/x' }), 'npm run dev -- --db postgres://u:');
+    expect(line).not.toContain('secret');
+  });
+
   it('BAMBOO_AGENT=nosuch names the available agents', async () => {
     expectConfigError(await runCli([], { BAMBOO_AGENT: 'nosuch', BAMBOO_DB: db('agent') }), 'BAMBOO_AGENT', '"nosuch"', 'available: demo', 'OPENAI_API_KEY');
     const withOpenAI = await runCli(['--agent', 'nosuch'], { OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', BAMBOO_DB: db('agent2') });
