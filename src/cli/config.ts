@@ -34,18 +34,20 @@ export function parseArguments(argv: string[], options: Options, allowPositional
     const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals });
     return { flags: values as Record<string, string | boolean | undefined>, positionals };
   } catch (error) {
-    throw new ConfigError(describeParseError(error));
+    throw new ConfigError(describeParseError(error, argv, options));
   }
 }
 
-function describeParseError(error: unknown): string {
+function describeParseError(error: unknown, argv: string[], options: Options): string {
   const { code, message } = error as { code?: string; message: string };
   const option = /'(-[^' ]+)/.exec(message)?.[1] ?? '';
   switch (code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return `unknown flag ${option}; see bamboo-server --help for the flags`;
-    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
-      return `unexpected argument ${/'([^']*)'/.exec(message)?.[1] ?? ''}; flags take the form --name value, see bamboo-server --help`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL': {
+      const stray = /'([^']*)'/.exec(message)?.[1] ?? '';
+      return valueOfSwitch(stray, argv, options) ?? `unexpected argument ${stray}; flags take the form --name value, see bamboo-server --help`;
+    }
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
       return message.includes('does not take an argument')
         ? `${option} takes no value: give ${option} alone, or set its environment variable to 0 or 1`
@@ -53,6 +55,16 @@ function describeParseError(error: unknown): string {
     default:
       return message;
   }
+}
+
+/** `--resume-interrupted 1`: a switch takes no value, so the value is a stray argument; say so. */
+function valueOfSwitch(stray: string, argv: string[], options: Options): string | undefined {
+  const before = argv[argv.indexOf(stray) - 1];
+  const name = before?.startsWith('--') ? before.slice(2) : undefined;
+  if (name === undefined || options[name]?.type !== 'boolean') return undefined;
+  const entry = (SETTINGS as readonly Setting[]).find((candidate) => candidate.flag === name && candidate.value.isSwitch);
+  if (!entry) return undefined;
+  return `--${name} takes no value (got ${JSON.stringify(stray)}): give --${name} alone to turn it on, leave it out to keep it off (or set ${entry.variable} to 1 or 0)`;
 }
 
 /**

@@ -66,6 +66,10 @@ describe.concurrent('configuration errors', () => {
     expectConfigError(await runCli(['nosuch']), 'unknown command "nosuch"', 'serve');
   });
 
+  it('a switch given a value as a separate argument says the switch takes none', async () => {
+    expectConfigError(await runCli(['--resume-interrupted', '1']), '--resume-interrupted takes no value (got "1")', 'BAMBOO_RESUME_INTERRUPTED');
+  });
+
   it("a flag npm took for its own (npm start --port 8080, without --) says to put -- before it", async () => {
     // What npm passes on: the flag as npm_config_port (true when its value came apart), the value, if apart, as an argument.
     const npm = { npm_lifecycle_event: 'start' };
