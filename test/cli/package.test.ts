@@ -2,8 +2,9 @@
  * The published package as a consumer gets it: `npm pack` (which builds
  * dist/), installed into a fresh TypeScript project that type-checks against
  * its declarations with `skipLibCheck: false`, so a type the declarations
- * need but the package does not depend on fails here (TS7016, TS2307). Its
- * `bamboo-server` command runs from the compiled dist/.
+ * need but the package does not depend on fails here (TS7016, TS2307); the
+ * README's library examples are type-checked there too. Its `bamboo-server`
+ * command runs from the compiled dist/.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,6 +40,15 @@ server.app.get('/hello', (_req, res) => res.send(url));
 await server.close();
 `;
 
+/**
+ * The README's TypeScript examples that use the package, each as a module of
+ * the consumer, so an example that no longer compiles (a renamed export, a
+ * name it never defines) fails here as it would for a reader who copies it.
+ */
+const README_EXAMPLES = [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)]
+  .map(([, code]) => code!)
+  .filter((code) => code.includes("from 'bamboo-server'"));
+
 let dir: string;
 let tarball: string;
 let files: string[];
@@ -55,9 +65,13 @@ beforeAll(async () => {
   writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
   writeFileSync(
     join(consumer, 'tsconfig.json'),
-    JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, noEmit: true }, files: ['index.ts'] }),
+    JSON.stringify({
+      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, noEmit: true },
+      files: ['index.ts', ...README_EXAMPLES.map((_, i) => `readme-${i + 1}.ts`)],
+    }),
   );
   writeFileSync(join(consumer, 'index.ts'), CONSUMER);
+  README_EXAMPLES.forEach((code, i) => writeFileSync(join(consumer, `readme-${i + 1}.ts`), code));
   const typescript = (JSON.parse(readFileSync(join(ROOT, 'node_modules/typescript/package.json'), 'utf8')) as { version: string }).version;
   // Scripts are not needed to type-check or to print help, and would compile better-sqlite3 again.
   await run(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball, `typescript@${typescript}`], {
@@ -76,7 +90,9 @@ describe('the npm package', () => {
     expect(files.filter((file) => file.startsWith('test/') || file.startsWith('bench/'))).toEqual([]);
   });
 
-  it('type-checks a consumer with skipLibCheck: false', async () => {
+  it("type-checks a consumer with skipLibCheck: false, and the README's examples as written", async () => {
+    // The library examples: openStore, your own tools, your own agent, inside your own Express app.
+    expect(README_EXAMPLES.length).toBeGreaterThanOrEqual(4);
     const consumer = join(dir, 'consumer');
     const checked = await run(join(consumer, 'node_modules/.bin/tsc'), ['-p', '.'], { cwd: consumer }).catch((error: { stdout: string }) => error);
     expect(checked.stdout).toBe('');
