@@ -1,7 +1,12 @@
-/** docs/API.md keeps up with the code: every endpoint, error code and event type is in its tables, and what it quotes is what the server writes. */
+/**
+ * docs/API.md keeps up with the code: every endpoint, error code and event
+ * type is in its tables, the limits show the settings' defaults, and what it
+ * quotes is what the server writes.
+ */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { sessionMachine } from '../machines/session.machine.js';
+import { SETTINGS, type Setting } from '../src/cli/settings.js';
 import { machineJson, toMermaid } from '../src/diagrams/index.js';
 import { EVENT_TYPES } from '../src/domain/events.js';
 import { statusOf } from '../src/http/errors.js';
@@ -11,6 +16,16 @@ import { OPERATIONS } from '../src/http/openapi/operations.js';
 const doc = readFileSync(new URL('../docs/API.md', import.meta.url), 'utf8');
 /** The first cells of the table rows. */
 const firstCells = [...doc.matchAll(/^\| (.+?) \|/gm)].map(([, cell]) => cell);
+/** The rows of the tables under Limits. */
+const limitRows = (/\n## Limits\n([\s\S]*?)\n## /.exec(doc)?.[1] ?? '').split('\n').filter((line) => line.startsWith('| '));
+
+/** A default as the Limits tables write it: 64 MiB, 10 s, 10,000. */
+function written(entry: Setting & { default: number }): string {
+  const MiB = 1024 * 1024;
+  if (entry.default >= MiB && entry.default % MiB === 0) return `${entry.default / MiB} MiB`;
+  if (entry.variable.endsWith('_MS') && entry.default % 1000 === 0) return `${entry.default / 1000} s`;
+  return entry.default.toLocaleString('en-US');
+}
 
 describe('docs/API.md', () => {
   it('lists every endpoint in its endpoint table', () => {
@@ -30,6 +45,16 @@ describe('docs/API.md', () => {
     const quoted = /The Mermaid text begins:\n\n```\n([^`]+)```/.exec(doc)?.[1];
     expect(quoted).toBeDefined();
     expect(toMermaid(machineJson(sessionMachine)).startsWith(quoted!)).toBe(true);
+  });
+
+  it("gives each setting its Limits tables name the setting's default, and says so where 0 turns it off", () => {
+    const named = (SETTINGS as readonly Setting[]).filter((entry) => limitRows.some((row) => row.includes(`\`${entry.variable}\``)));
+    expect(named.length).toBeGreaterThan(10);
+    for (const entry of named) {
+      const row = limitRows.find((line) => line.includes(`\`${entry.variable}\``))!;
+      if (typeof entry.default === 'number' && entry.default > 0) expect(row, entry.variable).toContain(written(entry as Setting & { default: number }));
+      if (entry.meaning.includes('`0`: no limit')) expect(row, entry.variable).toContain('(`0`: off)');
+    }
   });
 
   it('describes every event type', () => {
