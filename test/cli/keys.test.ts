@@ -44,11 +44,32 @@ describe('bamboo-server keys', () => {
 
     const revoked = await runCli(['keys', 'revoke', id!, '--db', db]);
     expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stderr).toContain(`Revoked API key ${id}; a server on this file refuses it from its next start.`);
+    // The only key: without it a server needs none, which the command says rather than let it pass for a lock.
+    expect(revoked.stderr).toContain('It was the last active key in this database');
     expect((await runCli(['keys', 'list', '--db', db])).stdout).toMatch(new RegExp(`${id}\\s+acme\\s+ci\\s+\\S+\\s+\\d{4}-`));
     // Flags may come first: the id is the argument that is not a flag's value.
     const again = await runCli(['keys', 'revoke', '--db', db, id!]);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain(`no active API key with id ${id}`);
+  });
+
+  it('a key revoked while the server is stopped is refused from its next start; another key still works', async () => {
+    const db = database();
+    const create = async (tenant: string) => {
+      const created = await runCli(['keys', 'create', '--tenant', tenant, '--db', db]);
+      return { key: created.stdout.trim(), id: /Created API key (key_[\w-]+)/.exec(created.stderr)![1]! };
+    };
+    const [kept, gone] = [await create('acme'), await create('beta')];
+    const revoked = await runCli(['keys', 'revoke', gone.id, '--db', db]);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stderr).not.toContain('last active key');
+
+    const server = await startCli([], { BAMBOO_DB: db, PORT: '0' });
+    const status = async (key: string) => (await fetch(`${server.url}/api/v1/sessions`, { headers: { Authorization: `Bearer ${key}` } })).status;
+    expect(await status(gone.key)).toBe(401);
+    expect(await status(kept.key)).toBe(200);
+    await server.stop();
   });
 
   it('refuses a bad tenant name, a missing action and :memory: with one line and exit code 2', async () => {

@@ -72,14 +72,26 @@ async function revoke(argv: string[], context: CommandContext): Promise<number> 
   const { flags, positionals } = parseArguments(argv, { db: { type: 'string' } });
   const [id, ...extra] = positionals;
   if (!id || extra.length > 0 || !KEY_ID.test(id)) throw new ConfigError('keys revoke needs one key id, key_… (see bamboo-server keys list)');
-  const revoked = await withStore(flags, context, (store) => store.revokeApiKey(id, new Date().toISOString()));
+  const { revoked, kind, active } = await withStore(flags, context, async (store) => ({
+    revoked: await store.revokeApiKey(id, new Date().toISOString()),
+    kind: store.kind,
+    active: (await store.listApiKeys()).filter((record) => !record.revoked_at).length,
+  }));
   if (!revoked) throw new ConfigError(`no active API key with id ${id} (see bamboo-server keys list)`);
-  context.stderr.write(`Revoked API key ${id}; servers stop accepting it within 10 s.\n`);
+  // A SQLite file is never in use by a server here: its server reads the keys at its next start.
+  const when = kind === 'postgres' ? 'servers stop accepting it within 10 s' : 'a server on this file refuses it from its next start';
+  context.stderr.write(`Revoked API key ${id}; ${when}.\n`);
+  if (active === 0) {
+    // With no key left, a server is as open as out of the box: say so rather than let a revocation look like a lock.
+    context.stderr.write(
+      'It was the last active key in this database: from its next start, a server without BAMBOO_API_KEYS needs no key at all (and refuses a HOST other machines can reach); create another to keep the API closed.\n',
+    );
+  }
   return 0;
 }
 
 /** Opens the configured store for one action, then closes it. */
-async function withStore<T>(flags: Record<string, string | boolean | undefined>, context: CommandContext, use: (store: KeyStore) => Promise<T>): Promise<T> {
+async function withStore<T>(flags: Record<string, string | boolean | undefined>, context: CommandContext, use: (store: KeyStore & Pick<ServerStore, 'kind'>) => Promise<T>): Promise<T> {
   const config = resolveConfig(flags, context.env);
   const path = config.BAMBOO_DB;
   if (path === ':memory:') throw new ConfigError(`${settingName('BAMBOO_DB')} is :memory:; keys must go to the database the server uses`);
