@@ -32,8 +32,10 @@ function settingsHelp(settings: readonly Setting[]): string[] {
   const variableWidth = Math.max(...settings.map((entry) => entry.variable.length));
   return settings.flatMap((entry, i) => {
     const shown = defaultText(entry);
-    const head = `  ${flags[i]!.padEnd(flagWidth)}  ${entry.variable.padEnd(variableWidth)}  ${shown === undefined ? '' : `default: ${shown}`}`;
-    return [head.trimEnd(), ...wrap(plain(entry.meaning), WIDTH - 6).map((line) => `      ${line}`)];
+    // A flag wider than its column goes on a line of its own, so the variables stay in one column.
+    const flag = flags[i]!.length > flagWidth ? '' : flags[i]!;
+    const head = `  ${flag.padEnd(flagWidth)}  ${entry.variable.padEnd(variableWidth)}  ${shown === undefined ? '' : `default: ${shown}`}`;
+    return [...(flag === flags[i] ? [] : [`  ${flags[i]}`]), head.trimEnd(), ...wrap(plain(entry.meaning), WIDTH - 6).map((line) => `      ${line}`)];
   });
 }
 

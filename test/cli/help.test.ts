@@ -17,9 +17,12 @@ describe('bamboo-server --help', () => {
     const lines = stdout.split('\n');
     for (const entry of settings) {
       // The entry's first line: its flag (when it has one), its variable and its default.
-      const head = lines.findIndex((line) => new RegExp(`\\s${entry.variable}(\\s|$)`).test(line));
+      const head = lines.findIndex((line) => new RegExp(`^  (--\\S+( <\\S+>)?)?\\s+${entry.variable}(\\s|$)`).test(line));
       expect(head, entry.variable).toBeGreaterThan(-1);
-      if (entry.flag) expect(lines[head], entry.variable).toContain(`--${entry.flag}`);
+      // A flag too wide for its column has the line above to itself.
+      if (entry.flag) expect(`${lines[head - 1]}\n${lines[head]}`, entry.variable).toMatch(new RegExp(`^  --${entry.flag}\\b|\\n  --${entry.flag}\\b`));
+      // Every variable starts in the same column.
+      expect(lines[head]!.indexOf(entry.variable), entry.variable).toBe(lines.find((line) => line.includes(' PORT '))!.indexOf('PORT'));
       const shown = defaultText(entry);
       if (shown !== undefined) expect(lines[head], entry.variable).toContain(`default: ${shown}`);
       // Then its meaning, wrapped and without Markdown.
