@@ -111,7 +111,6 @@ async function start(config: Config, instanceId: string, context: CommandContext
   }
 }
 
-/** Receivers need the secret to sign for them. */
 /** The server's resource limits as the configuration sets them (also what the benchmark's server runs with). */
 export function limitsOf(config: Config): ResourceLimits {
   return {
@@ -129,6 +128,7 @@ export function limitsOf(config: Config): ResourceLimits {
   };
 }
 
+/** Receivers need the secret to sign for them. */
 function webhookSettings(config: Config): { urls: string[]; secret: string } | undefined {
   const urls = config.BAMBOO_WEBHOOK_URL ?? [];
   if (urls.length === 0) return undefined;
