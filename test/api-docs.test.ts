@@ -37,6 +37,23 @@ describe('docs/API.md', () => {
     }
   });
 
+  it('names no endpoint that does not exist, and neither does the README, which names every one', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const served = OPERATIONS.map((op) => `${op.method.toUpperCase()} ${op.path}`);
+    // `POST /sessions` in the README's brief table is under the base path /api/v1.
+    const named = (text: string) =>
+      [...text.matchAll(/`(GET|POST|PUT|PATCH|DELETE) (\/[^`?\s]*)[^`]*`/g)].map(([, method, path]) =>
+        `${method} ${path!.startsWith('/api/v1/') || /^\/(healthz|readyz|metrics)$/.test(path!) ? path : `/api/v1${path}`}`,
+      );
+    for (const endpoint of [...named(doc), ...named(readme)]) expect(served, endpoint).toContain(endpoint);
+    const inReadme = new Set(named(readme));
+    for (const op of OPERATIONS) {
+      // The service endpoints share one row: `GET /healthz` · `/readyz` · `/metrics`.
+      if (op.tag === 'Service') expect(readme.includes(`\`${op.path}\``) || readme.includes(`\`GET ${op.path}\``), op.path).toBe(true);
+      else expect(inReadme.has(`${op.method.toUpperCase()} ${op.path}`), `${op.method} ${op.path}`).toBe(true);
+    }
+  });
+
   it('gives every error code its status', () => {
     for (const code of ERROR_CODES) expect(doc, code).toContain(`| \`${code}\` | ${statusOf(code)} |`);
   });
