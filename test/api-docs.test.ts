@@ -74,6 +74,14 @@ describe('docs/API.md', () => {
     }
   });
 
+  it('names every metric of /metrics', () => {
+    const source = readFileSync(new URL('../src/http/metrics.ts', import.meta.url), 'utf8');
+    const metrics = [...source.matchAll(/'(bamboo_[a-z_]+)'/g)].map(([, name]) => name!);
+    expect(metrics.length).toBeGreaterThan(10);
+    const row = doc.split('\n').find((line) => line.startsWith('| `GET /metrics` |'))!;
+    for (const name of metrics) expect(row, name).toMatch(new RegExp(`\`${name}[\`{]`));
+  });
+
   it('describes every event type', () => {
     for (const type of EVENT_TYPES) expect(firstCells, type).toContain(`\`${type}\``);
   });
