@@ -14,9 +14,9 @@ import { ConfigError, parseArguments, parseFlags, resolveConfig } from '../confi
 /** The shape of a key's id (never echo anything else: it could be a mistyped secret). */
 const KEY_ID = /^key_[\w-]{1,64}$/;
 
-const USAGE = `bamboo-server keys create --tenant NAME [--name LABEL] [--db PATH]
-bamboo-server keys list [--db PATH]
-bamboo-server keys revoke KEY_ID [--db PATH]`;
+const USAGE = `bamboo-server keys create --tenant NAME [--name LABEL] [--db PATH|URL]
+bamboo-server keys list [--db PATH|URL]
+bamboo-server keys revoke KEY_ID [--db PATH|URL]`;
 
 export const keys: Command = {
   name: 'keys',
