@@ -83,15 +83,23 @@ export const lastEventId = integer('Last-Event-ID');
 
 export const idempotencyKey = z.string().min(1).max(255);
 
-/** Parses or throws `invalid_request` naming the first offending field. */
+/**
+ * Parses or throws `invalid_request` naming the first offending field. An
+ * unknown field comes first, with the required one it may stand for
+ * (`{"text": …}` for `content`): a typo shows as both.
+ */
 export function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-  const path = [where, ...issue.path.map(String), ...unknownKeys.slice(0, 1)].filter(Boolean).join('.');
-  const message = issue.code === 'unrecognized_keys' ? `unknown field${unknownKeys.length > 1 ? 's' : ''} ${unknownKeys.join(', ')}` : issue.message;
-  throw new SessionError('invalid_request', `${path}: ${message}`);
+  const missing = result.error.issues.find((issue) => issue.code === 'invalid_type' && issue.message.endsWith('received undefined'));
+  const issue = result.error.issues.find((found) => found.code === 'unrecognized_keys') ?? result.error.issues[0];
+  const name = (at: PropertyKey[], ...more: string[]) => [where, ...at.map(String), ...more].filter(Boolean).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const also = missing ? `; ${name(missing.path)} is required` : '';
+    throw new SessionError('invalid_request', `${name(issue.path, issue.keys[0]!)}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}${also}`);
+  }
+  const message = issue === missing ? `required, ${issue.message.replace(/^Invalid input: expected (\w+).*$/, 'a $1')}` : issue.message;
+  throw new SessionError('invalid_request', `${name(issue.path)}: ${message}`);
 }
 
 /**

@@ -58,7 +58,10 @@ const CASES: Case[] = [
   { name: 'unknown field on resume', method: 'POST', path: ({ idle }) => `${API}/sessions/${idle}/resume`, request: { json: { force: true } }, status: 400, code: 'invalid_request', mentions: 'force' },
   { name: 'unknown field on cancel', method: 'POST', path: ({ idle }) => `${API}/sessions/${idle}/cancel`, request: { json: { reason: 'x' } }, status: 400, code: 'invalid_request', mentions: 'reason' },
   { name: 'unknown field on respond', method: 'POST', path: ({ asking }) => `${API}/sessions/${asking}/respond`, request: { json: { question_id: 'q_1', answer: 'red', note: 1 } }, status: 400, code: 'invalid_request', mentions: 'note' },
-  { name: 'missing content', method: 'POST', path: messages, request: { json: {} }, status: 400, code: 'invalid_request', mentions: 'content' },
+  { name: 'missing content', method: 'POST', path: messages, request: { json: {} }, status: 400, code: 'invalid_request', mentions: 'content: required, a string' },
+  // A misnamed field is named, beside the one it stood for.
+  { name: 'text for content', method: 'POST', path: messages, request: { json: { text: 'hi' } }, status: 400, code: 'invalid_request', mentions: 'unknown field text; body.content is required' },
+  { name: 'question for question_id', method: 'POST', path: ({ asking }) => `${API}/sessions/${asking}/respond`, request: { json: { question: 'q_1', answer: 'red' } }, status: 400, code: 'invalid_request', mentions: 'unknown field question; body.question_id is required' },
   { name: 'no body on a message', method: 'POST', path: messages, status: 400, code: 'invalid_request', mentions: 'content' },
   { name: 'missing answer', method: 'POST', path: ({ asking }) => `${API}/sessions/${asking}/respond`, request: { json: { question_id: 'q_1' } }, status: 400, code: 'invalid_request', mentions: 'answer' },
   // Sizes
