@@ -1,9 +1,10 @@
 /**
- * docs/API.md keeps up with the code: every endpoint, error code and event
- * type is in its tables, the limits show the settings' defaults, and what it
- * quotes is what the server writes.
+ * docs/API.md keeps up with the code: every endpoint, error code, metric and
+ * event type is in its tables, the limits show the settings' defaults, and
+ * what it quotes is what the server writes. The README names the same
+ * endpoints, and its layout every part of src/.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { sessionMachine } from '../machines/session.machine.js';
 import { SETTINGS, type Setting } from '../src/cli/settings.js';
@@ -80,6 +81,13 @@ describe('docs/API.md', () => {
     expect(metrics.length).toBeGreaterThan(10);
     const row = doc.split('\n').find((line) => line.startsWith('| `GET /metrics` |'))!;
     for (const name of metrics) expect(row, name).toMatch(new RegExp(`\`${name}[\`{]`));
+  });
+
+  it("README's layout names every folder and module at the top of src/", () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const layout = /## Layout\n\n```\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    const top = readdirSync(new URL('../src/', import.meta.url), { withFileTypes: true }).map((entry) => `src/${entry.name}${entry.isDirectory() ? '/' : ''}`);
+    for (const entry of top) expect(layout, entry).toMatch(new RegExp(`^${entry.replace('.', '\\.')}\\s`, 'm'));
   });
 
   it('describes every event type', () => {
