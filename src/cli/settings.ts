@@ -62,7 +62,7 @@ export const SETTINGS = [
     flag: 'resume-interrupted',
     value: toggle,
     default: false,
-    meaning: '`1`: resume sessions interrupted by a crash at start-up (on PostgreSQL, also runs whose lease expired while the server runs)',
+    meaning: '`1`: resume at start-up the sessions whose run a crash or a shutdown interrupted (on PostgreSQL, also runs whose lease expired while the server runs)',
   }),
   setting({
     variable: 'BAMBOO_LEASE_MS',
