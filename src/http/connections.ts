@@ -52,8 +52,11 @@ export function answerClientErrors(server: Server): void {
     const [code, message] = CLIENT_ERRORS[error.code ?? ''] ?? ['invalid_request', 'The request is not valid HTTP/1.1'];
     const status = statusOf(code);
     const body = JSON.stringify({ error: { code, message } });
-    socket.end(
+    // Written, then destroyed at once, as Node does: the request goes no further (a late body never reaches the app),
+    // and the connection is freed even if the client never closes its side.
+    socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
+    socket.destroy();
   });
 }

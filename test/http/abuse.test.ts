@@ -20,6 +20,10 @@ async function appendQuietly(server: TestServer, id: string, content: string, co
   }
 }
 
+function openConnections(server: TestServer): Promise<number> {
+  return new Promise((resolve, reject) => server.server.http.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+}
+
 async function metric(server: TestServer, name: string): Promise<number> {
   const text = (await server.call('GET', '/metrics')).text;
   const line = text.split('\n').find((row) => row.startsWith(`${name} `) || row.startsWith(`${name}{`));
@@ -86,13 +90,16 @@ describe('connections', () => {
     ['bytes that are not HTTP', 'HELLO THERE\r\n\r\n', 400, 'invalid_request'],
   ])('a request Node refuses before the app (%s) is answered with a JSON error and closed; nothing is stored', async (_name, raw, status, code) => {
     const server = await startServer();
-    const socket = connect({ host: '127.0.0.1', port: server.server.port });
+    // A client that never closes its side: the server must let go of the connection all the same.
+    const socket = connect({ host: '127.0.0.1', port: server.server.port, allowHalfOpen: true });
     socket.on('error', () => undefined);
     let text = '';
     socket.on('data', (chunk) => (text += chunk.toString()));
-    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    const ended = new Promise<void>((resolve) => socket.on('end', () => resolve()));
     socket.write(raw);
-    await closed;
+    await ended;
+    await expect.poll(() => openConnections(server)).toBe(0);
+    socket.destroy();
     expect(text).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
     expect(text).toMatch(/\r\nContent-Type: application\/json; charset=utf-8\r\n/);
     expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code, message: expect.any(String) } });
