@@ -30,8 +30,11 @@ export function checkFlagsTakenByNpm(env: Readonly<Record<string, string | undef
   for (const entry of SETTINGS as readonly Setting[]) {
     const value = entry.flag && env[`npm_config_${entry.flag.replace(/-/g, '_')}`];
     if (!value) continue;
+    // The flag reached the server too (a script passing `--port $npm_config_port` on): nothing was lost.
+    if (argv.some((arg) => arg === `--${entry.flag}` || arg.startsWith(`--${entry.flag}=`))) continue;
     // `--port 8080` leaves npm_config_port=true and passes `8080` on as the first argument.
-    const stray = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : entry.value.placeholder;
+    const first = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : undefined;
+    const stray = first === undefined ? entry.value.placeholder : isPostgresUrl(first) ? redactUrl(first) : first;
     const given = value === 'true' ? stray : isPostgresUrl(value) ? redactUrl(value) : value;
     const passed = entry.value.isSwitch ? `--${entry.flag}` : `--${entry.flag} ${given}`;
     const rerun = script === 'start' ? 'npm start' : `npm run ${script}`;

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkFlagsTakenByNpm } from '../../src/cli/checks.js';
 import { runCli, STACK_LINE, type Finished } from './run.js';
 
 let dir: string;
@@ -78,6 +79,12 @@ describe.concurrent('configuration errors', () => {
     expectConfigError(await runCli([], { ...npm, npm_config_inspect: 'true' }), /npm start -- --inspect$/);
     const line = expectConfigError(await runCli([], { npm_lifecycle_event: 'dev', npm_config_db: 'postgres://u:secret@127.0.0.1/x' }), 'npm run dev -- --db postgres://u:');
     expect(line).not.toContain('secret');
+    // `--db URL`, apart: the URL comes on as an argument, and is shown without its password too.
+    const apart = expectConfigError(await runCli(['postgres://u:secret@127.0.0.1/x'], { ...npm, npm_config_db: 'true' }), 'npm start -- --db postgres://u:');
+    expect(apart).not.toContain('secret');
+    // A script that passes the flag on itself (`bamboo-server --port $npm_config_port`) lost nothing.
+    expect(() => checkFlagsTakenByNpm({ ...npm, npm_config_port: '4000' }, ['--port', '4000'])).not.toThrow();
+    expect(() => checkFlagsTakenByNpm({ ...npm, npm_config_port: '4000' }, ['--port=4000'])).not.toThrow();
   });
 
   it('BAMBOO_AGENT=nosuch names the available agents', async () => {
