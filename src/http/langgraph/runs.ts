@@ -35,11 +35,18 @@ function sentUpTo(header: string | undefined, startSeq: number): number {
   return Math.max(Number(header.trim()), startSeq - 1);
 }
 
-/** Aborts when the client goes: waiting on its behalf stops. */
+/** Aborts when the client goes (or has gone, while the run was being started): waiting on its behalf stops. */
 function clientGone(res: Response): AbortSignal {
   const gone = new AbortController();
-  res.once('close', () => gone.abort());
+  if (res.closed) gone.abort();
+  else res.once('close', () => gone.abort());
   return gone.signal;
+}
+
+/** Runs `leave` once `gone` aborts, or now if it has. */
+function onLeave(gone: AbortSignal, leave: () => void): void {
+  if (gone.aborted) leave();
+  else gone.addEventListener('abort', leave, { once: true });
 }
 
 export function runRoutes(router: Router, { runtime, lifecycle, buffers, sse, streams }: RouteDeps): void {
@@ -89,8 +96,8 @@ export function runRoutes(router: Router, { runtime, lifecycle, buffers, sse, st
    * `on_disconnect: "cancel"` for a wait: a client that leaves before its
    * answer takes its run back, the queued message or the run it started.
    */
-  const cancelOnLeave = (req: Request, res: Response, threadId: string, started: StartedRun, start: Promise<RunStart | null>) => {
-    res.once('close', () => {
+  const cancelOnLeave = (req: Request, res: Response, gone: AbortSignal, threadId: string, started: StartedRun, start: Promise<RunStart | null>) => {
+    onLeave(gone, () => {
       if (res.writableFinished) return;
       if (started.queued) void sessions(req).removeQueued(threadId, started.runId).catch(() => undefined);
       start.then((run) => run && cancelRun(sessions(req), { threadId, runId: run.runId }, req)).catch(() => undefined);
@@ -134,7 +141,7 @@ export function runRoutes(router: Router, { runtime, lifecycle, buffers, sse, st
       const started = await startRun(sessions(req), session, body);
       const gone = clientGone(res);
       // A queued message whose client leaves, asking to cancel on disconnect, is taken back.
-      if (started.queued && body.on_disconnect === 'cancel') gone.addEventListener('abort', () => void sessions(req).removeQueued(session.id, started.runId).catch(() => undefined));
+      if (started.queued && body.on_disconnect === 'cancel') onLeave(gone, () => void sessions(req).removeQueued(session.id, started.runId).catch(() => undefined));
       // A queued run may wait long: its stream opens now, naming it by its message until it starts.
       const stopWaiting = started.queued ? openWaitingStream(res, runHeaders(session.id, started.runId, modes), sse.pingIntervalMs) : () => undefined;
       const start = await startOfNew(req, session.id, started, gone).finally(stopWaiting);
@@ -152,7 +159,7 @@ export function runRoutes(router: Router, { runtime, lifecycle, buffers, sse, st
     res.setHeader('Content-Location', runPath(session.id, started.runId));
     const gone = clientGone(res);
     const start = startOfNew(req, session.id, started, gone);
-    if (body.on_disconnect === 'cancel') cancelOnLeave(req, res, session.id, started, start);
+    if (body.on_disconnect === 'cancel') cancelOnLeave(req, res, gone, session.id, started, start);
     const values = start.then((run) => finalValues(req, session.id, run, gone));
     await answerWhenDone(res, values, sse.pingIntervalMs);
   });
