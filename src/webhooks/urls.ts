@@ -35,10 +35,19 @@ export function shownUrl(text: string): string {
 export function requestTarget(text: string): { url: string; authorization?: string } {
   const url = new URL(text);
   if (url.username === '' && url.password === '') return { url: text };
-  const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  const credentials = `${decoded(url.username)}:${decoded(url.password)}`;
   url.username = '';
   url.password = '';
   return { url: url.href, authorization: `Basic ${Buffer.from(credentials).toString('base64')}` };
+}
+
+/** Percent-escapes decoded; a stray `%` (which URL parsing leaves as it is) kept as written. */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }
 
 /** Standard Webhooks secrets are 24 to 64 random bytes. */
