@@ -7,9 +7,9 @@
  */
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Agent } from '../../src/agents/agent.js';
 import { API, type Json, type Reply } from '../http/helpers.js';
 import { createTestDatabase } from './database.js';
+import { tokenOnCue } from '../runtime/cue-agent.js';
 import { createSession, type Instance, sendMessage, startInstance, waitForSession } from './instances.js';
 
 /** Short, so that the tests are: the server's limit on one statement. */
@@ -50,23 +50,6 @@ function expectBusy(reply: Reply & { ms: number }): void {
   expect({ status: reply.status, code: reply.body.error?.code, retry: reply.headers.get('retry-after') }).toEqual({ status: 503, code: 'unavailable', retry: '5' });
   expect(reply.body.error.message).toMatch(/^Storage is busy/);
   expect(reply.ms).toBeLessThan(LIMIT_MS + SLACK_MS);
-}
-
-/** An agent whose first run streams a token when told to; later runs answer at once. */
-function tokenOnCue() {
-  let cue: () => void = () => undefined;
-  const runs: AbortSignal[] = [];
-  const agent: Agent = {
-    async run({ emit, signal }) {
-      runs.push(signal);
-      if (runs.length === 1) {
-        await new Promise<void>((resolve) => (cue = resolve));
-        await emit({ type: 'token', text: 'lost' });
-      }
-      return { kind: 'completed', message: `run ${runs.length}` };
-    },
-  };
-  return { agent, runs, streamToken: () => cue() };
 }
 
 describe('statements that meet locks held elsewhere', () => {

@@ -6,11 +6,12 @@
  * (unreachable). Migrations alone wait as long as they must.
  */
 import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ANSWER_MARGIN_MS } from '../../src/storage/postgres/connection.js';
 import { PgStore } from '../../src/storage/postgres/pg-store.js';
 import { event, sessionRow, tick } from '../contract/store.contract.js';
-import { createTestDatabase, query, urlOf, type TestDatabase } from './database.js';
+import { query, urlOf } from './database.js';
+import { perTest } from './per-test.js';
 import { PgProxy } from './proxy.js';
 
 /** Short, so that the tests are: the server's limit on one statement. */
@@ -20,20 +21,11 @@ const SLACK_MS = 3_000;
 /** The key of the advisory lock migrations take (src/storage/postgres/migrations.ts). */
 const MIGRATION_LOCK = 0x0b_a0_b0_01;
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function database(options: { empty?: boolean } = {}): Promise<TestDatabase> {
-  const db = await createTestDatabase(options);
-  cleanups.push(() => db.drop());
-  return db;
-}
+const { later, database } = perTest();
 
 async function open(url: string): Promise<PgStore> {
   const store = await PgStore.open(url, { max: 2, instanceId: 'writer-a', statementTimeoutMs: LIMIT_MS });
-  cleanups.push(() => store.close());
+  later(() => store.close());
   return store;
 }
 
@@ -41,7 +33,7 @@ async function open(url: string): Promise<PgStore> {
 async function holder(url: string): Promise<pg.Client> {
   const connection = new pg.Client({ connectionString: url });
   await connection.connect();
-  cleanups.push(() => connection.end());
+  later(() => connection.end());
   return connection;
 }
 
@@ -109,7 +101,7 @@ describe('PostgreSQL statement limits', () => {
   it('gives up on a server that does not answer a margin past the limit, as unreachable, and works again once it answers', async () => {
     const db = await database();
     const proxy = await PgProxy.start();
-    cleanups.push(() => proxy.cut());
+    later(() => proxy.cut());
     const store = await open(urlOf(db.name, { port: proxy.port }));
     await store.createSession(sessionRow('ses_a'), [event('ses_a', 1, 'session_created')]);
 
@@ -136,7 +128,7 @@ describe('PostgreSQL statement limits', () => {
     expect(opened).toBe(false);
     await other.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     const store = await opening;
-    cleanups.push(() => store.close());
+    later(() => store.close());
     expect(await query(db.url, 'SELECT count(*)::integer AS n FROM schema_migrations')).toEqual([{ n: expect.any(Number) }]);
     await store.ping({ write: true });
   });

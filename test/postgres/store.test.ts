@@ -4,29 +4,21 @@
  * trip that notify, and a database that goes away and comes back.
  */
 import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PgStore } from '../../src/storage/postgres/pg-store.js';
 import { CHANNELS } from '../../src/storage/postgres/statements.js';
 import type { Commit } from '../../src/storage/store.js';
 import { IdempotencyKeyTaken, StorageUnavailable, VersionConflict } from '../../src/storage/store.js';
 import { event, message, sessionRow, snap, tick } from '../contract/store.contract.js';
-import { createTestDatabase, query, urlOf, type TestDatabase } from './database.js';
+import { query, urlOf } from './database.js';
+import { perTest } from './per-test.js';
 import { PgProxy } from './proxy.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function database(options: { empty?: boolean } = {}): Promise<TestDatabase> {
-  const db = await createTestDatabase(options);
-  cleanups.push(() => db.drop());
-  return db;
-}
+const { later, database } = perTest();
 
 async function open(url: string): Promise<PgStore> {
   const store = await PgStore.open(url, { max: 2, instanceId: 'writer-a' });
-  cleanups.push(() => store.close());
+  later(() => store.close());
   return store;
 }
 
@@ -34,7 +26,7 @@ async function open(url: string): Promise<PgStore> {
 async function client(url: string): Promise<pg.Client> {
   const connection = new pg.Client({ connectionString: url });
   await connection.connect();
-  cleanups.push(() => connection.end());
+  later(() => connection.end());
   return connection;
 }
 
@@ -182,7 +174,7 @@ describe('PostgreSQL store', () => {
     const db = await database();
     const store = await open(db.url);
     const listener = store.listener();
-    cleanups.push(() => listener.end());
+    later(() => listener.end());
     const heard: string[] = [];
     listener.on('notification', (note) => heard.push(`${note.channel} ${note.payload}`));
     await listener.connect();
@@ -257,7 +249,7 @@ describe('PostgreSQL store', () => {
   it('answers StorageUnavailable while the database is unreachable, writing nothing, and works again once it is back', async () => {
     const db = await database();
     const proxy = await PgProxy.start();
-    cleanups.push(() => proxy.cut());
+    later(() => proxy.cut());
     const store = await open(urlOf(db.name, { port: proxy.port }));
     await store.createSession(sessionRow('ses_a'), [event('ses_a', 1, 'session_created')]);
 

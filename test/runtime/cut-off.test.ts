@@ -5,11 +5,11 @@
  * interrupted runs.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Agent } from '../../src/agents/agent.js';
 import { createDemoAgent } from '../../src/agents/demo.js';
 import { createRuntime, type SessionRuntime } from '../../src/runtime/runtime.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { type Commit, StorageUnavailable } from '../../src/storage/store.js';
+import { tokenOnCue } from './cue-agent.js';
 import { allEvents, waitForState } from './helpers.js';
 
 /** Storage that, while down, refuses everything a session needs: writes, and reading a session back. */
@@ -21,23 +21,6 @@ class FlakyStore extends SqliteStore {
   override loadSession(id: string) {
     return this.down ? Promise.reject(new StorageUnavailable('unreachable', 'Connection terminated')) : super.loadSession(id);
   }
-}
-
-/** An agent whose first run streams a token when told to; later runs answer at once. */
-function tokenOnCue() {
-  let cue: () => void = () => undefined;
-  const runs: AbortSignal[] = [];
-  const agent: Agent = {
-    async run({ emit, signal }) {
-      runs.push(signal);
-      if (runs.length === 1) {
-        await new Promise<void>((resolve) => (cue = resolve));
-        await emit({ type: 'token', text: 'lost' });
-      }
-      return { kind: 'completed', message: `run ${runs.length}` };
-    },
-  };
-  return { agent, runs, streamToken: () => cue() };
 }
 
 let runtime: SessionRuntime | undefined;
