@@ -65,8 +65,9 @@ export const STATEMENT_TIMEOUT_MS = 5_000;
 
 /**
  * The limit on a statement of upkeep (retention, purges, counting every
- * session), run off the request path, which in a large database may pass the
- * ordinary one: set for its own transaction only (`SET LOCAL`).
+ * session, deleting a session with its log), mostly off the request path,
+ * which in a large database may pass the ordinary one: set for its own
+ * transaction only (`SET LOCAL`).
  */
 export const MAINTENANCE_TIMEOUT_MS = 60_000;
 

@@ -170,11 +170,12 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
     return rows[0] ? JSON.stringify({ ...(JSON.parse(rows[0].info) as Profile), agent }) : null;
   }
 
+  /** With the limit of upkeep: a long-lived session's log can hold millions of rows, more than one statement's 5 s deletes. */
   async deleteSession(id: string): Promise<boolean> {
     if (impossible(id)) return false;
-    const { rows } = await this.run<{ removed: number }>('deleteSession', [id]);
+    const { rows } = await this.upkeep<{ removed: number }>('deleteSession', [id]);
     if (rows[0]?.removed !== 1) return false;
-    await this.run('deleteLog', [id]);
+    await this.upkeep('deleteLog', [id]);
     return true;
   }
 
