@@ -48,7 +48,7 @@ export interface Commit {
   idempotency?: IdempotencyRecord[];
   /** Webhook deliveries the change owes (a run ended): stored `pending`, due at once, in this transaction. */
   outbox?: WebhookDelivery[];
-  /** The session's agent from now on: set with the first message of a session that was created without choosing one. */
+  /** The session's agent from now on: set only with the first message of a session that has never had one (a LangGraph thread takes its first run's assistant). */
   agent?: string;
 }
 
