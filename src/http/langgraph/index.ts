@@ -13,11 +13,15 @@ import { metaRoutes } from './meta.js';
 import { runRoutes } from './runs.js';
 import { threadRoutes } from './threads.js';
 
-/** Browsers may read where a run lives (the SDK's `onRunCreated`) when CORS allows the origin. */
-const exposeRunLocation: RequestHandler = (_req, res, next) => {
+/**
+ * Browsers may read, when CORS allows the origin, what the SDK reads from
+ * headers: where a run lives (`onRunCreated`) and the next page of a search
+ * (`assistants.search({ includePagination })`).
+ */
+const exposeSdkHeaders: RequestHandler = (_req, res, next) => {
   const exposed = res.getHeader('Access-Control-Expose-Headers');
   if (res.getHeader('Access-Control-Allow-Origin') !== undefined) {
-    res.setHeader('Access-Control-Expose-Headers', [exposed, 'Content-Location'].filter(Boolean).join(', '));
+    res.setHeader('Access-Control-Expose-Headers', [exposed, 'Content-Location', 'X-Pagination-Next'].filter(Boolean).join(', '));
   }
   next();
 };
@@ -30,7 +34,7 @@ const notFound: RequestHandler = (req, _res, next) => next(new LangGraphError(40
  */
 export function langGraphApi(deps: RouteDeps, rateLimit: RequestHandler | null = null): [Router, ErrorRequestHandler] {
   const router = Router();
-  router.use(exposeRunLocation);
+  router.use(exposeSdkHeaders);
   metaRoutes(router);
   router.use(deps.authenticate);
   if (rateLimit) router.use(rateLimit);
