@@ -5,7 +5,6 @@
  * does not answer at all is given up by the client a margin later
  * (unreachable). Migrations alone wait as long as they must.
  */
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { ANSWER_MARGIN_MS } from '../../src/storage/postgres/connection.js';
 import { PgStore } from '../../src/storage/postgres/pg-store.js';
@@ -21,21 +20,9 @@ const SLACK_MS = 3_000;
 /** The key of the advisory lock migrations take (src/storage/postgres/migrations.ts). */
 const MIGRATION_LOCK = 0x0b_a0_b0_01;
 
-const { later, database } = perTest();
+const { later, database, store: openStore, connection: holder } = perTest();
 
-async function open(url: string): Promise<PgStore> {
-  const store = await PgStore.open(url, { max: 2, instanceId: 'writer-a', statementTimeoutMs: LIMIT_MS });
-  later(() => store.close());
-  return store;
-}
-
-/** Another instance's connection, holding rows or tables while the store works. */
-async function holder(url: string): Promise<pg.Client> {
-  const connection = new pg.Client({ connectionString: url });
-  await connection.connect();
-  later(() => connection.end());
-  return connection;
-}
+const open = (url: string) => openStore(url, { statementTimeoutMs: LIMIT_MS });
 
 /** How long `work` took to settle, and how. */
 async function timed(work: Promise<unknown>): Promise<{ ms: number; error: unknown }> {

@@ -3,7 +3,6 @@
  * stores (instances) on one database, migrations racing, commits of one round
  * trip that notify, and a database that goes away and comes back.
  */
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { PgStore } from '../../src/storage/postgres/pg-store.js';
 import { CHANNELS } from '../../src/storage/postgres/statements.js';
@@ -14,21 +13,8 @@ import { query, urlOf } from './database.js';
 import { perTest } from './per-test.js';
 import { PgProxy } from './proxy.js';
 
-const { later, database } = perTest();
+const { later, database, store: open, connection: client } = perTest();
 
-async function open(url: string): Promise<PgStore> {
-  const store = await PgStore.open(url, { max: 2, instanceId: 'writer-a' });
-  later(() => store.close());
-  return store;
-}
-
-/** A connection of another instance, to hold rows while the store works; closed after the test. */
-async function client(url: string): Promise<pg.Client> {
-  const connection = new pg.Client({ connectionString: url });
-  await connection.connect();
-  later(() => connection.end());
-  return connection;
-}
 
 /** Counts the store's round trips: every statement goes through its pool's `query`. */
 function countQueries(store: PgStore): { count: () => number } {
