@@ -169,8 +169,7 @@ function pendingAfter(run: RunRecord): Pending | null {
   const ending = run.ending;
   if (!ending || ending.type === 'run_completed') return null;
   if (ending.type === 'question_asked') return { runId: run.id, question: ending.question };
-  const status = ending.type === 'run_failed' ? 'failed' : ending.type === 'run_cancelled' ? 'cancelled' : 'interrupted';
-  return { runId: run.id, error: taskError(status, ending.type === 'run_failed' ? ending.error : undefined) };
+  return { runId: run.id, error: taskError(ENDED_AS[ending.type], ending.type === 'run_failed' ? ending.error : undefined) };
 }
 
 export interface History {
