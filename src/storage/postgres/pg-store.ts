@@ -35,7 +35,7 @@ import { clientConfig, createPool, redactUrl, runLong, STATEMENT_TIMEOUT_MS, una
 import { PgCounters } from './counters.js';
 import { migrate } from './migrations.js';
 import { deliveriesJson, PgOutbox } from './outbox.js';
-import { type IdempotencyRecordRow, type Profile, recordsJson, type SessionRecord, toIdempotencyRecord, toRow } from './records.js';
+import { type IdempotencyRecordRow, profileText, recordsJson, type SessionRecord, toIdempotencyRecord, toRow } from './records.js';
 import { type AnyStatement, statementText } from './statements.js';
 
 export interface PgStoreOptions {
@@ -110,10 +110,9 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
   async createSession(row: SessionRow, events: SessionEvent[], idempotency?: IdempotencyRecord): Promise<void> {
     const { info } = row;
     const records = idempotency ? [idempotency] : [];
-    const profile: Profile = { title: info.title, agent: info.agent, system_prompt: info.system_prompt, metadata: info.metadata };
     const data = events.map((event) => JSON.stringify(event));
     await this.run('createSession', [
-      info.id, info.tenant, JSON.stringify(profile),
+      info.id, info.tenant, profileText(info),
       row.state, row.snapshot, row.version, row.last_event_seq, row.message_count, info.created_at, row.updated_at,
       row.lease_owner, row.lease_epoch,
       events.map((event) => event.seq), data, recordsJson(records),
@@ -166,8 +165,8 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
    * refuse a NUL escape that the text may hold.
    */
   private async infoWithAgent(sessionId: string, agent: string): Promise<string | null> {
-    const { rows } = await this.run<{ info: string }>('loadInfo', [sessionId]);
-    return rows[0] ? JSON.stringify({ ...(JSON.parse(rows[0].info) as Profile), agent }) : null;
+    const row = await this.loadSession(sessionId);
+    return row ? profileText({ ...row.info, agent }) : null;
   }
 
   /** With the limit of upkeep: a long-lived session's log can hold millions of rows, more than one statement's 5 s deletes. */

@@ -24,6 +24,12 @@ export interface SessionRecord {
   lease_epoch: number;
 }
 
+/** The `info` column: a session's description as one JSON text. */
+export function profileText(info: SessionInfo): string {
+  const profile: Profile = { title: info.title, agent: info.agent, system_prompt: info.system_prompt, metadata: info.metadata };
+  return JSON.stringify(profile);
+}
+
 export function toRow({ info, ...record }: SessionRecord): SessionRow {
   const profile = JSON.parse(info) as Profile;
   return {

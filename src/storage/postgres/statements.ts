@@ -137,7 +137,6 @@ export const SQL = {
     SELECT s.id, (SELECT count(*) FROM note)::integer AS notified FROM s`,
 
   loadSession: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`,
-  loadInfo: 'SELECT info FROM sessions WHERE id = $1',
   sessionVersion: 'SELECT version FROM sessions WHERE id = $1',
   listAll: `SELECT ${SESSION_COLUMNS}, ordinal::text AS ordinal FROM sessions
     WHERE tenant = $1 AND ordinal < $2::bigint ORDER BY ordinal DESC LIMIT $3`,
