@@ -1,18 +1,30 @@
 /**
- * Connections a single client address may hold open. Past it, a new connection
- * is answered `503` (as JSON) and closed, so one client cannot take every file
- * descriptor from the others (health checks included).
+ * Answers written on the connection itself, before or without Express: a
+ * client address over its connections, and requests Node refuses. Both in
+ * the API's JSON error shape.
  */
 import { type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ErrorCode } from '../domain/errors.js';
 import { statusOf } from './errors.js';
 
+/** A whole HTTP response carrying the API's JSON error, ending its connection. */
+function rawError(code: ErrorCode, message: string, headers: readonly string[] = []): string {
+  const status = statusOf(code);
+  const body = JSON.stringify({ error: { code, message } });
+  const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status]}`, 'Content-Type: application/json; charset=utf-8', ...headers, 'Connection: close', `Content-Length: ${Buffer.byteLength(body)}`];
+  return `${head.join('\r\n')}\r\n\r\n${body}`;
+}
+
+/**
+ * Connections a single client address may hold open. Past it, a new connection
+ * is answered `503` and closed, so one client cannot take every file
+ * descriptor from the others (health checks included).
+ */
 export function limitConnectionsPerClient(server: Server, max: number): void {
   if (max <= 0) return;
   const open = new Map<string, number>();
-  const body = JSON.stringify({ error: { code: 'unavailable', message: `This client address already has ${max} open connections; close some first` } });
-  const refusal = `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  const refusal = rawError('unavailable', `This client address already has ${max} open connections; close some first`, ['Retry-After: 5']);
   server.on('connection', (socket) => {
     const address = socket.remoteAddress ?? 'unknown';
     const count = (open.get(address) ?? 0) + 1;
@@ -50,13 +62,9 @@ export function answerClientErrors(server: Server): void {
       return;
     }
     const [code, message] = CLIENT_ERRORS[error.code ?? ''] ?? ['invalid_request', 'The request is not valid HTTP/1.1'];
-    const status = statusOf(code);
-    const body = JSON.stringify({ error: { code, message } });
     // Written, then destroyed at once, as Node does: the request goes no further (a late body never reaches the app),
     // and the connection is freed even if the client never closes its side.
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
+    socket.write(rawError(code, message));
     socket.destroy();
   });
 }
