@@ -6,7 +6,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DatabaseDamaged } from '../storage/sqlite/errors.js';
 import { makeFolder } from '../storage/sqlite/folder.js';
-import { isPostgresUrl, postgresUrlProblem, redactUrl } from '../storage/postgres/connection.js';
+import { isPostgresUrl, postgresUrlProblem, redactUrl, shownDatabase } from '../storage/postgres/connection.js';
 import { DatabaseInUse } from '../storage/sqlite/single-instance.js';
 import { SchemaTooNew, StorageUnavailable } from '../storage/store.js';
 import { ConfigError } from './config.js';
@@ -34,8 +34,8 @@ export function checkFlagsTakenByNpm(env: Readonly<Record<string, string | undef
     if (argv.some((arg) => arg === `--${entry.flag}` || arg.startsWith(`--${entry.flag}=`))) continue;
     // `--port 8080` leaves npm_config_port=true and passes `8080` on as the first argument.
     const first = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : undefined;
-    const stray = first === undefined ? entry.value.placeholder : isPostgresUrl(first) ? redactUrl(first) : first;
-    const given = value === 'true' ? stray : isPostgresUrl(value) ? redactUrl(value) : value;
+    const stray = first === undefined ? entry.value.placeholder : shownDatabase(first);
+    const given = value === 'true' ? stray : shownDatabase(value);
     const passed = entry.value.isSwitch ? `--${entry.flag}` : `--${entry.flag} ${given}`;
     const rerun = script === 'start' ? 'npm start' : `npm run ${script}`;
     throw new ConfigError(`npm took --${entry.flag} for an option of its own and did not pass it on; put -- before the server's flags: ${rerun} -- ${passed}`);

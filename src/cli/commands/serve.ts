@@ -7,7 +7,7 @@ import { defaultInstanceId } from '../../runtime/runtime.js';
 import { createServer, type BambooServer, type ResourceLimits, UnsafeConfiguration } from '../../server.js';
 import { openStore } from '../../storage/open-store.js';
 import type { Store } from '../../storage/store.js';
-import { isPostgresUrl, redactUrl } from '../../storage/postgres/connection.js';
+import { shownDatabase } from '../../storage/postgres/connection.js';
 import { checkAgent, checkDatabase, databaseError, listenError } from '../checks.js';
 import type { Command, CommandContext } from '../command.js';
 import { ConfigError, flagOptions, parseFlags, resolveConfig } from '../config.js';
@@ -34,7 +34,7 @@ export const serve: Command = {
     const instanceId = config.BAMBOO_INSTANCE_ID ?? defaultInstanceId();
     const logger = createLogger(config, context.stdout, instanceId);
     // Secret settings are redacted by the logger (REDACTED_PATHS); a database URL's password here.
-    logger.debug({ config: { ...config, BAMBOO_DB: isPostgresUrl(config.BAMBOO_DB) ? redactUrl(config.BAMBOO_DB) : config.BAMBOO_DB } }, 'configuration');
+    logger.debug({ config: { ...config, BAMBOO_DB: shownDatabase(config.BAMBOO_DB) } }, 'configuration');
     // One session's failure must never take the others down.
     process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
     try {

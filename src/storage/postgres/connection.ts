@@ -24,6 +24,11 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** A database setting as it may be shown: a PostgreSQL URL without its password, a SQLite path as it is. */
+export function shownDatabase(db: string): string {
+  return isPostgresUrl(db) ? redactUrl(db) : db;
+}
+
 /** Why `url` is not a usable `postgres://user[:password]@host:port/database`, or null when it is. */
 export function postgresUrlProblem(url: string): string | null {
   if (!/^postgres(ql)?:\/\//i.test(url)) return 'must start with postgres:// or postgresql://';
