@@ -334,6 +334,8 @@ export interface WebhookOutbox {
   markFailed(id: string, owner: string, at: string, error: string): Promise<boolean>;
   /** The tenant's deliveries, newest first, optionally of one status; `cursor` is a previous page's `nextCursor`. */
   listDeliveries(query: DeliveryQuery): Promise<Page<DeliveryRecord>>;
+  /** One delivery of the tenant; null when the tenant has none with that id. */
+  findDelivery(tenant: string, id: string): Promise<DeliveryRecord | null>;
   /**
    * A `failed` delivery of the tenant becomes `pending` again, due at `now`,
    * with `attempts` 0, `retriedAt` and no `finishedAt`; any other status is

@@ -17,19 +17,37 @@ export class WebhookDeliveries {
     return { deliveries: page.items.map(deliveryView), next_cursor: page.nextCursor };
   }
 
+  async get(tenant: string, id: string): Promise<DeliveryView> {
+    const found = await this.outbox.findDelivery(tenant, id);
+    if (!found) throw notFound(id);
+    return deliveryView(found);
+  }
+
   /** The failed delivery, pending again and due now: the retry window starts over. */
   async retry(tenant: string, id: string): Promise<DeliveryView> {
-    if (!this.dispatcher) {
-      throw new SessionError('webhooks_disabled', 'This server sends no webhooks (BAMBOO_WEBHOOK_URL is not set): the delivery stays failed; retry it once webhooks are configured');
-    }
+    if (!this.dispatcher) return this.refuseRetry(tenant, id);
     const result = await this.outbox.retryDelivery(tenant, id, new Date(this.now()).toISOString());
-    if (!result) throw new SessionError('delivery_not_found', `No webhook delivery with id ${id}`);
-    if (result.outcome === 'not_failed') {
-      throw new SessionError('delivery_not_failed', `Delivery ${id} is ${result.delivery.status}; only a failed delivery is retried`);
-    }
+    if (!result) throw notFound(id);
+    if (result.outcome === 'not_failed') throw notFailed(result.delivery);
     this.dispatcher.wake();
     return deliveryView(result.delivery);
   }
+
+  /** Without a dispatcher nothing would be sent: the delivery is left as it is, and the answer says why. */
+  private async refuseRetry(tenant: string, id: string): Promise<never> {
+    const found = await this.outbox.findDelivery(tenant, id);
+    if (!found) throw notFound(id);
+    if (found.status !== 'failed') throw notFailed(found);
+    throw new SessionError('webhooks_disabled', 'This server sends no webhooks (BAMBOO_WEBHOOK_URL is not set): the delivery stays failed; retry it once webhooks are configured');
+  }
+}
+
+function notFound(id: string): SessionError {
+  return new SessionError('delivery_not_found', `No webhook delivery with id ${id}`);
+}
+
+function notFailed(delivery: DeliveryRecord): SessionError {
+  return new SessionError('delivery_not_failed', `Delivery ${delivery.id} is ${delivery.status}; only a failed delivery is retried`);
 }
 
 export function deliveryView(record: DeliveryRecord): DeliveryView {

@@ -168,6 +168,9 @@ export function describeOutboxContract(current: () => OutboxStore): void {
       await endRun('ses_a', [d]);
       await claim('a', 0);
       await current().markFailed(d.id, 'a', at(100), 'HTTP 410');
+      expect(await current().findDelivery('default', d.id)).toMatchObject({ id: d.id, status: 'failed', lastError: 'HTTP 410', payload: d.payload });
+      expect(await current().findDelivery('acme', d.id)).toBeNull();
+      expect(await current().findDelivery('default', 'dlv_missing')).toBeNull();
       expect(await current().retryDelivery('acme', d.id, at(500))).toBeNull();
       expect(await current().retryDelivery('default', 'dlv_missing', at(500))).toBeNull();
       const retried = await current().retryDelivery('default', d.id, at(1_000));

@@ -132,7 +132,8 @@ export async function driveWebhooks(check: ResponseCheck): Promise<void> {
   const secret = newSecret();
   const hooks = await Receiver.start({ secret, answer: () => 500 });
   try {
-    const server = await startServer({ webhooks: { urls: [hooks.url], secret, ...FAST, retryWindowMs: 100 } });
+    const dbPath = tempDb();
+    const server = await startServer({ dbPath, webhooks: { urls: [hooks.url], secret, ...FAST, retryWindowMs: 100 } });
     const c = (method: string, path: string, options?: CallOptions) => check.call(server, method, path, options);
     const expectCode = async (code: string, method: string, path: string, options?: CallOptions) => {
       const reply = await c(method, path, options);
@@ -152,8 +153,13 @@ export async function driveWebhooks(check: ResponseCheck): Promise<void> {
     await expectCode('delivery_not_failed', 'POST', retry);
     await expectCode('delivery_not_found', 'POST', `${API}/webhooks/deliveries/dlv_missing/retry`);
     await expectCode('invalid_request', 'POST', `${API}/webhooks/deliveries/${BAD_ID}/retry`);
-    const off = await startServer();
-    const refused = await check.call(off, 'POST', `${API}/webhooks/deliveries/dlv_missing/retry`);
+    await c('GET', `${API}/webhooks/deliveries/${failed.id}`);
+    await expectCode('delivery_not_found', 'GET', `${API}/webhooks/deliveries/dlv_missing`);
+    // Failed again, then read by a server that sends no webhooks: a retry is refused.
+    await waitForDeliveries(server, 'failed', (found) => found.length === 1);
+    await server.close();
+    const off = await startServer({ dbPath });
+    const refused = await check.call(off, 'POST', retry);
     expect(refused.body?.error?.code).toBe('webhooks_disabled');
   } finally {
     await hooks.close();

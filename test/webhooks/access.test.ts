@@ -25,7 +25,7 @@ async function finishRun(server: TestServer, key: string): Promise<string> {
 }
 
 describe('webhook deliveries and tenants', () => {
-  it("a tenant lists its own sessions' deliveries only, and cannot retry another's", async () => {
+  it("a tenant lists and reads its own sessions' deliveries only, and cannot retry another's", async () => {
     const secret = newSecret();
     const hooks = await receiver({ secret, answer: () => 500 });
     const server = await startServer({
@@ -41,6 +41,10 @@ describe('webhook deliveries and tenants', () => {
     expect(blue.map((delivery) => delivery.session_id)).toEqual([blueSession]);
     expect(green.map((delivery) => delivery.session_id)).toEqual([greenSession]);
 
+    const peeked = await server.call('GET', `${API}/webhooks/deliveries/${green[0].id}`, { headers: auth(KEYS.blue) });
+    expect([peeked.status, peeked.body.error.code]).toEqual([404, 'delivery_not_found']);
+    const shown = await server.call('GET', `${API}/webhooks/deliveries/${green[0].id}`, { headers: auth(KEYS.green) });
+    expect([shown.status, shown.body.delivery]).toEqual([200, green[0]]);
     const stolen = await server.call('POST', `${API}/webhooks/deliveries/${green[0].id}/retry`, { headers: auth(KEYS.blue) });
     expect([stolen.status, stolen.body.error.code]).toEqual([404, 'delivery_not_found']);
     expect((await waitForDeliveries(server, 'failed', () => true, auth(KEYS.green))).map((delivery) => delivery.id)).toEqual([green[0].id]);

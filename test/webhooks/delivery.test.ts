@@ -157,6 +157,10 @@ describe('webhook delivery', () => {
     expect([again.status, again.body.error.code]).toEqual([409, 'delivery_not_failed']);
     const missing = await server.call('POST', `${API}/webhooks/deliveries/dlv_nothing/retry`);
     expect([missing.status, missing.body.error.code]).toEqual([404, 'delivery_not_found']);
+    const shown = await server.call('GET', `${API}/webhooks/deliveries/${failed[0].id}`);
+    expect([shown.status, shown.body.delivery]).toMatchObject([200, { id: failed[0].id, status: 'delivered', body: failed[0].body }]);
+    const absent = await server.call('GET', `${API}/webhooks/deliveries/dlv_nothing`);
+    expect([absent.status, absent.body.error.code]).toEqual([404, 'delivery_not_found']);
   });
 
   it('with webhooks turned off: deliveries stay listed, a retry is refused and changes nothing, and the pending ones are named at start', async () => {
@@ -179,6 +183,12 @@ describe('webhook delivery', () => {
     const refused = await second.call('POST', `${API}/webhooks/deliveries/${failed.id}/retry`);
     expect([refused.status, refused.body.error.code]).toEqual([409, 'webhooks_disabled']);
     expect(refused.body.error.message).toContain('BAMBOO_WEBHOOK_URL');
+    // A delivery that is not there, or not failed, is told so before the setting.
+    const missing = await second.call('POST', `${API}/webhooks/deliveries/dlv_nothing/retry`);
+    expect([missing.status, missing.body.error.code]).toEqual([404, 'delivery_not_found']);
+    const [waiting] = await waitForDeliveries(second, 'pending', (found) => found.length === 1);
+    const notFailed = await second.call('POST', `${API}/webhooks/deliveries/${waiting.id}/retry`);
+    expect([notFailed.status, notFailed.body.error.code]).toEqual([409, 'delivery_not_failed']);
     const [still] = await waitForDeliveries(second, 'failed', (found) => found.length === 1);
     expect(still).toMatchObject({ id: failed.id, status: 'failed', attempts: failed.attempts });
     await waitForDeliveries(second, 'pending', (found) => found.length === 1 && found[0].session_id === pendingSession.id);

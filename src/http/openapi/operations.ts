@@ -194,6 +194,16 @@ export const OPERATIONS: Operation[] = [
     errors: ['invalid_request', ...STORED],
   },
   {
+    method: 'get',
+    path: '/api/v1/webhooks/deliveries/{id}',
+    operationId: 'getWebhookDelivery',
+    tag: 'Webhooks',
+    summary: 'One webhook delivery',
+    description: 'A delivery of the tenant’s sessions, with its status, attempts, last error and the body it sends.',
+    responses: { 200: { description: 'The delivery.', json: deliveryEnvelope } },
+    errors: ['delivery_not_found', ...STORED],
+  },
+  {
     method: 'post',
     path: '/api/v1/webhooks/deliveries/{id}/retry',
     operationId: 'retryWebhookDelivery',

@@ -1,4 +1,4 @@
-/** Webhook deliveries: the tenant's list, and a retry of a failed one. Receivers come from configuration only, never from here. */
+/** Webhook deliveries: the tenant's list, one delivery, and a retry of a failed one. Receivers come from configuration only, never from here. */
 import { methodNotAllowed } from '../errors.js';
 import { emptyBody, listDeliveriesQuery, parse, validBody } from '../validation.js';
 import type { RegisterRoutes } from './deps.js';
@@ -10,6 +10,13 @@ export const webhookRoutes: RegisterRoutes = (router, { webhooks }) => {
     .get(async (req, res) => {
       const query = parse(listDeliveriesQuery, req.query, 'query');
       res.json(await webhooks.list(req.tenant, { status: query.status, limit: query.limit ?? 50, cursor: query.cursor }));
+    })
+    .all(methodNotAllowed(['GET']));
+
+  router
+    .route('/webhooks/deliveries/:id')
+    .get(async (req, res) => {
+      res.json({ delivery: await webhooks.get(req.tenant, req.params.id) });
     })
     .all(methodNotAllowed(['GET']));
 

@@ -27,6 +27,7 @@ export const OUTBOX_SQL = {
       WHERE id = $1 AND status = 'pending' AND claim_owner = $2`,
   listDeliveries: `SELECT ${COLUMNS} FROM webhook_deliveries WHERE tenant = $1 AND ordinal < $2 ORDER BY ordinal DESC LIMIT $3`,
   listDeliveriesByStatus: `SELECT ${COLUMNS} FROM webhook_deliveries WHERE tenant = $1 AND status = $4 AND ordinal < $2 ORDER BY ordinal DESC LIMIT $3`,
+  findDelivery: `SELECT ${COLUMNS} FROM webhook_deliveries WHERE id = $2 AND tenant = $1`,
   /** A failed delivery back to pending, or, when it is not failed, the delivery as it is (`retried` says which). */
   retryDelivery: `WITH again AS (
         UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $3, retried_at = $3, finished_at = NULL,
@@ -91,6 +92,11 @@ export class PgOutbox {
       : await this.run<Row>('listDeliveries', [tenant, before, limit + 1]);
     const page = rows.slice(0, limit);
     return { items: page.map(record), nextCursor: rows.length > limit ? page.at(-1)!.ordinal : null };
+  }
+
+  async find(tenant: string, id: string): Promise<DeliveryRecord | null> {
+    const [row] = (await this.run<Row>('findDelivery', [tenant, id])).rows;
+    return row ? record(row) : null;
   }
 
   async retry(tenant: string, id: string, now: string): Promise<RetryOutcome | null> {

@@ -351,6 +351,10 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
     return this.outbox.list(query);
   }
 
+  findDelivery(tenant: string, id: string): Promise<DeliveryRecord | null> {
+    return this.outbox.find(tenant, id);
+  }
+
   retryDelivery(tenant: string, id: string, now: string): Promise<RetryOutcome | null> {
     return this.outbox.retry(tenant, id, now);
   }

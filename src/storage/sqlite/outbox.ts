@@ -77,11 +77,16 @@ export class SqliteOutbox {
     return { items: page.map(toDelivery), nextCursor: rows.length > limit ? String(page.at(-1)!.ordinal) : null };
   }
 
+  find(tenant: string, id: string): DeliveryRecord | null {
+    const found = this.sql.find.get(id, tenant) as DeliveryRow | undefined;
+    return found ? toDelivery(found) : null;
+  }
+
   retry(tenant: string, id: string, now: string): RetryOutcome | null {
     const retried = this.sql.again.get({ tenant, id, now }) as DeliveryRow | undefined;
     if (retried) return { outcome: 'retried', delivery: toDelivery(retried) };
-    const found = this.sql.find.get(id, tenant) as DeliveryRow | undefined;
-    return found ? { outcome: 'not_failed', delivery: toDelivery(found) } : null;
+    const found = this.find(tenant, id);
+    return found ? { outcome: 'not_failed', delivery: found } : null;
   }
 
   countPending(): number {

@@ -270,6 +270,10 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
     return this.run(() => this.outbox.list(query));
   }
 
+  findDelivery(tenant: string, id: string): Promise<DeliveryRecord | null> {
+    return this.run(() => this.outbox.find(tenant, id));
+  }
+
   retryDelivery(tenant: string, id: string, now: string): Promise<RetryOutcome | null> {
     return this.run(() => this.outbox.retry(tenant, id, now));
   }
