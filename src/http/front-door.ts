@@ -65,7 +65,9 @@ export function guardOrigins({ corsOrigins }: FrontDoorOptions): RequestHandler 
     // No Origin: not a browser's request (curl, another server), or a same-origin GET.
     if (origin === undefined) return next();
     if (isListed(origin)) return corsForListed(req, res, next);
-    if (SAFE_METHODS.has(req.method) || isOwnOrigin(origin, req.headers.host)) return next();
+    // A preflight asks leave for a write: refused here, before the key check could answer it 401.
+    const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
+    if ((SAFE_METHODS.has(req.method) && !preflight) || isOwnOrigin(origin, req.headers.host)) return next();
     next(new SessionError('origin_not_allowed', `Requests from ${origin} are not allowed; add it to BAMBOO_CORS_ORIGINS to allow it`));
   };
 }

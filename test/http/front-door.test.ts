@@ -91,6 +91,14 @@ describe('cross-site requests', () => {
     // An unlisted origin's preflight gets no grant.
     const other = await server.call('OPTIONS', `${API}/sessions`, { headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' } });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    expect([other.status, other.body.error.code]).toEqual([403, 'origin_not_allowed']);
+  });
+
+  it("refuses an unlisted origin's preflight as such, also when API keys exist", async () => {
+    const server = await startServer({ access: { apiKeys: [{ tenant: 'acme', key: 'k'.repeat(24) }] } });
+    const preflight = await server.call('OPTIONS', `${API}/sessions`, { headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' } });
+    expect([preflight.status, preflight.body.error.code]).toEqual([403, 'origin_not_allowed']);
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
 
