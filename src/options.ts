@@ -63,10 +63,14 @@ export interface ResourceLimits {
   retentionDays?: number;
 }
 
+/** The defaults of `ResourceLimits` that are limits of the HTTP side; the CLI's settings show these. */
 export const DEFAULT_LIMITS = {
   maxStreams: 5_000,
   maxStreamsPerSession: 2_000,
   maxStreamsPerClient: 2_000,
+  sseBufferedBytes: 64 * 1024 * 1024,
+  pageBytes: 4 * 1024 * 1024,
+  pageStallMs: 30_000,
   maxConnections: 10_000,
   maxConnectionsPerClient: 2_500,
 } as const;

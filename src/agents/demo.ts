@@ -6,11 +6,13 @@ import type { Agent, RunContext, RunResult } from './agent.js';
 import { sleep } from './agent.js';
 
 export interface DemoAgentOptions {
-  /** Pause between streamed tokens, in ms. */
+  /** Pause between streamed tokens, in ms. Default `DEMO_TOKEN_DELAY_MS`. */
   tokenDelayMs?: number;
 }
 
-export function createDemoAgent({ tokenDelayMs = 20 }: DemoAgentOptions = {}): Agent {
+export const DEMO_TOKEN_DELAY_MS = 20;
+
+export function createDemoAgent({ tokenDelayMs = DEMO_TOKEN_DELAY_MS }: DemoAgentOptions = {}): Agent {
   async function stream(ctx: RunContext, reply: string): Promise<RunResult> {
     // One token per word, each carrying the whitespace after it.
     const tokens = reply.match(/\S+\s*|\s+/g) ?? [];

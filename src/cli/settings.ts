@@ -4,8 +4,11 @@
  * `Config` type, `--help`, log redaction and the README's configuration table
  * are all derived from it, so a new setting is one entry here.
  */
+import { DEMO_TOKEN_DELAY_MS } from '../agents/demo.js';
 import { DEFAULT_MAX_TOOL_ROUNDS, DEFAULT_MODEL } from '../agents/openai/index.js';
-import { DEFAULT_LEASE_MS } from '../runtime/runtime.js';
+import { DEFAULT_LIMITS, KEYED_DEFAULTS } from '../options.js';
+import { DEFAULT_LEASE_MS, RUNTIME_DEFAULTS } from '../runtime/runtime.js';
+import { DEFAULT_POOL_SIZE } from '../storage/postgres/connection.js';
 import { apiKeys, hostNames, integer, milliseconds, origins, oneOf, path, port, text, toggle, urls, type Value, webhookSecret } from './values.js';
 
 export interface Setting<Name extends string = string, T = unknown, Default extends T | undefined = T | undefined> {
@@ -49,12 +52,12 @@ export const SETTINGS = [
       'SQLite file (created with its folder); `:memory:` for throw-away runs; or `postgres://user[:password]@host:port/database` to share one PostgreSQL database among several instances',
   }),
   setting({ variable: 'BAMBOO_AGENT', flag: 'agent', value: text, default: 'demo', meaning: 'agent for sessions that name none' }),
-  setting({ variable: 'BAMBOO_TOKEN_DELAY_MS', flag: 'token-delay-ms', value: milliseconds(0), default: 20, meaning: 'demo agent pause between tokens' }),
+  setting({ variable: 'BAMBOO_TOKEN_DELAY_MS', flag: 'token-delay-ms', value: milliseconds(0), default: DEMO_TOKEN_DELAY_MS, meaning: 'demo agent pause between tokens' }),
   setting({
     variable: 'BAMBOO_MAX_LIVE_ACTORS',
     flag: 'max-live-actors',
     value: integer(1),
-    default: 10_000,
+    default: RUNTIME_DEFAULTS.maxLiveActors,
     meaning: 'live actors kept before the least recently used idle ones are passivated',
   }),
   setting({
@@ -82,7 +85,7 @@ export const SETTINGS = [
   setting({
     variable: 'BAMBOO_DB_CONNECTIONS',
     value: integer(1),
-    default: 10,
+    default: DEFAULT_POOL_SIZE,
     meaning: 'PostgreSQL connections this instance opens at most (one more listens for the others\' news)',
   }),
   setting({ variable: 'BAMBOO_INSPECT', flag: 'inspect', value: toggle, default: false, meaning: '`1`: start the Stately inspector, a live view of the sessions\' statecharts (its URL, with a token, is logged at start)' }),
@@ -112,21 +115,21 @@ export const SETTINGS = [
     variable: 'BAMBOO_RATE_LIMIT',
     value: integer(0),
     default: undefined,
-    defaultLabel: '6000 with API keys, else off',
+    defaultLabel: `${KEYED_DEFAULTS.rateLimitPerMinute} with API keys, else off`,
     meaning: 'requests per minute per tenant (`0`: no limit)',
   }),
   setting({
     variable: 'BAMBOO_MAX_RUNS_PER_TENANT',
     value: integer(0),
     default: undefined,
-    defaultLabel: '100 with API keys, else off',
+    defaultLabel: `${KEYED_DEFAULTS.maxRunsPerTenant} with API keys, else off`,
     meaning: 'concurrent runs per tenant; a start over it answers `429 too_many_runs` (`0`: no limit)',
   }),
   setting({
     variable: 'BAMBOO_MAX_STREAMS_PER_TENANT',
     value: integer(0),
     default: undefined,
-    defaultLabel: '1000 with API keys, else off',
+    defaultLabel: `${KEYED_DEFAULTS.maxStreamsPerTenant} with API keys, else off`,
     meaning: 'open event streams per tenant (`0`: no limit)',
   }),
   setting({
@@ -141,23 +144,23 @@ export const SETTINGS = [
     default: false,
     meaning: '`1`: allow the inspector although API keys exist (it shows every tenant\'s sessions)',
   }),
-  setting({ variable: 'BAMBOO_MAX_QUEUED', value: integer(0), default: 20, meaning: 'messages a session may have queued (`multitask_strategy: enqueue`); more get `409 queue_full` (`0`: no limit)' }),
-  setting({ variable: 'BAMBOO_MAX_STREAMS', value: integer(0), default: 5_000, meaning: 'open event streams in all; more are refused with `503` (`0`: no limit)' }),
-  setting({ variable: 'BAMBOO_MAX_STREAMS_PER_SESSION', value: integer(0), default: 2_000, meaning: 'open event streams of one session; more get `429 too_many_streams` (`0`: no limit)' }),
-  setting({ variable: 'BAMBOO_MAX_STREAMS_PER_CLIENT', value: integer(0), default: 2_000, meaning: 'open event streams of one client address; more get `429 too_many_streams` (`0`: no limit)' }),
+  setting({ variable: 'BAMBOO_MAX_QUEUED', value: integer(0), default: RUNTIME_DEFAULTS.maxQueued, meaning: 'messages a session may have queued (`multitask_strategy: enqueue`); more get `409 queue_full` (`0`: no limit)' }),
+  setting({ variable: 'BAMBOO_MAX_STREAMS', value: integer(0), default: DEFAULT_LIMITS.maxStreams, meaning: 'open event streams in all; more are refused with `503` (`0`: no limit)' }),
+  setting({ variable: 'BAMBOO_MAX_STREAMS_PER_SESSION', value: integer(0), default: DEFAULT_LIMITS.maxStreamsPerSession, meaning: 'open event streams of one session; more get `429 too_many_streams` (`0`: no limit)' }),
+  setting({ variable: 'BAMBOO_MAX_STREAMS_PER_CLIENT', value: integer(0), default: DEFAULT_LIMITS.maxStreamsPerClient, meaning: 'open event streams of one client address; more get `429 too_many_streams` (`0`: no limit)' }),
   setting({
     variable: 'BAMBOO_SSE_BUFFER_BYTES',
     value: integer(0),
-    default: 64 * 1024 * 1024,
+    default: DEFAULT_LIMITS.sseBufferedBytes,
     meaning: 'bytes buffered for slow event streams, all together, before the slowest are cut (they resume with `Last-Event-ID`; `0`: no limit)',
   }),
-  setting({ variable: 'BAMBOO_PAGE_BYTES', value: integer(1024), default: 4 * 1024 * 1024, meaning: 'bytes of one page of events or messages (a page always holds one item)' }),
-  setting({ variable: 'BAMBOO_MAX_CONNECTIONS', value: integer(0), default: 10_000, meaning: 'open connections in all; more are refused (`0`: no limit)' }),
-  setting({ variable: 'BAMBOO_MAX_CONNECTIONS_PER_CLIENT', value: integer(0), default: 2_500, meaning: 'open connections of one client address; more are answered `503` and closed (`0`: no limit)' }),
+  setting({ variable: 'BAMBOO_PAGE_BYTES', value: integer(1024), default: DEFAULT_LIMITS.pageBytes, meaning: 'bytes of one page of events or messages (a page always holds one item)' }),
+  setting({ variable: 'BAMBOO_MAX_CONNECTIONS', value: integer(0), default: DEFAULT_LIMITS.maxConnections, meaning: 'open connections in all; more are refused (`0`: no limit)' }),
+  setting({ variable: 'BAMBOO_MAX_CONNECTIONS_PER_CLIENT', value: integer(0), default: DEFAULT_LIMITS.maxConnectionsPerClient, meaning: 'open connections of one client address; more are answered `503` and closed (`0`: no limit)' }),
   setting({
     variable: 'BAMBOO_MAX_LIVE_BYTES',
     value: integer(1),
-    default: 256 * 1024 * 1024,
+    default: RUNTIME_DEFAULTS.maxLiveBytes,
     meaning: 'estimated memory of live actors before the least recently used idle ones are passivated',
   }),
   setting({ variable: 'BAMBOO_QUOTA_SESSIONS', value: integer(0), default: 0, meaning: 'sessions per tenant; more get `429 quota_exceeded` (`0`: no quota)' }),

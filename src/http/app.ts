@@ -28,6 +28,7 @@ import { webhookRoutes } from './routes/webhooks.js';
 import type { WebhookDeliveries } from '../webhooks/deliveries.js';
 import type { SseOptions } from './sse.js';
 import { Authenticator } from '../auth/authenticator.js';
+import { DEFAULT_LIMITS } from '../options.js';
 import { BufferBudget } from './buffer-budget.js';
 import { requireApiKey } from './auth.js';
 import { allowHosts, type FrontDoorOptions, guardOrigins } from './front-door.js';
@@ -93,8 +94,8 @@ export function createApp(options: AppOptions): Express {
   const frontDoor = access.frontDoor ?? { listenHost: '127.0.0.1', allowedHosts: [], corsOrigins: [] };
   const authenticate = requireApiKey(access.authenticator ?? new Authenticator({ configured: [] }));
   const streams = new StreamBudget({ ...NO_STREAM_LIMITS, ...access.streams }, access.tenantStreams);
-  const page = { bytes: options.budget?.pageBytes ?? 4 * 1024 * 1024, stallMs: options.budget?.pageStallMs ?? 30_000 };
-  const buffers = new BufferBudget(options.budget?.sseBufferedBytes ?? 64 * 1024 * 1024);
+  const page = { bytes: options.budget?.pageBytes ?? DEFAULT_LIMITS.pageBytes, stallMs: options.budget?.pageStallMs ?? DEFAULT_LIMITS.pageStallMs };
+  const buffers = new BufferBudget(options.budget?.sseBufferedBytes ?? DEFAULT_LIMITS.sseBufferedBytes);
   metrics.watchStreams(streams, buffers);
   const deps: RouteDeps = { runtime, idempotent: guard, sse: { ...DEFAULT_SSE, ...options.sse }, metrics, lifecycle, streams, buffers, authenticate, page, webhooks: options.webhooks };
 

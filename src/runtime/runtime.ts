@@ -42,6 +42,9 @@ export type { Delivery, Subscriber } from './event-bus.js';
 
 export const DEFAULT_LEASE_MS = 10_000;
 
+/** What the runtime keeps when its options say nothing; the CLI's settings show these. */
+export const RUNTIME_DEFAULTS = { maxLiveActors: 10_000, maxLiveBytes: 256 * 1024 * 1024, maxQueued: 20 } as const;
+
 export interface RuntimeOptions {
   /** The runtime's from now on: `shutdown` closes it. */
   store: Store;
@@ -164,8 +167,8 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
   };
   const registry: SessionRegistry = new SessionRegistry({
     store,
-    maxLive: options.maxLiveActors ?? 10_000,
-    maxLiveBytes: options.maxLiveBytes ?? 256 * 1024 * 1024,
+    maxLive: options.maxLiveActors ?? RUNTIME_DEFAULTS.maxLiveActors,
+    maxLiveBytes: options.maxLiveBytes ?? RUNTIME_DEFAULTS.maxLiveBytes,
     logger,
     onRunCutOff: (id) => recovery?.reclaim(id),
     hostDeps: {
@@ -200,7 +203,7 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
     agents: options.agents,
     defaultAgent: options.defaultAgent,
     instanceId,
-    maxQueued: options.maxQueued ?? 20,
+    maxQueued: options.maxQueued ?? RUNTIME_DEFAULTS.maxQueued,
     quotas: new Quotas(store, { sessionsPerTenant: 0, bytesPerTenant: 0, ...options.quotas }),
     logger,
     isClosing: () => closing,

@@ -45,8 +45,10 @@ export function postgresUrlProblem(url: string): string | null {
   return null;
 }
 
+export const DEFAULT_POOL_SIZE = 10;
+
 export interface PoolOptions {
-  /** Connections at most. Default 10. */
+  /** Connections at most. Default `DEFAULT_POOL_SIZE`. */
   max?: number;
   /** Called with errors of idle connections (a restarting server); they must not crash the process. */
   onIdleError?: (error: Error) => void;
@@ -119,7 +121,7 @@ export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({
     ...clientConfig(url, statementTimeoutMs),
     query_timeout: statementTimeoutMs + ANSWER_MARGIN_MS,
-    max: options.max ?? 10,
+    max: options.max ?? DEFAULT_POOL_SIZE,
     idleTimeoutMillis: 30_000,
   });
   pool.on('error', (error) => options.onIdleError?.(error));
