@@ -153,6 +153,7 @@ describe('stream modes', () => {
       { input: { topic: 'x' } },
       { command: { goto: 'running' } },
       { input: humanInput('x'), checkpointId: '0' },
+      { input: humanInput('x'), streamSubgraphs: true },
     ];
     for (const payload of refusals) expect((await failure(client.runs.create(thread.thread_id, 'demo', payload))).status, JSON.stringify(payload)).toBe(422);
     expect(await client.runs.list(thread.thread_id)).toEqual([]);

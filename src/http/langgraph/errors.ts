@@ -47,11 +47,11 @@ export function otherMethods(allowed: string[], what: string): RequestHandler {
   };
 }
 
-/** Bamboo's own codes where LangGraph's clients expect another status. */
-const STATUS_HERE: Partial<Record<SessionError['code'], number>> = {
-  // LangGraph answers malformed requests with 422.
-  invalid_request: 422,
-};
+/** Bamboo's status for a code, as LangGraph's clients expect it: LangGraph answers what is malformed or invalid with 422, not 400. */
+function statusHere(code: SessionError['code']): number {
+  const status = statusOf(code);
+  return status === 400 ? 422 : status;
+}
 
 /** The detail LangGraph's clients read, in LangGraph's words where they differ from ours. */
 function detailOf(error: SessionError): string {
@@ -67,7 +67,7 @@ export const langGraphErrors: ErrorRequestHandler = (error: unknown, req, res, _
     status = error.status;
     body = { detail: error.message };
   } else if (error instanceof SessionError) {
-    status = STATUS_HERE[error.code] ?? statusOf(error.code);
+    status = statusHere(error.code);
     body = { detail: detailOf(error), code: error.code };
   } else if (error instanceof StorageUnavailable) {
     status = error.reason === 'full' ? 507 : 503;

@@ -41,6 +41,8 @@ export const runBody = z.object({
   webhook: z.unknown().optional(),
   after_seconds: z.unknown().optional(),
   feedback_keys: z.unknown().optional(),
+  /** Refused when true: a Bamboo agent has no subgraphs whose events could be namespaced. */
+  stream_subgraphs: z.boolean().nullish(),
 });
 export type RunBody = z.output<typeof runBody>;
 
@@ -50,6 +52,7 @@ export function refuseUnsupported(body: RunBody): void {
   for (const field of ['interrupt_before', 'interrupt_after', 'webhook', 'after_seconds', 'feedback_keys'] as const) {
     if (set(body[field])) throw unsupported(`${field}`);
   }
+  if (body.stream_subgraphs === true) throw unsupported('stream_subgraphs (subgraph namespaces)');
   if (body.if_not_exists === 'create') throw unsupported('if_not_exists "create" (threads get their ids from Bamboo)');
   if (body.command && (set(body.command.goto) || set(body.command.update))) throw unsupported('command.goto and command.update');
 }
