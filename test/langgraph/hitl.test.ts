@@ -78,6 +78,7 @@ describe('a human-in-the-loop turn through @langchain/langgraph-sdk', () => {
       [resumedRun, 'success'],
       [runId, 'interrupted'],
     ]);
+    expect(await client.runs.list(thread.thread_id, { select: ['run_id', 'status'] })).toEqual(runs.map(({ run_id, status }) => ({ run_id, status })));
     expect(await client.runs.get(thread.thread_id, runId)).toMatchObject({ run_id: runId, thread_id: thread.thread_id, assistant_id: 'demo', status: 'interrupted' });
   });
 

@@ -18,8 +18,10 @@ describe('one run per thread', () => {
     expect(started).toHaveLength(1);
     expect(refused.map((result) => result.reason.status)).toEqual([409, 409, 409]);
     expect(refused[0].reason.text).toContain('already running');
-    const run = (started[0] as PromiseFulfilledResult<{ run_id: string; status: string }>).value;
+    const run = (started[0] as PromiseFulfilledResult<{ run_id: string; status: string; created_at: string }>).value;
     expect(run.status).toBe('running');
+    // The run as recorded: runs.get tells the same start.
+    expect((await client.runs.get(thread.thread_id, run.run_id)).created_at).toBe(run.created_at);
     expect((await client.threads.get(thread.thread_id)).status).toBe('busy');
 
     const values: any = await client.runs.join(thread.thread_id, run.run_id);
@@ -86,11 +88,14 @@ describe('multitask strategies on a busy thread', () => {
     expect(await client.runs.get(thread.thread_id, pending.run_id)).toMatchObject({ run_id: pending.run_id, status: 'interrupted' });
     const stream = await collect(client.runs.joinStream(thread.thread_id, pending.run_id));
     expect(stream.map((part) => part.event)).toEqual(['metadata', 'end']);
-    const values: any = await client.runs.join(thread.thread_id, (await client.runs.list(thread.thread_id))[0].run_id);
+    // Listed as runs.get tells it, newest first.
+    const [taken, slept] = await client.runs.list(thread.thread_id);
+    expect(taken).toMatchObject({ run_id: pending.run_id, status: 'interrupted' });
+    const values: any = await client.runs.join(thread.thread_id, slept.run_id);
     expect(values.messages.map((message: any) => message.content)).toEqual(['/sleep 1000', 'Slept 1000 ms']);
   });
 
-  it('interrupt cancels the active run and runs the new input; rollback also takes the superseded turn out', async () => {
+  it('interrupt cancels the active run and runs the new input; rollback also takes the superseded turn and its run out', async () => {
     const { client } = await startLangGraph();
     const thread = await client.threads.create();
     const first = await client.runs.create(thread.thread_id, 'demo', { input: humanInput('/sleep 5000') });
@@ -100,11 +105,14 @@ describe('multitask strategies on a busy thread', () => {
 
     const second = await client.runs.create(thread.thread_id, 'demo', { input: humanInput('/sleep 5000') });
     const rolled: any = await client.runs.wait(thread.thread_id, 'demo', { input: humanInput('rather'), multitaskStrategy: 'rollback' });
-    expect((await client.runs.get(thread.thread_id, second.run_id)).status).toBe('interrupted');
     expect(rolled.messages.map((message: any) => message.content)).toEqual(['/sleep 5000', 'instead', 'Echo: instead', 'rather', 'Echo: rather']);
-    // The history tells each turn as it stood, the rolled-back one included.
+    // As LangGraph deletes a rolled-back run and its checkpoints: gone from the runs and the history, whose chain skips it.
+    expect((await failure(client.runs.get(thread.thread_id, second.run_id))).status).toBe(404);
+    expect((await client.runs.list(thread.thread_id)).map((run) => run.run_id)).not.toContain(second.run_id);
     const history = await client.threads.getHistory(thread.thread_id);
-    expect(history.map((state) => (state.values as any).messages.length)).toEqual([5, 4, 3, 1]);
+    expect(history.map((state) => (state.values as any).messages.length)).toEqual([5, 3, 1]);
+    expect(history.map((state) => state.parent_checkpoint?.checkpoint_id ?? null)).toEqual([history[1].checkpoint.checkpoint_id, history[2].checkpoint.checkpoint_id, null]);
+    expect((await client.threads.getState(thread.thread_id)).parent_checkpoint).toEqual(history[0].parent_checkpoint);
 
     // With a question open, interrupt sets it aside for the new input.
     await client.runs.wait(thread.thread_id, 'demo', { input: humanInput('/ask Sure? | yes | no') });
@@ -113,6 +121,18 @@ describe('multitask strategies on a busy thread', () => {
     const moved: any = await client.runs.wait(thread.thread_id, 'demo', { input: humanInput('other'), multitaskStrategy: 'interrupt' });
     expect(moved.__interrupt__).toBeUndefined();
     expect(moved.messages.at(-1).content).toBe('Echo: other');
+
+    // With a question open, rollback takes the asking turn out: its run and its checkpoint.
+    await client.runs.wait(thread.thread_id, 'demo', { input: humanInput('/ask Again? | yes | no') });
+    const [asking] = await client.runs.list(thread.thread_id);
+    const before = await client.threads.getHistory(thread.thread_id);
+    const replaced: any = await client.runs.wait(thread.thread_id, 'demo', { input: humanInput('never mind'), multitaskStrategy: 'rollback' });
+    expect(replaced.messages.slice(-3).map((message: any) => message.content)).toEqual(['Echo: other', 'never mind', 'Echo: never mind']);
+    expect((await failure(client.runs.get(thread.thread_id, asking.run_id))).status).toBe(404);
+    const after = await client.threads.getHistory(thread.thread_id);
+    expect(after.length).toBe(before.length);
+    expect(after[0].parent_checkpoint?.checkpoint_id).toBe(before[1].checkpoint.checkpoint_id);
+    expect((await client.threads.getState(thread.thread_id)).parent_checkpoint?.checkpoint_id).toBe(before[1].checkpoint.checkpoint_id);
   });
 
   it('cancel interrupts the run and its stream; the turn can be run again; unknown runs are 404', async () => {

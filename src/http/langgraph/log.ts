@@ -100,24 +100,45 @@ export async function findEvent(sessions: TenantSessions, id: string, lastSeq: n
 /**
  * The checkpoint of the latest turn closed before event `seq`, as
  * `readHistory` closes turns (a run's ending and the state changes right
- * after it), or null: the parent of a state at `seq`. Read back from `seq`,
- * so it costs the log since that turn, not the whole log.
+ * after it) and keeps them (not rolled back), or null: the parent of a state
+ * at `seq`. Read back from `seq`, so it costs the log since that turn, not
+ * the whole log.
  */
 export async function turnBefore(sessions: TenantSessions, id: string, seq: number): Promise<number | null> {
   for (let until = seq - 1; until > 0; ) {
     const ending = await findEvent(sessions, id, until, isRunEnding);
     if (!ending) return null;
     let closed = ending.seq;
-    // A few at a time: one state change or two follow an ending, then the log goes on.
+    let removed: string[] | null = null;
+    // A few at a time: one state change or two follow an ending, then the log goes on. A rollback
+    // takes the turn's messages out right after its ending (and the withdrawal of its question).
     for await (const event of eventsBetween(sessions, id, ending.seq, seq, 4)) {
-      if (event.type !== 'state_changed' || event.seq !== closed + 1) break;
-      closed = event.seq;
+      if (event.type === 'state_changed' && event.seq === closed + 1) closed = event.seq;
+      else if (event.type !== 'question_withdrawn') {
+        if (event.type === 'messages_removed') removed = event.message_ids;
+        break;
+      }
+    }
+    if (removed) {
+      // Rolled back, with every run of its turn: the parent is a turn before the turn's first message.
+      until = (await firstAppended(sessions, id, removed, ending.seq)) - 1;
+      continue;
     }
     if (closed < seq) return closed;
     // The turn closes at `seq` itself: its parent is the turn before.
     until = ending.seq - 1;
   }
   return null;
+}
+
+/** The earliest `seq` at which one of `messageIds` was appended, before `seq`; `seq` when none was. */
+async function firstAppended(sessions: TenantSessions, id: string, messageIds: readonly string[], seq: number): Promise<number> {
+  let first = seq;
+  for (const messageId of messageIds) {
+    const appended = await findEvent(sessions, id, seq, (event) => event.type === 'message_appended' && event.message.id === messageId);
+    if (appended) first = Math.min(first, appended.seq);
+  }
+  return first;
 }
 
 /** The `seq` of `runId`'s `run_started`, at or after `after + 1`: a command may record other events before it. */
@@ -150,16 +171,21 @@ function end(run: RunRecord, ending: RunEnding): void {
   run.endedAt = ending.at;
 }
 
-/** One run by id, or null: its start read back from the log's end, then forward to its end. */
+/**
+ * One run by id, or null: its start read back from the log's end, then
+ * forward to its end and on, since a later rollback of its turn removes it,
+ * as LangGraph's rollback deletes the run.
+ */
 export async function findRun(sessions: TenantSessions, id: string, runId: string, lastSeq: number): Promise<RunRecord | null> {
   const start = await findEvent(sessions, id, lastSeq, (event) => event.type === 'run_started' && event.run_id === runId);
   if (start?.type !== 'run_started') return null;
   const run = started(start);
+  const appendedSince = new Set<string>();
   for await (const event of eventsBetween(sessions, id, run.startSeq)) {
-    if (isRunEnding(event) && event.run_id === runId) {
-      end(run, event);
-      break;
-    }
+    if (isRunEnding(event) && event.run_id === runId) end(run, event);
+    else if (event.type === 'message_appended') appendedSince.add(event.message.id);
+    // Messages of its turn were appended before it started: taking one out rolls the run back.
+    else if (event.type === 'messages_removed' && event.message_ids.some((message) => !appendedSince.has(message))) return null;
   }
   return run;
 }
@@ -178,14 +204,34 @@ export interface History {
   turns: StatePoint[];
 }
 
-/** The whole log, read once: every run and every committed turn with the transcript as it then stood. */
+/**
+ * The whole log, read once: every run and every committed turn with the
+ * transcript as it then stood. A rolled-back turn leaves both, as LangGraph's
+ * rollback deletes its run and checkpoints; a queued message taken back
+ * before it ran stays as a cancelled run, under the id its pending run had.
+ */
 export async function readHistory(sessions: TenantSessions, id: string): Promise<History> {
-  const runs: RunRecord[] = [];
-  const turns: StatePoint[] = [];
+  let runs: RunRecord[] = [];
+  let turns: StatePoint[] = [];
   const transcript = new Transcript();
+  const appendedAt = new Map<string, number>();
+  const queued = new Map<string, SessionEvent>();
+  const takenBack: RunRecord[] = [];
   let current: RunRecord | null = null;
   for await (const event of eventsBetween(sessions, id, 0)) {
     transcript.apply(event);
+    if (event.type === 'message_appended') appendedAt.set(event.message.id, event.seq);
+    else if (event.type === 'message_queued') queued.set(event.message.id, event);
+    else if (event.type === 'message_dequeued') {
+      const asked = queued.get(event.message_id);
+      if (asked) takenBack.push({ id: event.message_id, status: 'cancelled', startedAt: asked.at, endedAt: event.at, startSeq: asked.seq, ending: null });
+    } else if (event.type === 'messages_removed') {
+      // The turn began with the earliest message taken out: its runs, and their checkpoints, go.
+      const from = Math.min(...event.message_ids.map((message) => appendedAt.get(message) ?? Number.MAX_SAFE_INTEGER));
+      const gone = new Set(runs.filter((run) => run.startSeq > from).map((run) => run.id));
+      runs = runs.filter((run) => !gone.has(run.id));
+      turns = turns.filter((turn) => turn.runId === null || !gone.has(turn.runId));
+    }
     if (event.type === 'run_started') runs.push((current = started(event)));
     else if (isRunEnding(event) && current?.id === event.run_id) {
       end(current, event);
@@ -195,10 +241,14 @@ export async function readHistory(sessions: TenantSessions, id: string): Promise
     } else if (event.type === 'state_changed') {
       // The state change that follows an ending in the same commit is part of that turn.
       const last = turns.at(-1);
-      if (last && last.seq === event.seq - 1) last.seq = event.seq;
+      if (last && last.seq === event.seq - 1) {
+        last.seq = event.seq;
+        last.at = event.at;
+      }
     }
   }
-  return { runs, turns };
+  // In order of creation, as LangGraph lists runs: a taken-back message where it was queued.
+  return { runs: takenBack.length === 0 ? runs : [...runs, ...takenBack].sort((a, b) => a.startSeq - b.startSeq), turns };
 }
 
 /** The points of the thread's history, newest first: the turns, and now, when something happened since the last. */

@@ -32,11 +32,17 @@ export async function runFacts(sessions: TenantSessions, session: SessionView, r
     if (fate.kind === 'waiting') return { id: ref, status: 'pending', startedAt: fate.queuedAt, endedAt: null };
     return { id: ref, status: 'cancelled', startedAt: fate.queuedAt, endedAt: fate.at };
   }
-  const last = session.last_run;
-  if (last?.id === ref) return { id: last.id, status: last.status, startedAt: last.started_at, endedAt: last.ended_at };
+  const last = lastRunFacts(session, ref);
+  if (last) return last;
   const run = await findRun(sessions, session.id, ref, session.last_event_seq);
   if (!run) throw runNotFound(ref);
   return run;
+}
+
+/** The session's last run, when it is `runId`: read from the session, without the log. */
+export function lastRunFacts(session: SessionView, runId: string): RunFacts | null {
+  const last = session.last_run;
+  return last?.id === runId ? { id: last.id, status: last.status, startedAt: last.started_at, endedAt: last.ended_at } : null;
 }
 
 /** Where the run `ref` starts, waiting (until `signal` aborts) while it is queued; null when it never will. */

@@ -10,12 +10,12 @@ import { type RouteDeps, sessionsFor } from '../routes/deps.js';
 import { parse } from '../validation.js';
 import { LangGraphError, notProvided, otherMethods, runNotFound, unsupported } from './errors.js';
 import { readHistory, runStartAfter } from './log.js';
-import { isQueuedRef, runFacts, runStart, type RunStart } from './run-lookup.js';
+import { isQueuedRef, lastRunFacts, runFacts, runStart, type RunStart } from './run-lookup.js';
 import { cancelRun, openWaitingStream, streamNeverStarted, streamRun } from './run-stream.js';
 import { cancelQuery, joinStreamQuery, runBody, runListQuery, type StreamMode, streamModes } from './schemas.js';
 import { startRun, type StartedRun } from './start-run.js';
 import { loadThread } from './threads.js';
-import { pendingRunView, runView } from './views.js';
+import { pendingRunView, runView, selectFields } from './views.js';
 import { answerWhenDone, runEnd, valuesAfter } from './wait.js';
 
 /** How long `cancel` with `wait` waits for the run to end. */
@@ -117,7 +117,10 @@ export function runRoutes(router: Router, { runtime, lifecycle, buffers, sse, st
       const started = await startRun(sessions(req), session, body);
       res.setHeader('Content-Location', runPath(session.id, started.runId));
       if (started.queued) return res.json(pendingRunView(session, started.queued));
-      res.json(runView(session, { id: started.runId, status: 'running', startedAt: new Date().toISOString(), endedAt: null }, started.strategy));
+      // The run as recorded, so `runs.get` and `runs.list` tell the same times; a run that ended at once shows so.
+      const now = await sessions(req).getSession(session.id);
+      const facts = lastRunFacts(now, started.runId) ?? { id: started.runId, status: 'running', startedAt: new Date().toISOString(), endedAt: null };
+      res.json(runView(now, facts, started.strategy));
     })
     .get(async (req, res) => {
       const query = parse(runListQuery, req.query, 'query');
@@ -127,7 +130,9 @@ export function runRoutes(router: Router, { runtime, lifecycle, buffers, sse, st
       const done = query.status === 'pending' ? [] : (await readHistory(sessions(req), session.id)).runs.reverse().map((run) => runView(session, run));
       const runs = [...pending, ...done].filter((run) => !query.status || run.status === query.status);
       const offset = query.offset ?? 0;
-      res.json(runs.slice(offset, offset + (query.limit ?? 10)));
+      const page = runs.slice(offset, offset + (query.limit ?? 10));
+      const select = query.select === undefined ? null : [query.select].flat();
+      res.json(select ? page.map((run) => selectFields(run, select)) : page);
     })
     .all(otherMethods(['GET', 'POST'], 'on a thread\'s runs'));
 
