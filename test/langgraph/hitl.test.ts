@@ -78,6 +78,8 @@ describe('a human-in-the-loop turn through @langchain/langgraph-sdk', () => {
       [resumedRun, 'success'],
       [runId, 'interrupted'],
     ]);
+    expect((await failure(client.runs.list(thread.thread_id, { status: 'lost' as never }))).status).toBe(422);
+    expect((await failure(client.threads.getHistory(thread.thread_id, { before: { configurable: { checkpoint_id: 'abc' } } }))).status).toBe(404);
     expect(await client.runs.list(thread.thread_id, { select: ['run_id', 'status'] })).toEqual(runs.map(({ run_id, status }) => ({ run_id, status })));
     expect(await client.runs.get(thread.thread_id, runId)).toMatchObject({ run_id: runId, thread_id: thread.thread_id, assistant_id: 'demo', status: 'interrupted' });
   });

@@ -141,10 +141,13 @@ export const cancelQuery = z.object({
 
 const count = (name: string) => z.string().regex(/^\d{1,6}$/, `${name} must be a non-negative integer`).transform(Number);
 
+/** LangGraph's run statuses, as `runs.list` filters on them. */
+export const RUN_STATUSES = ['pending', 'running', 'error', 'success', 'timeout', 'interrupted'] as const;
+
 export const runListQuery = z.object({
   limit: count('limit').optional(),
   offset: count('offset').optional(),
-  status: z.string().optional(),
+  status: z.enum(RUN_STATUSES).optional(),
   select: z.union([z.string(), z.array(z.string())]).optional(),
 });
 

@@ -113,7 +113,9 @@ export function threadRoutes(router: Router, runtime: SessionRuntime): void {
     const query = parse(historyBody, req.body ?? {}, 'body');
     const session = await loadThread(sessions(req), req.params.id);
     const before = query.before?.configurable?.checkpoint_id ?? query.before?.checkpoint_id;
-    const points = (await history(sessions(req), session)).filter((point) => !before || point.seq < Number(before));
+    const all = await history(sessions(req), session);
+    if (before && !all.some((point) => String(point.seq) === before)) throw new LangGraphError(404, `Checkpoint ${before} not found`);
+    const points = before ? all.filter((point) => point.seq < Number(before)) : all;
     // Each state carries its transcript: the page also stops at a byte budget (its first state always in), as the native pages do.
     // Each state is encoded once, to be measured and sent.
     const states: string[] = [];

@@ -6,7 +6,7 @@
  */
 import type { Message, MultitaskStrategy, Question, QueuedMessage, RunStatus as BambooRunStatus, SessionView } from '../../domain/types.js';
 import { type LangChainMessage, toLangChain } from './messages.js';
-import type { ThreadStatus } from './schemas.js';
+import type { RUN_STATUSES, ThreadStatus } from './schemas.js';
 
 export const NODE = 'running';
 
@@ -205,7 +205,7 @@ export function emptyStateView(session: SessionView) {
   };
 }
 
-export type LangGraphRunStatus = 'pending' | 'running' | 'error' | 'success' | 'timeout' | 'interrupted';
+export type LangGraphRunStatus = (typeof RUN_STATUSES)[number];
 
 /** A question ends a run as LangGraph's `interrupt()` does; so do a cancel and a crash. `pending`: a queued message. */
 export function runStatus(status: BambooRunStatus | 'pending'): LangGraphRunStatus {
