@@ -92,12 +92,18 @@ export function createApp(options: AppOptions): Express {
   const lifecycle = options.lifecycle ?? new Lifecycle();
   const access = options.access ?? {};
   const frontDoor = access.frontDoor ?? { listenHost: '127.0.0.1', allowedHosts: [], corsOrigins: [] };
-  const authenticate = requireApiKey(access.authenticator ?? new Authenticator({ configured: [] }));
+  // One limiter for both APIs: a tenant's requests count together, wherever they go.
+  const rateLimit = access.rateLimitPerMinute ? tenantRateLimit(access.rateLimitPerMinute, access.rateLimitStore) : null;
+  const admit = [
+    requireApiKey(access.authenticator ?? new Authenticator({ configured: [] })),
+    ...(rateLimit ? [rateLimit] : []),
+    jsonBody(options.bodyLimitBytes ?? 1024 * 1024),
+  ];
   const streams = new StreamBudget({ ...NO_STREAM_LIMITS, ...access.streams }, access.tenantStreams);
   const page = { bytes: options.budget?.pageBytes ?? DEFAULT_LIMITS.pageBytes, stallMs: options.budget?.pageStallMs ?? DEFAULT_LIMITS.pageStallMs };
   const buffers = new BufferBudget(options.budget?.sseBufferedBytes ?? DEFAULT_LIMITS.sseBufferedBytes);
   metrics.watchStreams(streams, buffers);
-  const deps: RouteDeps = { runtime, idempotent: guard, sse: { ...DEFAULT_SSE, ...options.sse }, metrics, lifecycle, streams, buffers, authenticate, page, webhooks: options.webhooks };
+  const deps: RouteDeps = { runtime, idempotent: guard, sse: { ...DEFAULT_SSE, ...options.sse }, metrics, lifecycle, streams, buffers, admit, page, webhooks: options.webhooks };
 
   const app = express();
   app.disable('x-powered-by');
@@ -108,15 +114,11 @@ export function createApp(options: AppOptions): Express {
   app.use(allowHosts(frontDoor));
   app.use(metrics.timeRequests());
   app.use(guardOrigins(frontDoor));
-  app.use(jsonBody(options.bodyLimitBytes ?? 1024 * 1024));
 
-  // One limiter for both APIs: a tenant's requests count together, wherever they go.
-  const rateLimit = access.rateLimitPerMinute ? tenantRateLimit(access.rateLimitPerMinute, access.rateLimitStore) : null;
   const api = Router();
   // The API's description is public; everything else needs a key when keys exist.
   openapiRoutes(api, deps);
-  api.use(authenticate);
-  if (rateLimit) api.use(rateLimit);
+  api.use(admit);
   // The busiest routes first: a request walks the routes in order until one matches.
   for (const register of [runRoutes, messageRoutes, eventRoutes, sessionRoutes, machineRoutes, webhookRoutes]) register(api, deps);
   api.use(replayOnRace);
@@ -124,7 +126,7 @@ export function createApp(options: AppOptions): Express {
   api.use(errorHandler);
   // The API first: it carries the load; the rest is looked up only when it does not match.
   app.use('/api/v1', api);
-  app.use('/langgraph', ...langGraphApi(deps, rateLimit));
+  app.use('/langgraph', ...langGraphApi(deps));
 
   const site = Router();
   for (const register of [serviceRoutes, consoleRoutes]) register(site, deps);

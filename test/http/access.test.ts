@@ -58,6 +58,11 @@ describe('API keys', () => {
       expectUnauthorized(await server.call(method, `${API}${path}`, { headers: as('not-a-key-of-anyone-at-all-0000') }));
       expectUnauthorized(await server.call(method, `${API}${path}`, { headers: { Authorization: 'Basic abc' } }));
     }
+    // A body is read only once the key is good: malformed JSON without a key is 401, on both APIs.
+    const malformed = { raw: '{"content":', headers: { 'Content-Type': 'application/json' } };
+    expectUnauthorized(await server.call('POST', `${API}/sessions/${session.id}/messages`, malformed));
+    expect((await server.call('POST', '/langgraph/threads', malformed)).status).toBe(401);
+    expect((await server.call('POST', `${API}/sessions/${session.id}/messages`, { ...malformed, headers: { ...malformed.headers, ...as(ACME) } })).status).toBe(400);
     const sse = await server.call('GET', `${API}/sessions/${session.id}/events`, { headers: { Accept: 'text/event-stream' } });
     expectUnauthorized(sse);
     expectUnauthorized(await server.call('GET', '/metrics'));
@@ -150,6 +155,8 @@ describe('per-tenant limits', () => {
     expect(replies[0]!.headers.get('ratelimit-limit')).toBe('5');
     expect(replies[4]!.headers.get('ratelimit-remaining')).toBe('0');
     expectError(replies[5]!, 429, 'rate_limited', { limit: 5 });
+    // The metrics, which need a key, count too.
+    expect((await server.call('GET', '/metrics', { headers: as(ACME) })).status).toBe(429);
     expect(Number(replies[5]!.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(replies[5]!.headers.get('ratelimit-policy')).toBe('5;w=60');
     expect((await server.call('GET', `${API}/sessions`, { headers: as(BETA) })).status).toBe(200);

@@ -29,15 +29,14 @@ const exposeSdkHeaders: RequestHandler = (_req, res, next) => {
 const notFound: RequestHandler = (req, _res, next) => next(new LangGraphError(404, `No route for ${req.method} ${req.path}`));
 
 /**
- * The router and its error handler, for `app.use('/langgraph', ...langGraphApi(deps, rateLimit))`.
- * `rateLimit` is the native API's own limiter, so a tenant's requests count together.
+ * The router and its error handler, for `app.use('/langgraph', ...langGraphApi(deps))`.
+ * `deps.admit` holds the native API's own rate limiter, so a tenant's requests count together.
  */
-export function langGraphApi(deps: RouteDeps, rateLimit: RequestHandler | null = null): [Router, ErrorRequestHandler] {
+export function langGraphApi(deps: RouteDeps): [Router, ErrorRequestHandler] {
   const router = Router();
   router.use(exposeSdkHeaders);
   metaRoutes(router);
-  router.use(deps.authenticate);
-  if (rateLimit) router.use(rateLimit);
+  router.use(deps.admit);
   router.all(['/runs/crons{/*rest}', '/threads/:id/runs/crons{/*rest}'], notProvided('Crons'));
   router.all('/store{/*rest}', notProvided('The store API'));
   assistantRoutes(router, deps.runtime.agentNames);
@@ -45,6 +44,6 @@ export function langGraphApi(deps: RouteDeps, rateLimit: RequestHandler | null =
   runRoutes(router, deps);
   router.use(notFound);
   router.use(langGraphErrors);
-  // Also after the router: errors raised before it (a malformed JSON body) are answered in the same shape.
+  // Also after the router: errors raised before it (a refused Host or Origin) are answered in the same shape.
   return [router, langGraphErrors];
 }

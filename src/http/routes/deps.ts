@@ -20,8 +20,12 @@ export interface RouteDeps {
   buffers: BufferBudget;
   /** One page of events or messages: its byte budget, and how long a client may leave part of it unread. */
   page: { bytes: number; stallMs: number };
-  /** Requires an API key when keys exist; sets the request's tenant. */
-  authenticate: RequestHandler;
+  /**
+   * The front of every route that needs a key, in order: the key check (when
+   * keys exist; it sets the request's tenant), the tenant's rate limit, then
+   * the JSON body, so a request without a valid key is refused unread.
+   */
+  admit: RequestHandler[];
   /** The webhook deliveries' list and retry; without it those routes are not served. */
   webhooks?: WebhookDeliveries;
 }

@@ -7,7 +7,7 @@ import type { RegisterRoutes } from './deps.js';
 /** How long readiness waits for storage: a probe is answered in time, even when the database froze. */
 export const READY_TIMEOUT_MS = 2_000;
 
-export const serviceRoutes: RegisterRoutes = (router, { runtime, metrics, authenticate }) => {
+export const serviceRoutes: RegisterRoutes = (router, { runtime, metrics, admit }) => {
   router
     .route('/healthz')
     .get((_req, res) => {
@@ -29,7 +29,7 @@ export const serviceRoutes: RegisterRoutes = (router, { runtime, metrics, authen
 
   router
     .route('/metrics')
-    .get(authenticate, async (_req, res) => {
+    .get(...admit, async (_req, res) => {
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     })
     .all(methodNotAllowed(['GET']));
