@@ -7,6 +7,8 @@ import { DELIVERY_STATUSES } from '../domain/webhooks.js';
 
 const METADATA_MAX_BYTES = 16 * 1024;
 export const METADATA_MAX_DEPTH = 16;
+/** The longest text a client sends: a message, an answer, a system prompt (both APIs). */
+export const MAX_TEXT_CHARS = 100_000;
 
 /** Walks without recursion: a body of 200,000 nested arrays must not overflow the stack. */
 function depthAtMost(value: unknown, max: number): boolean {
@@ -34,13 +36,13 @@ export const shallowObject = z
 export const createSessionBody = z.strictObject({
   title: z.string().max(200).nullable().optional(),
   agent: z.string().min(1).max(100).optional(),
-  system_prompt: z.string().max(100_000).nullable().optional(),
+  system_prompt: z.string().max(MAX_TEXT_CHARS).nullable().optional(),
   metadata: shallowObject.refine((value) => Buffer.byteLength(JSON.stringify(value)) <= METADATA_MAX_BYTES, 'must be at most 16 KiB as JSON').optional(),
 });
 
 export const appendMessageBody = z
   .strictObject({
-    content: z.string().min(1).max(100_000),
+    content: z.string().min(1).max(MAX_TEXT_CHARS),
     resume: z.boolean().optional(),
     multitask_strategy: z.enum(MULTITASK_STRATEGIES).optional(),
   })
@@ -51,7 +53,7 @@ export const appendMessageBody = z
 
 export const respondBody = z.strictObject({
   question_id: z.string().min(1).max(200),
-  answer: z.string().min(1).max(100_000),
+  answer: z.string().min(1).max(MAX_TEXT_CHARS),
 });
 
 /** `/resume` and `/cancel` take no body, or `{}`. */

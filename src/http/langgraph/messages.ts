@@ -6,6 +6,7 @@
  */
 import type { Message, ToolCall } from '../../domain/types.js';
 import { LangGraphError, unsupported } from './errors.js';
+import { MAX_TEXT_CHARS } from '../validation.js';
 
 export interface LangChainMessage {
   type: 'human' | 'ai' | 'tool';
@@ -18,8 +19,6 @@ export interface LangChainMessage {
   invalid_tool_calls?: { id: string; name: string; args: string; error: string; type: 'invalid_tool_call' }[];
 }
 
-/** Longest user message, as in the native API. */
-const MAX_CONTENT = 100_000;
 
 export function toLangChain(message: Message): LangChainMessage {
   const base = { id: message.id, content: message.content, additional_kwargs: {}, response_metadata: {} };
@@ -76,7 +75,7 @@ export function userTurn(input: unknown): string | null {
 function humanText(message: unknown): string {
   const text = typeof message === 'string' ? message : contentOf(message);
   if (text.length === 0) throw invalid('input.messages[0]: content must not be empty');
-  if (text.length > MAX_CONTENT) throw invalid(`input.messages[0]: content must be at most ${MAX_CONTENT} characters`);
+  if (text.length > MAX_TEXT_CHARS) throw invalid(`input.messages[0]: content must be at most ${MAX_TEXT_CHARS} characters`);
   return text;
 }
 

@@ -12,6 +12,7 @@ import type { TenantSessions } from '../../runtime/runtime.js';
 import { LangGraphError, unsupported } from './errors.js';
 import { userTurn } from './messages.js';
 import { refuseUnsupported, type RunBody } from './schemas.js';
+import { MAX_TEXT_CHARS } from '../validation.js';
 
 export interface StartedRun {
   /** The run's id; for a queued message, the message's id until its run starts. */
@@ -83,6 +84,7 @@ async function answer(sessions: TenantSessions, session: SessionView, resume: un
   if (typeof value !== 'string' || value.length === 0) {
     throw new LangGraphError(422, 'command.resume must be the answer (a non-empty string), or { "<interrupt id>": answer }');
   }
+  if (value.length > MAX_TEXT_CHARS) throw new LangGraphError(422, `command.resume: the answer must be at most ${MAX_TEXT_CHARS} characters`);
   if (!questionId) return noInterrupt(session, strategy);
   let outcome: RespondOutcome;
   try {
