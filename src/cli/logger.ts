@@ -38,6 +38,18 @@ function bufferedStdout() {
 }
 
 /**
+ * Exits with `code` once the log's buffer is written, or after `waitMs` (a
+ * reader that stopped reading). The write is asynchronous on purpose: on a
+ * stdout whose reader has gone (`| head`, a crashed log shipper) it fails
+ * with EPIPE, and pino then stops writing; left to the exit's synchronous
+ * flush, the same write would be retried forever and the process never end.
+ */
+export function exitAfterLogs(logger: Logger, code: number, waitMs = 1_000): void {
+  setTimeout(() => process.exit(code), waitMs);
+  logger.flush(() => process.exit(code));
+}
+
+/**
  * JSON lines carry `instance` (`BAMBOO_INSTANCE_ID`), so the logs of several
  * instances can be merged; readable lines, on one terminal, name it at start only.
  */

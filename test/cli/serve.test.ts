@@ -54,6 +54,16 @@ describe('bamboo-server', () => {
     for (const line of cli.output.stdout.split('\n').filter((text) => text.startsWith('{'))) expect(line.match(/"instance":/g)).toHaveLength(1);
   });
 
+  it('stops on SIGTERM also when the reader of its stdout has gone (`| head -1`, a crashed log shipper)', async () => {
+    const cli = await start(['--port', '0'], { BAMBOO_DB: ':memory:' });
+    // The reader goes: the server's next log write meets a closed pipe.
+    cli.child.stdout!.destroy();
+    expect((await fetch(`${cli.url}/healthz`)).status).toBe(200);
+    const finished = await cli.stop('SIGTERM');
+    // Not killed by the 15 s fallback: it exited by itself.
+    expect([finished.signal, finished.code]).toEqual([null, 0]);
+  });
+
   it('`npm start` stops with the server when a process manager sends SIGTERM to npm', async () => {
     const npm = spawn('npm', ['start', '--silent'], {
       cwd: ROOT,

@@ -12,7 +12,7 @@ import { checkAgent, checkDatabase, databaseError, listenError } from '../checks
 import type { Command, CommandContext } from '../command.js';
 import { ConfigError, flagOptions, parseFlags, resolveConfig } from '../config.js';
 import { helpText } from '../help.js';
-import { createLogger } from '../logger.js';
+import { createLogger, exitAfterLogs } from '../logger.js';
 import type { Config } from '../settings.js';
 
 export const serve: Command = {
@@ -187,7 +187,8 @@ function stopOnSignals({ server, inspector }: Running, logger: Logger): void {
     if (stopping) {
       // A second Ctrl-C means "now": runs not yet recorded are recovered as interrupted at the next start.
       logger.warn({ signal }, 'second signal; exiting without waiting');
-      process.exit(1);
+      exitAfterLogs(logger, 1, 200);
+      return;
     }
     stopping = true;
     logger.info({ signal }, 'shutting down');
@@ -200,11 +201,11 @@ function stopOnSignals({ server, inspector }: Running, logger: Logger): void {
       .then(
         (interrupted) => {
           logInterruptedRuns(logger, interrupted);
-          process.exit(0);
+          exitAfterLogs(logger, 0);
         },
         (err: unknown) => {
           logger.error({ err }, 'shutdown failed');
-          process.exit(1);
+          exitAfterLogs(logger, 1);
         },
       );
   };
