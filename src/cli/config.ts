@@ -84,7 +84,7 @@ export function resolveConfig(flags: Record<string, string | boolean | undefined
     }
     const parsed = entry.value.schema.safeParse(raw);
     if (!parsed.success) {
-      const shown = entry.secret ? '' : ` (got ${JSON.stringify(raw)})`;
+      const shown = entry.secret ? '' : ` (got ${JSON.stringify(entry.value.shown?.(raw) ?? raw)})`;
       throw new ConfigError(`${source} ${parsed.error.issues[0]!.message}${shown}; see bamboo-server --help`);
     }
     config[entry.variable] = parsed.data;

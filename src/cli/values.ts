@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { type ConfiguredKey, parseConfiguredKeys } from '../auth/keys.js';
+import { isPostgresUrl, redactUrl } from '../storage/postgres/connection.js';
 import { checkSecret, isReceiverUrl } from '../webhooks/urls.js';
 
 export interface Value<T> {
@@ -16,6 +17,8 @@ export interface Value<T> {
   isSwitch?: boolean;
   /** How a value is written back as text, for `--help` and the README. */
   format(value: T): string;
+  /** How the raw text may be quoted in an error, when not as it is (a password in a URL). */
+  shown?(raw: string): string;
 }
 
 export function integer(min: number, max?: number): Value<number> {
@@ -45,6 +48,21 @@ export function milliseconds(min: number): Value<number> {
 export const text: Value<string> = { schema: z.string(), placeholder: '<text>', format: (value) => value };
 
 export const path: Value<string> = { ...text, placeholder: '<path>' };
+
+const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
+
+/** A SQLite file, `:memory:`, or a PostgreSQL URL; a URL of another scheme (`mysql://`, `postgress://`) would otherwise become a file of that name. */
+export const database: Value<string> = {
+  schema: z.string().superRefine((value, ctx) => {
+    const scheme = SCHEME.exec(value.trim())?.[1];
+    if (scheme !== undefined && !isPostgresUrl(value)) {
+      ctx.addIssue({ code: 'custom', message: `must be a SQLite file, :memory:, or a postgres:// (or postgresql://) URL; ${scheme}:// is not a database this server opens` });
+    }
+  }),
+  placeholder: '<path|url>',
+  format: (value) => value,
+  shown: redactUrl,
+};
 
 export const toggle: Value<boolean> = {
   schema: z

@@ -3,14 +3,14 @@
  * readable line on stderr that names the setting (or file) and what to do,
  * never a stack trace; nothing is started.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkFlagsTakenByNpm } from '../../src/cli/checks.js';
-import { runCli, STACK_LINE, type Finished } from './run.js';
+import { ROOT, runCli, STACK_LINE, type Finished } from './run.js';
 
 let dir: string;
 let taken: Server;
@@ -116,6 +116,15 @@ describe.concurrent('configuration errors', () => {
     const line = expectConfigError(await runCli([], { BAMBOO_DB: join(file, 'bamboo.db') }), 'BAMBOO_DB', join(file, 'bamboo.db'), 'writable path', ':memory:');
     expect(line).toContain('not a folder');
     expectConfigError(await runCli(['--db', join(file, 'deeper', 'x.db')]), '--db', join(file, 'deeper', 'x.db'));
+  });
+
+  it('a database URL of another scheme, or a misspelt one, is refused rather than made a file of that name; its password is not shown', async () => {
+    for (const url of ['mysql://u:hunter2@127.0.0.1/db', 'postgress://u:hunter2@127.0.0.1:5432/db']) {
+      const scheme = url.split(':')[0]!;
+      const line = expectConfigError(await runCli(['--db', url]), '--db', 'postgres://', `${scheme}://`);
+      expect(line).not.toContain('hunter2');
+      expect(existsSync(join(ROOT, `${scheme}:`))).toBe(false);
+    }
   });
 
   it('a database folder the system refuses to make, where a recursive mkdir would never return (under /proc)', async () => {
