@@ -13,6 +13,7 @@ import { EVENT_TYPES } from '../src/domain/events.js';
 import { statusOf } from '../src/http/errors.js';
 import { ERROR_CODES } from '../src/http/openapi/bodies.js';
 import { OPERATIONS } from '../src/http/openapi/operations.js';
+import { session } from '../src/http/openapi/resources.js';
 
 const doc = readFileSync(new URL('../docs/API.md', import.meta.url), 'utf8');
 /** The first cells of the table rows. */
@@ -88,6 +89,19 @@ describe('docs/API.md', () => {
     const layout = /## Layout\n\n```\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
     const top = readdirSync(new URL('../src/', import.meta.url), { withFileTypes: true }).map((entry) => `src/${entry.name}${entry.isDirectory() ? '/' : ''}`);
     for (const entry of top) expect(layout, entry).toMatch(new RegExp(`^${entry.replace('.', '\\.')}\\s`, 'm'));
+  });
+
+  it('shows sessions as the server sends them: every example of a session has exactly its fields', () => {
+    const examples = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].flatMap(([, text]) => {
+      try {
+        return [JSON.parse(text!) as Record<string, unknown>];
+      } catch {
+        return []; // A sketch with `…`, not a whole answer.
+      }
+    });
+    const sessions = examples.flatMap((example) => (example.session ? [example.session] : 'has_pending_work' in example ? [example] : []));
+    expect(sessions.length).toBeGreaterThanOrEqual(2);
+    for (const example of sessions) expect(session.safeParse(example).error?.issues ?? [], JSON.stringify(example)).toEqual([]);
   });
 
   it('describes every event type', () => {
