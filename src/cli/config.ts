@@ -23,30 +23,37 @@ export function flagOptions(extra: Options = {}): Options {
   return options;
 }
 
-/** `parseArgs`, with its errors restated as one-line `ConfigError`s. */
-export function parseFlags(argv: string[], options: Options): Record<string, string | boolean | undefined> {
-  return parseArguments(argv, options, false).flags;
+/** The help that lists a command's flags, which its errors point to. */
+const SERVE_HELP = 'bamboo-server --help';
+
+/** `parseArgs`, with its errors restated as one-line `ConfigError`s pointing to `help`. */
+export function parseFlags(argv: string[], options: Options, help = SERVE_HELP): Record<string, string | boolean | undefined> {
+  return parseArguments(argv, options, { allowPositionals: false, help }).flags;
 }
 
 /** Flags and the arguments that are not flags (a flag's value is never one of them). */
-export function parseArguments(argv: string[], options: Options, allowPositionals = true): { flags: Record<string, string | boolean | undefined>; positionals: string[] } {
+export function parseArguments(
+  argv: string[],
+  options: Options,
+  { allowPositionals = true, help = SERVE_HELP }: { allowPositionals?: boolean; help?: string } = {},
+): { flags: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals });
     return { flags: values as Record<string, string | boolean | undefined>, positionals };
   } catch (error) {
-    throw new ConfigError(describeParseError(error, argv, options));
+    throw new ConfigError(describeParseError(error, argv, options, help));
   }
 }
 
-function describeParseError(error: unknown, argv: string[], options: Options): string {
+function describeParseError(error: unknown, argv: string[], options: Options, help: string): string {
   const { code, message } = error as { code?: string; message: string };
   const option = /'(-[^' ]+)/.exec(message)?.[1] ?? '';
   switch (code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return `unknown flag ${option}; see bamboo-server --help for the flags`;
+      return `unknown flag ${option}; see ${help} for the flags`;
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL': {
       const stray = /'([^']*)'/.exec(message)?.[1] ?? '';
-      return valueOfSwitch(stray, argv, options) ?? `unexpected argument ${stray}; flags take the form --name value, see bamboo-server --help`;
+      return valueOfSwitch(stray, argv, options) ?? `unexpected argument ${stray}; flags take the form --name value, see ${help}`;
     }
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
       return message.includes('does not take an argument')

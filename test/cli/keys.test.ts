@@ -72,13 +72,15 @@ describe('bamboo-server keys', () => {
     await server.stop();
   });
 
-  it('refuses a bad tenant name, a missing action and :memory: with one line and exit code 2', async () => {
+  it('refuses a bad tenant name, a missing action, a flag of the server and :memory: with one line and exit code 2', async () => {
     for (const [args, message] of [
       [['keys', 'create'], /needs --tenant NAME/],
       [['keys', 'create', '--tenant', 'not ok!'], /needs --tenant NAME/],
       [['keys', 'rotate'], /unknown keys action "rotate"/],
       [['keys', 'list', '--db', ':memory:'], /is :memory:/],
       [['keys', 'revoke'], /needs one key id/],
+      // The server's flags are not the keys command's: the error points to the keys usage.
+      [['keys', 'list', '--port', '5'], /unknown flag --port; see bamboo-server keys --help/],
       // Not an id: never echoed, since it could be a secret typed in the wrong place.
       [['keys', 'revoke', 'postgres://bamboo:s3cret@db.example/bamboo'], /needs one key id/],
     ] as const) {

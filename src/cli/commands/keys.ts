@@ -14,6 +14,8 @@ import { ConfigError, parseArguments, parseFlags, resolveConfig } from '../confi
 /** The shape of a key's id (never echo anything else: it could be a mistyped secret). */
 const KEY_ID = /^key_[\w-]{1,64}$/;
 
+const KEYS_HELP = 'bamboo-server keys --help';
+
 const USAGE = `bamboo-server keys create --tenant NAME [--name LABEL] [--db PATH|URL]
 bamboo-server keys list [--db PATH|URL]
 bamboo-server keys revoke KEY_ID [--db PATH|URL]`;
@@ -21,7 +23,7 @@ bamboo-server keys revoke KEY_ID [--db PATH|URL]`;
 export const keys: Command = {
   name: 'keys',
   usage: 'bamboo-server keys create|list|revoke …',
-  summary: 'manage API keys in the store (a key is printed once; only its hash is kept)',
+  summary: 'manage API keys in the store; a key is printed once, only its hash kept (keys --help)',
   async run(argv, context) {
     const [action, ...rest] = argv;
     if (rest.includes('--help') || rest.includes('-h')) return usage(context, 0);
@@ -37,7 +39,7 @@ export const keys: Command = {
       case undefined:
         return usage(context, action === undefined ? 2 : 0);
       default:
-        throw new ConfigError(`unknown keys action ${JSON.stringify(action)}; use create, list or revoke`);
+        throw new ConfigError(`unknown keys action ${JSON.stringify(action)}; use create, list or revoke (see ${KEYS_HELP})`);
     }
   },
 };
@@ -48,7 +50,7 @@ function usage(context: CommandContext, code: number): number {
 }
 
 async function create(argv: string[], context: CommandContext): Promise<number> {
-  const flags = parseFlags(argv, { tenant: { type: 'string' }, name: { type: 'string' }, db: { type: 'string' } });
+  const flags = parseFlags(argv, { tenant: { type: 'string' }, name: { type: 'string' }, db: { type: 'string' } }, KEYS_HELP);
   const tenant = typeof flags.tenant === 'string' ? flags.tenant : '';
   if (!isTenantName(tenant)) throw new ConfigError("keys create needs --tenant NAME: letters, digits, '.', '_' or '-', up to 64 characters");
   const name = typeof flags.name === 'string' && flags.name.trim() !== '' ? flags.name.trim() : null;
@@ -60,7 +62,7 @@ async function create(argv: string[], context: CommandContext): Promise<number> 
 }
 
 async function list(argv: string[], context: CommandContext): Promise<number> {
-  const flags = parseFlags(argv, { db: { type: 'string' } });
+  const flags = parseFlags(argv, { db: { type: 'string' } }, KEYS_HELP);
   const records = await withStore(flags, context, (store) => store.listApiKeys());
   const rows = [['ID', 'TENANT', 'NAME', 'CREATED', 'REVOKED'], ...records.map((r) => [r.id, r.tenant, r.name ?? '-', r.created_at, r.revoked_at ?? '-'])];
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
@@ -69,7 +71,7 @@ async function list(argv: string[], context: CommandContext): Promise<number> {
 }
 
 async function revoke(argv: string[], context: CommandContext): Promise<number> {
-  const { flags, positionals } = parseArguments(argv, { db: { type: 'string' } });
+  const { flags, positionals } = parseArguments(argv, { db: { type: 'string' } }, { help: KEYS_HELP });
   const [id, ...extra] = positionals;
   if (!id || extra.length > 0 || !KEY_ID.test(id)) throw new ConfigError('keys revoke needs one key id, key_… (see bamboo-server keys list)');
   const { revoked, kind, active } = await withStore(flags, context, async (store) => ({
