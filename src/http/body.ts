@@ -2,7 +2,8 @@
  * JSON bodies only. A POST without a body needs no Content-Type; a body of
  * another type, or bytes that are not UTF-8 (Latin-1 text sent as JSON), is
  * refused with 415 rather than stored with its characters replaced. The raw
- * bytes are kept for idempotency.
+ * bytes are kept for idempotency. A key `__proto__` is refused: JSON.parse
+ * keeps it, but copying the object (as validation does) would drop it.
  */
 import { isUtf8 } from 'node:buffer';
 import express, { type RequestHandler } from 'express';
@@ -35,6 +36,26 @@ export function jsonBody(limit: number): RequestHandler {
     if (!req.is('application/json')) {
       return next(new SessionError('unsupported_media_type', 'body: Content-Type must be application/json'));
     }
-    parseJson(req, res, next);
+    parseJson(req, res, (error?: unknown) => {
+      if (error) return next(error);
+      // Only a body that may spell the key (plainly or with \u escapes) is walked.
+      const suspect = req.rawBody !== undefined && (req.rawBody.includes('__proto__') || req.rawBody.includes('\\u'));
+      if (suspect && hasProtoKey(req.body)) {
+        return next(new SessionError('invalid_request', 'body: the key "__proto__" is not allowed (it would be lost); rename it'));
+      }
+      next();
+    });
   };
+}
+
+/** Walks without recursion: a deeply nested body must not overflow the stack. */
+function hasProtoKey(value: unknown): boolean {
+  const stack = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (item === null || typeof item !== 'object') continue;
+    if (Object.hasOwn(item, '__proto__')) return true;
+    for (const child of Object.values(item)) stack.push(child);
+  }
+  return false;
 }

@@ -50,6 +50,9 @@ const CASES: Case[] = [
   { name: 'numeric title', method: 'POST', path: () => `${API}/sessions`, request: { json: { title: 1 } }, status: 400, code: 'invalid_request', mentions: 'title' },
   { name: 'metadata as an array', method: 'POST', path: () => `${API}/sessions`, request: { json: { metadata: [1, 2] } }, status: 400, code: 'invalid_request', mentions: 'metadata' },
   { name: 'metadata as a string', method: 'POST', path: () => `${API}/sessions`, request: { json: { metadata: 'x' } }, status: 400, code: 'invalid_request', mentions: 'metadata' },
+  // A key JavaScript would drop when the object is copied, plainly or spelt with escapes, at any depth.
+  { name: 'a __proto__ key in metadata', method: 'POST', path: () => `${API}/sessions`, request: raw('{"metadata":{"__proto__":{"x":1}}}'), status: 400, code: 'invalid_request', mentions: '__proto__' },
+  { name: 'an escaped __proto__ key, nested', method: 'POST', path: () => `${API}/sessions`, request: raw('{"metadata":{"a":{"\\u005f_proto__":1}}}'), status: 400, code: 'invalid_request', mentions: '__proto__' },
   { name: 'numeric question_id', method: 'POST', path: ({ asking }) => `${API}/sessions/${asking}/respond`, request: { json: { question_id: 7, answer: 'red' } }, status: 400, code: 'invalid_request', mentions: 'question_id' },
   { name: 'boolean answer', method: 'POST', path: ({ asking }) => `${API}/sessions/${asking}/respond`, request: { json: { question_id: 'q_1', answer: true } }, status: 400, code: 'invalid_request', mentions: 'answer' },
   // Unknown and missing fields

@@ -49,6 +49,14 @@ describe('metadata filters', () => {
     expect((await fetch(`${lg.server.url}/healthz`)).status).toBe(200);
   });
 
+  it('with a __proto__ key are refused with 422, not read as an empty filter that matches every thread', async () => {
+    for (const [path] of routes()) {
+      const reply = await post(path!, '{"metadata":{"__proto__":{"user":"ann"}}}');
+      expect({ path, status: reply.status }).toEqual({ path, status: 422 });
+      expect(reply.body.detail).toContain('__proto__');
+    }
+  });
+
   it('as deep as stored metadata can be still match', async () => {
     expect((await lg.client.threads.search({ metadata: { team: { name: 'blue' } } })).map((thread) => thread.thread_id)).toEqual([threadId]);
     expect(await lg.client.threads.count({ metadata: { user: 'ann' } })).toBe(1);
