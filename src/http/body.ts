@@ -15,6 +15,8 @@ declare module 'express-serve-static-core' {
   }
 }
 
+const CHARSET = /;\s*charset="?([^";\s]+)/i;
+
 function hasBody(headers: { 'content-length'?: string; 'transfer-encoding'?: string }): boolean {
   return headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
 }
@@ -35,6 +37,11 @@ export function jsonBody(limit: number): RequestHandler {
     if (!hasBody(req.headers)) return next();
     if (!req.is('application/json')) {
       return next(new SessionError('unsupported_media_type', 'body: Content-Type must be application/json'));
+    }
+    // body-parser would decode UTF-16 and others: JSON is UTF-8 (RFC 8259).
+    const charset = CHARSET.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      return next(new SessionError('unsupported_media_type', `body: charset ${charset} is not accepted; send UTF-8`));
     }
     parseJson(req, res, (error?: unknown) => {
       if (error) return next(error);

@@ -78,8 +78,14 @@ function fromClientError(error: { type?: unknown; status?: unknown; limit?: unkn
     return new SessionError('payload_too_large', `body: larger than ${limit}`);
   }
   if (status === 415) return new SessionError('unsupported_media_type', 'body: only UTF-8 JSON is accepted');
-  if (error instanceof URIError) return new SessionError('invalid_request', 'path: not valid percent-encoding');
-  return new SessionError('invalid_request', 'body: the request body could not be read');
+  return new SessionError('invalid_request', clientErrorMessage(error));
+}
+
+/** What a 4xx of Express or body-parser other than the above was about: the path, the body, or (http-errors' own words) the request. */
+export function clientErrorMessage(error: { type?: unknown; message?: unknown; expose?: unknown }): string {
+  if (error instanceof URIError) return 'path: not valid percent-encoding';
+  if (typeof error.type === 'string') return 'body: the request body could not be read';
+  return error.expose === true && typeof error.message === 'string' ? `request: ${error.message}` : 'request: not understood';
 }
 
 /** Storage that cannot do its part now: 503 (retry after a while) or 507 (no space left). */

@@ -80,6 +80,7 @@ const CASES: Case[] = [
   { name: 'form encoded', method: 'POST', path: messages, request: raw('content=hi', { 'Content-Type': 'application/x-www-form-urlencoded' }), status: 415, code: 'unsupported_media_type' },
   { name: 'XML', method: 'POST', path: () => `${API}/sessions`, request: raw('<session/>', { 'Content-Type': 'application/xml' }), status: 415, code: 'unsupported_media_type' },
   { name: 'JSON in Latin-1', method: 'POST', path: messages, request: raw('{"content":"hi"}', { 'Content-Type': 'application/json; charset=latin1' }), status: 415, code: 'unsupported_media_type' },
+  { name: 'JSON in UTF-16', method: 'POST', path: messages, request: { raw: new Blob([Buffer.from('{"content":"hi"}', 'utf16le')]), headers: { 'Content-Type': 'application/json; charset=utf-16le' } }, status: 415, code: 'unsupported_media_type', mentions: 'UTF-8' },
   { name: 'Latin-1 bytes sent as UTF-8', method: 'POST', path: messages, request: { raw: new Blob([Buffer.from('{"content":"naïve"}', 'latin1')]), headers: JSON_TYPE }, status: 415, code: 'unsupported_media_type' },
   { name: 'an overlong UTF-8 sequence', method: 'POST', path: () => `${API}/sessions`, request: { raw: new Blob([Buffer.from([...Buffer.from('{"title":"'), 0xc0, 0xaf, ...Buffer.from('"}')])]), headers: JSON_TYPE }, status: 415, code: 'unsupported_media_type' },
   { name: 'unknown content encoding', method: 'POST', path: messages, request: raw('{"content":"hi"}', { ...JSON_TYPE, 'Content-Encoding': 'zstd-nope' }), status: 415, code: 'unsupported_media_type' },
@@ -105,7 +106,7 @@ const CASES: Case[] = [
   // Headers
   { name: 'Idempotency-Key of 256 chars', method: 'POST', path: messages, request: { json: { content: 'hi' }, headers: { 'Idempotency-Key': 'k'.repeat(256) } }, status: 400, code: 'invalid_request', mentions: 'Idempotency-Key' },
   // Bad ids in the path
-  { name: 'malformed percent-encoding in the id', method: 'GET', path: () => `${API}/sessions/%ZZ`, status: 400, code: 'invalid_request' },
+  { name: 'malformed percent-encoding in the id', method: 'GET', path: () => `${API}/sessions/%ZZ`, status: 400, code: 'invalid_request', mentions: 'percent-encoding' },
   { name: 'truncated UTF-8 in the id', method: 'POST', path: () => `${API}/sessions/%E0%A4%A/messages`, request: { json: { content: 'hi' } }, status: 400, code: 'invalid_request' },
   { name: 'an id of 5000 chars', method: 'GET', path: () => `${API}/sessions/ses_${'x'.repeat(5000)}`, status: 404, code: 'session_not_found' },
   { name: 'an id with a slash', method: 'POST', path: ({ idle }) => `${API}/sessions/${idle}%2F..%2F${idle}/messages`, request: { json: { content: 'hi' } }, status: 404, code: 'session_not_found' },
@@ -167,5 +168,18 @@ describe('malformed requests', () => {
     const utf8 = await server.call('POST', `${API}/sessions`, { raw: '{"title":"naïve"}', headers: { 'Content-Type': 'application/json; charset=utf-8' } });
     expect(utf8.status, utf8.text).toBe(201);
     expect(utf8.body.session.title).toBe('naïve');
+    const quoted = await server.call('POST', `${API}/sessions`, { raw: '{}', headers: { 'Content-Type': 'application/json; charset="UTF-8"' } });
+    expect(quoted.status, quoted.text).toBe(201);
+  });
+
+  it('a Range past the end of a console file is ignored: the whole file, not an error about a body', async () => {
+    const reply = await server.call('GET', '/console/app.js', { headers: { Range: 'bytes=999999-' } });
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get('accept-ranges')).toBeNull();
+  });
+
+  it('the LangGraph API names a path that is not valid percent-encoding as such', async () => {
+    const reply = await server.call('GET', '/langgraph/threads/%zz');
+    expect([reply.status, reply.body.detail]).toEqual([400, 'path: not valid percent-encoding']);
   });
 });

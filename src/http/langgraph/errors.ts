@@ -7,7 +7,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { SessionError } from '../../domain/errors.js';
 import { StorageUnavailable } from '../../storage/store.js';
-import { retryAfterOf, statusOf, storageTrouble } from '../errors.js';
+import { clientErrorMessage, retryAfterOf, statusOf, storageTrouble } from '../errors.js';
 
 export class LangGraphError extends Error {
   constructor(
@@ -74,7 +74,7 @@ export const langGraphErrors: ErrorRequestHandler = (error: unknown, req, res, _
     body = { detail: `${storageTrouble(error)}; nothing was written` };
   } else if (isClientError(error)) {
     status = error.type === 'entity.parse.failed' ? 422 : error.status;
-    body = { detail: error.type === 'entity.parse.failed' ? 'body: malformed JSON' : 'The request body could not be read' };
+    body = { detail: error.type === 'entity.parse.failed' ? 'body: malformed JSON' : clientErrorMessage(error) };
   } else {
     req.log?.error({ err: error }, 'LangGraph request failed');
     status = 500;
@@ -91,7 +91,7 @@ export const langGraphErrors: ErrorRequestHandler = (error: unknown, req, res, _
 };
 
 /** body-parser's and Express's own 4xx errors. */
-function isClientError(error: unknown): error is { status: number; type?: string } {
+function isClientError(error: unknown): error is { status: number; type?: string; message?: string; expose?: boolean } {
   if (typeof error !== 'object' || error === null) return false;
   const status = (error as { status?: unknown }).status;
   return typeof status === 'number' && status >= 400 && status < 500;

@@ -47,6 +47,8 @@ export const consoleRoutes: RegisterRoutes = (router) => {
     express.static(ASSETS, {
       index: false,
       fallthrough: true,
+      // Small files, sent whole: a Range header is ignored rather than answered 416.
+      acceptRanges: false,
       setHeaders: (res) => {
         secure(res);
         res.setHeader('Cache-Control', 'no-cache');
