@@ -12,7 +12,7 @@ import { createApp, DEFAULT_SSE } from './http/app.js';
 import { SharedRateLimitStore } from './http/rate-limit.js';
 import { SharedTenantStreams } from './http/tenant-streams.js';
 import { IDEMPOTENCY_TTL_MS } from './http/idempotency.js';
-import { answerClientErrors, limitConnectionsPerClient } from './http/connections.js';
+import { answerClientErrors, limitConnectionsPerClient, refuseExpectations } from './http/connections.js';
 import { Lifecycle } from './http/lifecycle.js';
 import { Metrics } from './http/metrics.js';
 import { createRuntime, DEFAULT_LEASE_MS, defaultInstanceId, type SessionRuntime } from './runtime/runtime.js';
@@ -37,7 +37,8 @@ export async function createServer(options: ServerOptions = {}): Promise<BambooS
   const listening: Listening = { http: null, host: options.host ?? '127.0.0.1', withoutKeys: false };
   const bamboo = await assemble(options, listening);
   // Timeouts are checked every second, not every 30 s (Node's default), so they hold as documented.
-  const http = createHttpServer({ connectionsCheckingInterval: 1_000 }, bamboo.app);
+  // A missing Host is answered by the front door, in JSON, rather than by Node's bare 400.
+  const http = createHttpServer({ connectionsCheckingInterval: 1_000, requireHostHeader: false }, bamboo.app);
   listening.http = http;
   // Many clients hold long SSE streams; keep-alive sockets must not pile up forever either.
   http.keepAliveTimeout = 5_000;
@@ -49,6 +50,7 @@ export async function createServer(options: ServerOptions = {}): Promise<BambooS
   http.maxConnections = limits.maxConnections ?? DEFAULT_LIMITS.maxConnections;
   limitConnectionsPerClient(http, limits.maxConnectionsPerClient ?? DEFAULT_LIMITS.maxConnectionsPerClient);
   answerClientErrors(http);
+  refuseExpectations(http);
   try {
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);

@@ -1,17 +1,21 @@
 /**
  * Answers written on the connection itself, before or without Express: a
- * client address over its connections, and requests Node refuses. Both in
- * the API's JSON error shape.
+ * client address over its connections, and requests Node refuses or would
+ * answer itself (an unknown `Expect`). All in the API's JSON error shape.
  */
-import { type Server, STATUS_CODES } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ErrorCode } from '../domain/errors.js';
 import { statusOf } from './errors.js';
 
+function envelope(code: ErrorCode, message: string): string {
+  return JSON.stringify({ error: { code, message } });
+}
+
 /** A whole HTTP response carrying the API's JSON error, ending its connection. */
 function rawError(code: ErrorCode, message: string, headers: readonly string[] = []): string {
   const status = statusOf(code);
-  const body = JSON.stringify({ error: { code, message } });
+  const body = envelope(code, message);
   const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status]}`, 'Content-Type: application/json; charset=utf-8', ...headers, 'Connection: close', `Content-Length: ${Buffer.byteLength(body)}`];
   return `${head.join('\r\n')}\r\n\r\n${body}`;
 }
@@ -66,5 +70,15 @@ export function answerClientErrors(server: Server): void {
     // and the connection is freed even if the client never closes its side.
     socket.write(rawError(code, message));
     socket.destroy();
+  });
+}
+
+/** An `Expect` other than `100-continue`, which Node would refuse with a bare 417: refused in the API's shape, and nothing run. */
+export function refuseExpectations(server: Server): void {
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const body = envelope('invalid_request', `Expect: ${JSON.stringify(req.headers.expect)} is not supported; only 100-continue is`);
+    res
+      .writeHead(statusOf('invalid_request'), { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' })
+      .end(body);
   });
 }

@@ -10,7 +10,7 @@
  */
 import { isIP } from 'node:net';
 import cors from 'cors';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { SessionError } from '../domain/errors.js';
 
 export interface FrontDoorOptions {
@@ -33,11 +33,15 @@ export function hostName(host: string): string {
 }
 
 export function allowHosts({ listenHost, allowedHosts }: FrontDoorOptions): RequestHandler {
-  if (allowedHosts === '*') return (_req, _res, next) => next();
+  // HTTP/1.1 requires a Host (RFC 9112, 3.2); HTTP/1.0 may leave it out.
+  const missing = (req: Request) => req.headers.host === undefined && req.httpVersion !== '1.0';
+  const required = () => new SessionError('invalid_request', 'A Host header is required (HTTP/1.1)');
+  if (allowedHosts === '*') return (req, _res, next) => next(missing(req) ? required() : undefined);
   const allowed = new Set([...LOOPBACK_NAMES, hostName(listenHost), ...allowedHosts.map((host) => hostName(host))]);
   // Clients send the same Host again and again: the last verdict is kept.
   let last = { host: '', allowed: false };
   return (req, _res, next) => {
+    if (missing(req)) return next(required());
     const host = req.headers.host ?? '';
     if (host === last.host && last.allowed) return next();
     const name = hostName(host);

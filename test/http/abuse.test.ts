@@ -88,7 +88,10 @@ describe('connections', () => {
     ['a URL over 16 KiB', `GET /api/v1/sessions?x=${'y'.repeat(70_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, 431, 'headers_too_large'],
     ['both Content-Length and chunked', 'POST /api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400, 'invalid_request'],
     ['bytes that are not HTTP', 'HELLO THERE\r\n\r\n', 400, 'invalid_request'],
-  ])('a request Node refuses before the app (%s) is answered with a JSON error and closed; nothing is stored', async (_name, raw, status, code) => {
+    ['an Expect other than 100-continue', 'POST /api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: foo\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}', 400, 'invalid_request'],
+    // Answered by the front door, which keeps the connection unless asked to close it.
+    ['no Host in HTTP/1.1', 'POST /api/v1/sessions HTTP/1.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}', 400, 'invalid_request'],
+  ])('a request refused before any route (%s) is answered with a JSON error and closed; nothing is stored', async (_name, raw, status, code) => {
     const server = await startServer();
     // A client that never closes its side: the server must let go of the connection all the same.
     const socket = connect({ host: '127.0.0.1', port: server.server.port, allowHalfOpen: true });
