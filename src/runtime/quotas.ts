@@ -34,7 +34,7 @@ export class Quotas {
     const usage = await this.usage(tenant);
     const max = this.limits.sessionsPerTenant;
     if (max > 0 && usage.sessions >= max) {
-      throw new SessionError('quota_exceeded', `The tenant has ${usage.sessions} sessions, its quota; delete some first`, { quota: 'sessions', limit: max });
+      throw new SessionError('quota_exceeded', `The tenant has ${usage.sessions} sessions; its quota is ${max}: delete some first`, { quota: 'sessions', limit: max });
     }
     this.checkBytes(usage);
   }
@@ -47,7 +47,7 @@ export class Quotas {
   private checkBytes(usage: TenantUsage): void {
     const max = this.limits.bytesPerTenant;
     if (max > 0 && usage.bytes >= max) {
-      throw new SessionError('quota_exceeded', `The tenant's sessions take ${usage.bytes} bytes, its quota of ${max}; delete some first`, {
+      throw new SessionError('quota_exceeded', `The tenant's sessions take ${usage.bytes} bytes; its quota is ${max}: delete some first`, {
         quota: 'bytes',
         limit: max,
       });
