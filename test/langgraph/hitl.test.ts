@@ -70,6 +70,12 @@ describe('a human-in-the-loop turn through @langchain/langgraph-sdk', () => {
     expect(history[1].tasks[0].interrupts).toEqual([interrupt]);
     const earlier = await client.threads.getState(thread.thread_id, history[1].checkpoint.checkpoint_id!);
     expect(earlier.values).toEqual(history[1].values);
+    // A select keeps what it names; `values.<key>` one key of the values.
+    const now = await client.threads.getState(thread.thread_id);
+    expect(await client.threads.getState(thread.thread_id, undefined, { select: ['values.messages', 'next'] })).toEqual({ values: { messages: (now.values as any).messages }, next: now.next });
+    expect(await client.threads.getState(thread.thread_id, history[1].checkpoint.checkpoint_id!, { select: ['checkpoint'] })).toEqual({ checkpoint: history[1].checkpoint });
+    expect(await client.threads.getState(thread.thread_id, history[1].checkpoint, { select: ['checkpoint'] })).toEqual({ checkpoint: history[1].checkpoint });
+    expect(await client.threads.getHistory(thread.thread_id, { select: ['checkpoint'] })).toEqual(history.map(({ checkpoint }) => ({ checkpoint })));
     expect((await client.threads.getHistory(thread.thread_id, { limit: 1, before: { configurable: { checkpoint_id: history[0].checkpoint.checkpoint_id } } }))[0].checkpoint).toEqual(history[1].checkpoint);
 
     // The runs, newest first, with LangGraph's statuses.

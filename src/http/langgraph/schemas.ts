@@ -108,11 +108,20 @@ export const historyBody = z.object({
     .nullish(),
   metadata: metadataFilter,
   checkpoint: z.unknown().optional(),
-  select: z.unknown().optional(),
+  select: z.array(z.string()).nullish(),
 });
 
 export const stateAtBody = z.object({
   checkpoint: z.object({ checkpoint_id: z.string().nullish() }).loose(),
+  select: z.array(z.string()).nullish(),
+});
+
+/** `?select=values.messages&select=next`, as the SDK sends a state's select. */
+export const stateQuery = z.object({
+  select: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .transform((value) => (value === undefined ? null : [value].flat())),
 });
 
 export const assistantSearchBody = z.object({

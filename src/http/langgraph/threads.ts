@@ -12,12 +12,13 @@ import { sessionsFor } from '../routes/deps.js';
 import { parse } from '../validation.js';
 import { LangGraphError, notProvided, otherMethods, threadNotFound, unsupported } from './errors.js';
 import { historyPoints, readHistory, readLatest, readTranscript, turnBefore } from './log.js';
-import { contains, historyBody, stateAtBody, threadCountBody, threadCreateBody, type ThreadSearch, threadSearchBody } from './schemas.js';
+import { contains, historyBody, stateAtBody, stateQuery, threadCountBody, threadCreateBody, type ThreadSearch, threadSearchBody } from './schemas.js';
 import {
   emptyStateView,
   latestValues,
   pendingNow,
   selectFields,
+  selectState,
   type StatePoint,
   stateView,
   threadMetadata,
@@ -86,27 +87,29 @@ export function threadRoutes(router: Router, runtime: SessionRuntime): void {
   router
     .route('/threads/:id/state')
     .get(async (req, res) => {
+      const { select } = parse(stateQuery, req.query, 'query');
       const session = await loadThread(sessions(req), req.params.id);
       const messages = await readLatest(sessions(req), session.id);
       const pending = pendingNow(session);
-      if (messages.length === 0 && !pending) return res.json(emptyStateView(session));
+      if (messages.length === 0 && !pending) return res.json(selectState(emptyStateView(session), select));
       const parentSeq = await turnBefore(sessions(req), session.id, session.last_event_seq);
       const point: StatePoint = { seq: session.last_event_seq, at: session.updated_at, messages, pending, runId: session.run_id ?? session.last_run?.id ?? null, parentSeq };
-      res.json(stateView(session, point));
+      res.json(selectState(stateView(session, point), select));
     })
     .all(otherMethods(['GET'], 'on a thread\'s state (the state changes only through runs)'));
 
-  const stateAt = async (req: Request, checkpointId: string | null | undefined) => {
+  const stateAt = async (req: Request, checkpointId: string | null | undefined, select: readonly string[] | null) => {
     const session = await loadThread(sessions(req), String(req.params.id));
     const point = (await history(sessions(req), session)).find((candidate) => String(candidate.seq) === checkpointId);
     if (!point) throw new LangGraphError(404, `Checkpoint ${String(checkpointId)} not found`);
-    return stateView(session, point);
+    return selectState(stateView(session, point), select);
   };
   router.get('/threads/:id/state/:checkpoint', async (req, res) => {
-    res.json(await stateAt(req, req.params.checkpoint));
+    res.json(await stateAt(req, req.params.checkpoint, parse(stateQuery, req.query, 'query').select));
   });
   router.post('/threads/:id/state/checkpoint', async (req, res) => {
-    res.json(await stateAt(req, parse(stateAtBody, req.body ?? {}, 'body').checkpoint.checkpoint_id));
+    const body = parse(stateAtBody, req.body ?? {}, 'body');
+    res.json(await stateAt(req, body.checkpoint.checkpoint_id, body.select ?? null));
   });
 
   router.post('/threads/:id/history', async (req, res) => {
@@ -124,7 +127,7 @@ export function threadRoutes(router: Router, runtime: SessionRuntime): void {
       if (states.length >= (query.limit ?? 10)) break;
       const state = stateView(session, point);
       if (query.metadata && !contains(state.metadata, query.metadata)) continue;
-      const text = JSON.stringify(state);
+      const text = JSON.stringify(selectState(state, query.select ?? null));
       bytes += Buffer.byteLength(text);
       if (states.length > 0 && bytes > VALUES_BYTES) break;
       states.push(text);

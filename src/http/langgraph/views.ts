@@ -257,3 +257,12 @@ export function pendingRunView(session: SessionView, message: QueuedMessage) {
 export function selectFields<T extends object>(value: T, fields: readonly string[]): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([key]) => fields.includes(key))) as Partial<T>;
 }
+
+/** A state's fields that `select` names, none selected meaning all; `values.<key>` keeps that key of its values, as LangGraph's state select does. */
+export function selectState<T extends { values: Record<string, unknown> }>(state: T, fields: readonly string[] | null): Partial<T> {
+  if (!fields || fields.length === 0) return state;
+  const picked: Partial<T> = selectFields(state, fields);
+  const keys = fields.filter((field) => field.startsWith('values.')).map((field) => field.slice('values.'.length));
+  if (keys.length > 0 && !fields.includes('values')) picked.values = selectFields(state.values, keys) as T['values'];
+  return picked;
+}
