@@ -92,7 +92,14 @@ export function clientErrorMessage(error: { type?: unknown; message?: unknown; e
 function fromStorage(error: StorageUnavailable): SessionError {
   return error.reason === 'full'
     ? new SessionError('insufficient_storage', 'Storage is full; nothing was written. Retry once space is freed.')
-    : new SessionError('unavailable', `${storageTrouble(error)}; nothing was written. Retry shortly.`);
+    : new SessionError('unavailable', `${storageTrouble(error)}; ${writtenOrNot(error)}`);
+}
+
+/** What a client may assume of its change, and what to do. */
+export function writtenOrNot(error: StorageUnavailable): string {
+  return error.maybeWritten
+    ? 'the change may or may not have been written: read it back, or retry with the same Idempotency-Key'
+    : 'nothing was written. Retry shortly.';
 }
 
 /** What is wrong with storage, in a few words for a client. */

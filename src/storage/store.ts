@@ -87,10 +87,17 @@ export class IdempotencyKeyTaken extends Error {
 /**
  * Storage cannot do its part now: unreachable (a lost connection, a database
  * restarting), full (no space left) or damaged (a corrupt page). Nothing was
- * written; the request may be retried once it recovers. Adapters translate
- * their own errors into this.
+ * written, unless `maybeWritten`; the request may be retried once it recovers.
+ * Adapters translate their own errors into this.
  */
 export class StorageUnavailable extends Error {
+  /**
+   * The connection was lost, or the answer did not come, after a statement was
+   * sent: the database may have committed it. The caller cannot know; a client
+   * reads back, or retries with the same Idempotency-Key.
+   */
+  readonly maybeWritten: boolean;
+
   constructor(
     /**
      * `busy`: the database itself answers, but not in time: every connection was
@@ -98,10 +105,11 @@ export class StorageUnavailable extends Error {
      */
     readonly reason: 'unreachable' | 'full' | 'damaged' | 'busy',
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; maybeWritten?: boolean },
   ) {
     super(message, options);
     this.name = 'StorageUnavailable';
+    this.maybeWritten = options?.maybeWritten ?? false;
   }
 }
 

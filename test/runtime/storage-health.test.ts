@@ -14,6 +14,21 @@ describe('PostgreSQL failures', () => {
     expect(unavailability(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBeNull();
   });
 
+  it('say a statement may have been committed only when it was sent and its answer lost', () => {
+    const maybe = (error: Error) => unavailability(error)?.maybeWritten;
+    // Never connected, or undone by the server: nothing was written.
+    expect(maybe(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }))).toBe(false);
+    expect(maybe(new Error('Connection terminated due to connection timeout'))).toBe(false);
+    expect(maybe(new Error('timeout exceeded when trying to connect'))).toBe(false);
+    expect(maybe(Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' }))).toBe(false);
+    expect(maybe(Object.assign(new Error('the database system is starting up'), { code: '57P03' }))).toBe(false);
+    // Sent, then the connection or the answer was lost: it may have committed.
+    expect(maybe(new Error('Query read timeout'))).toBe(true);
+    expect(maybe(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(maybe(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))).toBe(true);
+    expect(maybe(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toBe(true);
+  });
+
   it('open an incident (readiness fails) for an outage, not for a busy pool', async () => {
     const health = new StorageHealth(pino({ level: 'silent' }));
     let failure = new Error('timeout exceeded when trying to connect');

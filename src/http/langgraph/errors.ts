@@ -7,7 +7,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { SessionError } from '../../domain/errors.js';
 import { StorageUnavailable } from '../../storage/store.js';
-import { clientErrorMessage, retryAfterOf, statusOf, storageTrouble } from '../errors.js';
+import { clientErrorMessage, retryAfterOf, statusOf, storageTrouble, writtenOrNot } from '../errors.js';
 
 export class LangGraphError extends Error {
   constructor(
@@ -71,7 +71,7 @@ export const langGraphErrors: ErrorRequestHandler = (error: unknown, req, res, _
     body = { detail: detailOf(error), code: error.code };
   } else if (error instanceof StorageUnavailable) {
     status = error.reason === 'full' ? 507 : 503;
-    body = { detail: `${storageTrouble(error)}; nothing was written` };
+    body = { detail: error.reason === 'full' ? `${storageTrouble(error)}; nothing was written` : `${storageTrouble(error)}; ${writtenOrNot(error)}` };
   } else if (isClientError(error)) {
     status = error.type === 'entity.parse.failed' ? 422 : error.status;
     body = { detail: error.type === 'entity.parse.failed' ? 'body: malformed JSON' : clientErrorMessage(error) };

@@ -158,6 +158,10 @@ const UNREACHABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '58000',
 /** A statement cancelled past its limit (`statement_timeout`, or by an administrator), or a lock not granted within `lock_timeout`. */
 const TIMED_OUT_STATES = new Set(['57014', '55P03']);
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
+/** Failures to get a connection at all: no statement was sent, so none can have been committed. */
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P03', '53300']);
+/** The driver's words when a new connection did not open in time. */
+const CONNECT_TIMEOUT = /due to connection timeout/i;
 /** The driver's own words for a connection it lost or could not get; these errors carry no code. */
 const DRIVER_MESSAGES = /Connection terminated|Client has encountered a connection error|not queryable|Connection refused/i;
 /** pg-pool's words when every connection of the pool stayed in use while a caller waited: load, not an outage. */
@@ -175,10 +179,16 @@ export function unavailability(error: unknown): StorageUnavailable | null {
   if (POOL_BUSY.test(text)) return new StorageUnavailable('busy', `every PostgreSQL connection of this instance stayed in use: ${text}`, { cause: error });
   // The server answers, and undid the statement: a lock held elsewhere, or more work than it keeps up with.
   if (typeof code === 'string' && TIMED_OUT_STATES.has(code)) return new StorageUnavailable('busy', `PostgreSQL did not finish a statement in time: ${text}`, { cause: error });
-  if (NO_ANSWER.test(text)) return new StorageUnavailable('unreachable', `PostgreSQL did not answer in time: ${text}`, { cause: error });
+  // The statement was sent: whether it committed is not known.
+  if (NO_ANSWER.test(text)) return new StorageUnavailable('unreachable', `PostgreSQL did not answer in time: ${text}`, { cause: error, maybeWritten: true });
   const unreachable =
     (typeof code === 'string' && (code.startsWith('08') || UNREACHABLE_STATES.has(code) || NETWORK_CODES.has(code))) ||
     (error instanceof AggregateError && error.errors.some((inner) => unavailability(inner) !== null)) ||
     DRIVER_MESSAGES.test(text);
-  return unreachable ? new StorageUnavailable('unreachable', `PostgreSQL is unreachable: ${text || String(code)}`, { cause: error }) : null;
+  if (!unreachable) return null;
+  const neverConnected =
+    (typeof code === 'string' && NEVER_CONNECTED.has(code)) ||
+    CONNECT_TIMEOUT.test(text) ||
+    (error instanceof AggregateError && error.errors.every((inner) => NEVER_CONNECTED.has(String((inner as { code?: unknown }).code))));
+  return new StorageUnavailable('unreachable', `PostgreSQL is unreachable: ${text || String(code)}`, { cause: error, maybeWritten: !neverConnected });
 }
