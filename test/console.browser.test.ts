@@ -138,6 +138,57 @@ describe.skipIf(skipBrowser)('web console (headless Chromium)', () => {
     await page.close();
   });
 
+  it('tells the conversation as the transcript has it: queued, rolled back, withdrawn, cut off', async () => {
+    const id = await createSession(rig.server.url, { title: 'Multitask', agent: 'gated' });
+    const page = await open(`/?session=${id}`);
+    const problems = watch(page);
+    const chat = page.getByRole('log', { name: 'Conversation' });
+    const bubbles = () => chat.locator('li:not(.note)').evaluateAll((items) => items.map((item) => `${item.querySelector('.role')?.textContent}: ${item.querySelector('.text')?.textContent}`));
+
+    await api(rig.server.url, 'POST', `/sessions/${id}/messages`, { content: 'first' });
+    const first = await rig.gated.next();
+    await first.ctx.emit({ type: 'token', text: 'half a rep' });
+    // Queued while busy: shown as queued, then where it joins the transcript.
+    await api(rig.server.url, 'POST', `/sessions/${id}/messages`, { content: 'later', multitask_strategy: 'enqueue' });
+    await expect.poll(bubbles).toEqual(['You: first', 'Agent: half a rep', 'You (queued): later']);
+    // Cancelled mid-reply: the streamed text is marked as not kept; the queued message runs.
+    await api(rig.server.url, 'POST', `/sessions/${id}/cancel`);
+    const second = await rig.gated.next();
+    await expect.poll(bubbles).toEqual(['You: first', 'Agent (cut off, not kept): half a rep', 'You: later']);
+    second.settle({ kind: 'awaitingUser', question: { text: 'Sure?', options: ['yes', 'no'] } });
+    await expectStep(page, 'awaitingUser', 'asking', { answer: true });
+    // Rolled back while asking: the unfinished turn (both messages since the last reply) leaves the conversation, as it
+    // leaves the transcript; the question is withdrawn.
+    await api(rig.server.url, 'POST', `/sessions/${id}/messages`, { content: 'instead', multitask_strategy: 'rollback' });
+    (await rig.gated.next()).settle({ kind: 'completed', message: 'done' });
+    await expect.poll(bubbles).toEqual(['Agent (cut off, not kept): half a rep', 'Agent asked (withdrawn): Sure? (yes / no)', 'You: instead', 'Agent: done']);
+    const transcript = await api<{ messages: { content: string }[] }>(rig.server.url, 'GET', `/sessions/${id}/messages`);
+    expect(transcript.messages.map((message) => message.content)).toEqual(['instead', 'done']);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('sends once however fast the New session button or Enter is pressed twice', async () => {
+    const page = await open('/');
+    const problems = watch(page);
+    const before = (await api<{ sessions: unknown[] }>(rig.server.url, 'GET', '/sessions?limit=200')).sessions.length;
+    await page.getByLabel('Title of the new session').fill('Twice');
+    await page.getByRole('button', { name: 'New session' }).dblclick();
+    await page.waitForURL(/\?session=ses_/);
+    const id = new URL(page.url()).searchParams.get('session')!;
+    await page.waitForTimeout(300);
+    expect((await api<{ sessions: unknown[] }>(rig.server.url, 'GET', '/sessions?limit=200')).sessions.length).toBe(before + 1);
+
+    await page.getByLabel('Message').fill('/sleep 300');
+    await page.getByLabel('Message').press('Enter');
+    await page.getByLabel('Message').press('Enter');
+    await expectStep(page, 'completed', 'after the run', {});
+    expect((await eventSeqs(rig.server.url, id)).filter((event) => event.type === 'message_appended').map(() => 1)).toHaveLength(2);
+    expect(await page.locator('#alert').isHidden()).toBe(true);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it('keeps state badges whole at 1280 and 1366 px with 19-character titles; the titles are cut instead', async () => {
     const titles = { awaitingUser: 'Quarterly report 19', completed: 'Deploy checklist v2', running: 'Customer follow-ups', idle: 'Onboarding new team' };
     const asking = await createSession(rig.server.url, { title: titles.awaitingUser });

@@ -102,6 +102,8 @@ function onEvent(event) {
   eventLog.append(event);
   conversation.apply(event);
   update(applyEvent(selected.state, event));
+  // A refusal shown earlier (busy, a question answered elsewhere) is out of date once the session moves on.
+  if (event.type === 'state_changed') clearError();
   if (event.type === 'run_started') ui.status.textContent = `Run ${event.run_id} started.`;
   if (RUN_ENDS[event.type]) ui.status.textContent = `Run ${event.run_id} ${RUN_ENDS[event.type]}.`;
   if (event.type === 'session_deleted') {
@@ -110,9 +112,14 @@ function onEvent(event) {
   }
 }
 
+/** The status line as it was before a reconnection, shown again once the stream is back. */
+let statusBeforeReconnect = '';
 function onStreamStatus(status, detail) {
-  if (status === 'reconnecting') ui.status.textContent = 'Reconnecting to the event stream…';
-  else if (status === 'open' && ui.status.textContent.startsWith('Reconnecting')) ui.status.textContent = '';
+  const reconnecting = ui.status.textContent.startsWith('Reconnecting');
+  if (status === 'reconnecting') {
+    if (!reconnecting) statusBeforeReconnect = ui.status.textContent;
+    ui.status.textContent = 'Reconnecting to the event stream…';
+  } else if (status === 'open' && reconnecting) ui.status.textContent = statusBeforeReconnect;
   else if (status === 'closed') ui.status.textContent = detail?.status === 404 ? 'This session no longer exists.' : 'The event stream closed.';
 }
 
@@ -131,14 +138,16 @@ async function select(id, { history = 'push', force = false } = {}) {
   conversation.reset();
   eventLog.reset();
   ui.question.dataset.id = '';
-  selected = { id, state: null, stream: null, seq: 0 };
+  const mine = { id, state: null, stream: null, seq: 0 };
+  selected = mine;
   if (history !== 'none') {
     const url = `?session=${encodeURIComponent(id)}`;
     if (history === 'replace') window.history.replaceState({ id }, '', url);
     else window.history.pushState({ id }, '', url);
   }
   const reply = await attempt(() => api.getSession(id));
-  if (selected?.id !== id) return;
+  // Another selection (or this one again, after a new key) began meanwhile: it owns the page.
+  if (selected !== mine) return;
   if (!reply) return deselect();
   ui.placeholder.hidden = true;
   ui.view.hidden = false;
@@ -162,21 +171,27 @@ async function answer(questionId, text) {
   ui.composerText.focus();
 }
 
+// One request at a time per form: a double click or a second Enter must not send twice.
+let creating = false;
 ui.createForm.addEventListener('submit', async (event) => {
   event.preventDefault();
-  const reply = await attempt(() => api.createSession(ui.createTitle.value.trim()));
+  if (creating) return;
+  creating = true;
+  const reply = await attempt(() => api.createSession(ui.createTitle.value.trim())).finally(() => (creating = false));
   if (!reply) return;
   ui.createTitle.value = '';
   await select(reply.session.id);
   ui.composerText.focus();
 });
 
+let sending = false;
 ui.composer.addEventListener('submit', async (event) => {
   event.preventDefault();
   const content = ui.composerText.value;
-  if (!selected?.state || !content.trim() || !actionsFor(selected.state).compose) return;
+  if (sending || !selected?.state || !content.trim() || !actionsFor(selected.state).compose) return;
+  sending = true;
   ui.send.disabled = true;
-  const reply = await attempt(() => api.sendMessage(selected.id, content));
+  const reply = await attempt(() => api.sendMessage(selected.id, content)).finally(() => (sending = false));
   if (selected?.state) view.render(selected.state);
   if (reply) ui.composerText.value = '';
   ui.composerText.focus();
@@ -214,11 +229,13 @@ window.addEventListener('popstate', () => {
   deselect();
 });
 
-// A key entered through the header button: load again what the refused requests could not.
+// A key entered: load again what was refused, and what was shown for another key's tenant.
 onKeyChange(() => {
+  clearError();
   loadSessions();
   diagram.load();
-  if (selected) select(selected.id, { history: 'none', force: true });
+  const id = selected?.id ?? new URLSearchParams(location.search).get('session');
+  if (id) select(id, { history: 'none', force: true });
 });
 
 const initial = new URLSearchParams(location.search).get('session');

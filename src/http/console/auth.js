@@ -33,6 +33,8 @@ function storeKey(key) {
     keptInPage = key;
   }
   renderControls();
+  // Whatever was refused, or shown for another key's tenant, is loaded again with this one.
+  for (const listener of keyListeners) listener();
 }
 
 export function forgetKey() {
@@ -45,7 +47,7 @@ export function forgetKey() {
   renderControls();
 }
 
-/** Called after the user entered a key outside a request's retry (the "Enter API key" button). */
+/** Called after the user entered a key, at a request's prompt or through the "Enter API key" button. */
 export function onKeyChange(listener) {
   keyListeners.add(listener);
 }
@@ -104,8 +106,10 @@ export async function authFetch(url, init = {}) {
     const headers = new Headers(init.headers);
     if (key) headers.set('Authorization', `Bearer ${key}`);
     const response = await fetch(url, { ...init, headers });
-    if (response.status !== 401 || attempt === 3 || init.signal?.aborted) return response;
+    if (response.status !== 401 || init.signal?.aborted) return response;
+    // A refused key is forgotten, also on the last attempt, so no later request sends it again.
     if (key && storedKey() === key) forgetKey();
+    if (attempt === 3) return response;
     // Another request may have obtained a key meanwhile.
     const next = storedKey() ?? (declined ? null : await askForKey(key ? 'The server refused that key.' : 'This server needs an API key.'));
     if (!next) return response;
@@ -117,7 +121,6 @@ ui.cancel.addEventListener('click', () => ui.dialog.close());
 ui.forget.addEventListener('click', forgetKey);
 ui.enter.addEventListener('click', async () => {
   declined = false;
-  const key = await askForKey('Enter the API key for this server.');
-  if (key) for (const listener of keyListeners) listener();
+  await askForKey('Enter the API key for this server.');
 });
 renderControls();

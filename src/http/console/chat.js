@@ -23,13 +23,24 @@ export class Conversation {
   reset() {
     this.list.replaceChildren();
     this.streaming = new Map(); // run_id → the bubble its tokens go into
-    this.questions = new Set();
+    this.questions = new Map(); // question id → its bubble
+    this.messages = new Map(); // message id → its bubble (queued messages too), so a rollback can take it out
   }
 
   apply(event) {
     switch (event.type) {
       case 'message_appended':
         return this.message(event.message);
+      case 'message_queued':
+        return this.queued(event.message);
+      case 'message_dequeued':
+        this.messages.get(event.message_id)?.remove();
+        this.messages.delete(event.message_id);
+        return this.add(element('li', 'note', 'A queued message was taken back'));
+      case 'messages_removed':
+        return this.removed(event.message_ids);
+      case 'question_withdrawn':
+        return this.withdrawn(event.question_id);
       case 'token':
         return this.token(event);
       case 'run_started':
@@ -42,13 +53,13 @@ export class Conversation {
       case 'tool_started':
         return this.add(element('li', 'note', `Tool ${event.name} called`));
       case 'run_failed':
-        this.endRun(event.run_id);
+        this.endRun(event.run_id, { cut: true });
         return this.add(element('li', 'note', `Run failed: ${event.error}`));
       case 'run_cancelled':
-        this.endRun(event.run_id);
+        this.endRun(event.run_id, { cut: true });
         return this.add(element('li', 'note', 'Run cancelled'));
       case 'run_interrupted':
-        this.endRun(event.run_id);
+        this.endRun(event.run_id, { cut: true });
         return this.add(element('li', 'note', 'Run interrupted (the server restarted)'));
       case 'run_completed':
         return this.endRun(event.run_id);
@@ -64,12 +75,40 @@ export class Conversation {
       item.querySelector('.text').textContent = message.content;
       item.classList.remove('streaming');
       this.streaming.delete(message.run_id);
+      this.messages.set(message.id, item);
       return;
     }
-    if (message.role === 'user') return this.add(bubble('user', 'You', message.content));
-    if (message.role === 'assistant') return this.add(bubble('assistant', 'Agent', message.content));
-    if (this.questions.has(message.tool_call_id)) return this.add(bubble('user', 'Your answer', message.content));
-    return this.add(bubble('tool', 'Tool result', message.content));
+    // A queued message joins the transcript when its turn comes: it moves to here.
+    this.messages.get(message.id)?.remove();
+    const item =
+      message.role === 'user' ? bubble('user', 'You', message.content)
+      : message.role === 'assistant' ? bubble('assistant', 'Agent', message.content)
+      : this.questions.has(message.tool_call_id) ? bubble('user', 'Your answer', message.content)
+      : bubble('tool', 'Tool result', message.content);
+    this.messages.set(message.id, item);
+    this.add(item);
+  }
+
+  queued(message) {
+    const item = bubble('user queued', 'You (queued)', message.content);
+    this.messages.set(message.id, item);
+    this.add(item);
+  }
+
+  /** A rollback took these messages out of the transcript: so does the chat. */
+  removed(ids) {
+    for (const id of ids) {
+      this.messages.get(id)?.remove();
+      this.messages.delete(id);
+    }
+    this.add(element('li', 'note', `Rolled back: ${ids.length} message${ids.length === 1 ? '' : 's'} left the conversation`));
+  }
+
+  withdrawn(questionId) {
+    const item = this.questions.get(questionId);
+    if (!item) return;
+    item.classList.add('withdrawn');
+    item.querySelector('.role').textContent = 'Agent asked (withdrawn)';
   }
 
   token(event) {
@@ -84,13 +123,22 @@ export class Conversation {
   }
 
   question(question) {
-    this.questions.add(question.id);
     const options = question.options?.length ? ` (${question.options.join(' / ')})` : '';
-    this.add(bubble('question-asked', 'Agent asks', `${question.text}${options}`));
+    const item = bubble('question-asked', 'Agent asks', `${question.text}${options}`);
+    this.questions.set(question.id, item);
+    this.add(item);
   }
 
-  endRun(runId) {
-    this.streaming.get(runId)?.classList.remove('streaming');
+  /** `cut`: the run ended without its reply; text it streamed is shown as not kept. */
+  endRun(runId, { cut = false } = {}) {
+    const item = this.streaming.get(runId);
+    if (item) {
+      item.classList.remove('streaming');
+      if (cut) {
+        item.classList.add('cut');
+        item.querySelector('.role').textContent = 'Agent (cut off, not kept)';
+      }
+    }
     this.streaming.delete(runId);
     this.list.setAttribute('aria-busy', 'false');
   }
