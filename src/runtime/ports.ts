@@ -13,8 +13,11 @@ export const OWNER_GRACE_MS = 3_000;
  * other process leaves the session's writes to it): asked for by another.
  */
 export type OwnerCommand =
-  /** `keepPartial`: keep what the run said so far, as an interrupted assistant message. */
-  | { kind: 'cancel'; runId: string; keepPartial: boolean }
+  /**
+   * `keepPartial`: keep what the run said so far, as an interrupted assistant message.
+   * `holdQueue`: the asker's message runs next (interrupt, rollback), so the queue waits for it a while.
+   */
+  | { kind: 'cancel'; runId: string; keepPartial: boolean; holdQueue?: boolean }
   | { kind: 'enqueue'; message: Message; maxQueued: number }
   | { kind: 'dequeue'; messageId: string };
 

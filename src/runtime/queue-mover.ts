@@ -10,6 +10,8 @@ import { advanceQueue } from './use-cases/multitask.js';
 
 export class QueueMover {
   private readonly scheduled = new Set<string>();
+  /** Sessions whose queue waits, until when (ms since the epoch): another instance's message is to run first. */
+  private readonly held = new Map<string, number>();
 
   constructor(private readonly context: () => RuntimeContext) {}
 
@@ -20,7 +22,18 @@ export class QueueMover {
     this.move(host.id);
   }
 
+  /** The queue of `id` does not move for `ms`, then moves if the session is still free. */
+  hold(id: string, ms: number): void {
+    this.held.set(id, Date.now() + ms);
+    setTimeout(() => {
+      if ((this.held.get(id) ?? 0) > Date.now()) return;
+      this.held.delete(id);
+      this.move(id);
+    }, ms).unref();
+  }
+
   move(id: string): void {
+    if ((this.held.get(id) ?? 0) > Date.now()) return;
     if (this.scheduled.has(id)) return;
     this.scheduled.add(id);
     setImmediate(() => {

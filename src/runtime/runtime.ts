@@ -207,6 +207,7 @@ export function createRuntime(options: RuntimeOptions): SessionRuntime {
     quotas: new Quotas(store, { sessionsPerTenant: 0, bytesPerTenant: 0, ...options.quotas }),
     logger,
     isClosing: () => closing,
+    holdQueue: (id, ms) => queue.hold(id, ms),
   };
   const retention = new Retention(ctx, options.retentionDays ?? 0);
   const queue = new QueueMover(() => ctx);

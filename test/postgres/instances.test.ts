@@ -138,6 +138,32 @@ describe('two instances on one PostgreSQL database', () => {
     expect(await waitForSession(a, session.id, (s) => s.state === 'idle')).toMatchObject({ last_run: { status: 'cancelled' } });
   });
 
+  it("interrupt and rollback sent to the instance not running the session's run go ahead of its queue, as on the owner", async () => {
+    const gated = gatedAgent();
+    const { a, b } = await pair({ agents: { gated: gated.agent }, defaultAgent: 'gated' });
+    const session = await createSession(a);
+    expect((await sendMessage(a, session.id, 'wait')).status).toBe(202);
+    await expect.poll(() => gated.runs.length).toBe(1);
+    expect((await sendMessage(a, session.id, 'queued', { multitask_strategy: 'enqueue' })).body.outcome).toBe('Queued');
+
+    // A runs the turn: B asks it to cancel, and the message runs next, on B, the queue behind it.
+    const interrupted = await sendMessage(b, session.id, 'now please', { multitask_strategy: 'interrupt' });
+    expect([interrupted.status, interrupted.body.outcome]).toEqual([202, 'Started']);
+    expect(gated.runs[0]!.signal.aborted).toBe(true);
+    await expect.poll(() => gated.runs.length).toBe(2);
+    expect(await waitForSession(a, session.id, (s) => s.run_id === interrupted.body.run_id)).toMatchObject({ state: 'running', queued: [{ content: 'queued' }] });
+    // Now B runs it: a rollback on A does the same the other way.
+    const rolled = await sendMessage(a, session.id, 'rather', { multitask_strategy: 'rollback' });
+    expect([rolled.status, rolled.body.outcome]).toEqual([202, 'Started']);
+    expect(gated.runs[1]!.signal.aborted).toBe(true);
+    expect(await waitForSession(b, session.id, (s) => s.run_id === rolled.body.run_id)).toMatchObject({ state: 'running', queued: [{ content: 'queued' }] });
+
+    gated.release();
+    await waitForSession(a, session.id, (s) => s.state === 'completed' && s.queued.length === 0 && s.message_count === 4);
+    const transcript = await a.call('GET', `${API}/sessions/${session.id}/messages`);
+    expect(transcript.body.messages.map((message: Json) => message.content)).toEqual(['rather', 'released', 'queued', 'released']);
+  });
+
   it('an answer given on B resumes the question asked on A', async () => {
     const { a, b } = await pair();
     const session = await createSession(a);

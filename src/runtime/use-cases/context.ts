@@ -31,6 +31,8 @@ export interface RuntimeContext {
   quotas: Quotas;
   logger: Logger;
   isClosing(): boolean;
+  /** Keeps the session's queue from moving for `ms`: a message from another instance is to run first. */
+  holdQueue(id: string, ms: number): void;
 }
 
 /** Any tenant: recovery and shutdown act for the server itself. */

@@ -52,8 +52,9 @@ export async function sendWithStrategy(
     });
   const sent = await attempt();
   if ('outcome' in sent) return sent;
-  // The run executes in another process: its owner cancels it (keeping its partial reply for an interrupt), then the message runs here.
-  const ended = await askOwner(ctx, id, sent.owner, { kind: 'cancel', runId: sent.runId, keepPartial: strategy === 'interrupt' }, sent.lastSeq, (event) => runIdOf(event) === sent.runId && isRunEnding(event));
+  // The run executes in another process: its owner cancels it (keeping its partial reply for an interrupt), holding its
+  // queue, then the message runs here, ahead of the queue, as it would on the owner.
+  const ended = await askOwner(ctx, id, sent.owner, { kind: 'cancel', runId: sent.runId, keepPartial: strategy === 'interrupt', holdQueue: true }, sent.lastSeq, (event) => runIdOf(event) === sent.runId && isRunEnding(event));
   if (!ended) ctx.logger.warn({ session_id: id, owner: sent.owner }, 'the owner of a run did not answer a cancel');
   const again = strategy === 'rollback' ? await ctx.store.readRecentMessages(id, 1_000) : [];
   transcript.splice(0, transcript.length, ...again);

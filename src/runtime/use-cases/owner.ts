@@ -60,7 +60,9 @@ export async function obeyOwnerCommand(ctx: RuntimeContext, id: string, command:
     if (!host.hasLiveRun) return;
     switch (command.kind) {
       case 'cancel':
-        if (host.runId === command.runId) host.send({ type: 'cancel', at: now(), ...(command.keepPartial ? partialOf(host) : {}) });
+        if (host.runId !== command.runId) return;
+        if (command.holdQueue) ctx.holdQueue(id, OWNER_GRACE_MS);
+        host.send({ type: 'cancel', at: now(), ...(command.keepPartial ? partialOf(host) : {}) });
         return;
       case 'enqueue':
         host.send({ type: 'message.enqueue', message: command.message, maxQueued: command.maxQueued });
