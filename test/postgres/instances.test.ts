@@ -164,6 +164,30 @@ describe('two instances on one PostgreSQL database', () => {
     expect(transcript.body.messages.map((message: Json) => message.content)).toEqual(['rather', 'released', 'queued', 'released']);
   });
 
+  it('an interrupt on B whose owner does not answer takes the run over in storage, as a cancel does, without waiting for the lease', async () => {
+    const db = await database();
+    const proxy = await PgProxy.start();
+    cleanups.push(() => proxy.cut());
+    const gated = gatedAgent();
+    const options = { agents: { gated: gated.agent }, defaultAgent: 'gated', leaseMs: 60_000 };
+    const a = await instance(urlOf(db.name, { port: proxy.port }), 'instance-a', options);
+    const b = await instance(db.url, 'instance-b', options);
+    const session = await createSession(a);
+    const first = await sendMessage(a, session.id, 'stuck');
+    await expect.poll(() => gated.runs.length).toBe(1);
+
+    // A no longer hears anything: its lease has a minute left.
+    await proxy.cut();
+    const interrupted = await sendMessage(b, session.id, 'instead', { multitask_strategy: 'interrupt' });
+    expect([interrupted.status, interrupted.body.outcome]).toEqual([202, 'Started']);
+    await expect.poll(() => gated.runs.length).toBe(2);
+    gated.release();
+    const done = await waitForSession(b, session.id, (s) => s.state === 'completed');
+    expect(done.last_run.id).toBe(interrupted.body.run_id);
+    const log = await events(b, session.id);
+    expect(log.filter((event) => event.type === 'run_cancelled').map((event) => event.run_id)).toEqual([first.body.run_id]);
+  });
+
   it('an answer given on B resumes the question asked on A', async () => {
     const { a, b } = await pair();
     const session = await createSession(a);

@@ -37,10 +37,11 @@ export async function sendWithStrategy(
   if (strategy === 'enqueue') return enqueue(ctx, tenant, id, message, options.agent, acknowledge);
   // A rollback removes what the superseded run produced; what is durable is read first, what is not is the host's.
   const transcript = strategy === 'rollback' ? await ctx.store.readRecentMessages(id, 1_000) : [];
-  const attempt = (superseded?: string) =>
+  /** `takeOver`: that run's owner did not answer, so it is superseded here in storage, as a cancel does (its lease ends with the commit). */
+  const attempt = (superseded?: string, takeOver?: string) =>
     onSession(ctx, tenant, id, (host): Sent | Remote => {
       const owner = remoteOwner(ctx, host);
-      if (owner) return { owner, ...remoteRun(host, options.agent) };
+      if (owner && !(takeOver !== undefined && host.runId === takeOver)) return { owner, ...remoteRun(host, options.agent) };
       const takeover = { message, runId: newId('run'), at: now() };
       const eventsAfter = host.lastSeq;
       const reply =
@@ -58,10 +59,10 @@ export async function sendWithStrategy(
   if (!ended) ctx.logger.warn({ session_id: id, owner: sent.owner }, 'the owner of a run did not answer a cancel');
   const again = strategy === 'rollback' ? await ctx.store.readRecentMessages(id, 1_000) : [];
   transcript.splice(0, transcript.length, ...again);
-  // Only a cancelled run is superseded: one that completed meanwhile keeps its reply.
-  const retried = await attempt(ended?.type === 'run_cancelled' ? sent.runId : undefined);
+  // Only a cancelled run is superseded: one that completed meanwhile keeps its reply. Without an answer, the same run is taken over.
+  const retried = await attempt(ended?.type === 'run_cancelled' ? sent.runId : undefined, ended ? undefined : sent.runId);
   if ('outcome' in retried) return retried;
-  // Its owner neither answered nor lost its lease (alive but cut off, or dead within the lease), or already runs the next turn.
+  // Another run started meanwhile, elsewhere.
   throw new SessionError('session_busy', 'A run is active in another instance and could not be stopped now; try again shortly', { run_id: retried.runId });
 }
 
