@@ -222,6 +222,12 @@ export interface Store {
   /** The stored version, or null when the session does not exist. */
   sessionVersion(id: string): Promise<number | null>;
   commit(commit: Commit): Promise<void>;
+  /**
+   * Keeps `record` for a change that another instance made and committed (a
+   * message queued by the run's owner), so it can only follow that change;
+   * false when the key is already taken. Every other record goes with its commit.
+   */
+  keepIdempotency(record: IdempotencyRecord): Promise<boolean>;
   /** Removes the session with its messages and events. */
   deleteSession(id: string): Promise<boolean>;
   /** Newest first, the tenant's sessions only. */

@@ -473,6 +473,14 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         expect(await store.getIdempotency('default', 'append-2')).toEqual(other);
       });
 
+      it('are kept alone, for a change another instance committed, only when the key is free', async () => {
+        const kept = record('queued-1', { path: '/api/v1/sessions/ses_a/messages', status: 202 });
+        expect(await store.keepIdempotency(kept)).toBe(true);
+        expect(await store.keepIdempotency(record('queued-1', { body: '{}' }))).toBe(false);
+        expect(await store.keepIdempotency(record('queued-1', { tenant: 'acme' }))).toBe(true);
+        expect(await store.getIdempotency('default', 'queued-1')).toEqual(kept);
+      });
+
       it('answer null for an unknown key, or another tenant\'s', async () => {
         await store.createSession(sessionRow('ses_a'), [event('ses_a', 1, 'session_created')], record('key-1'));
         expect(await store.getIdempotency('default', 'nope')).toBeNull();

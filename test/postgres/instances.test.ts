@@ -188,6 +188,23 @@ describe('two instances on one PostgreSQL database', () => {
     expect(log.filter((event) => event.type === 'run_cancelled').map((event) => event.run_id)).toEqual([first.body.run_id]);
   });
 
+  it('a message queued through B with an Idempotency-Key is queued once: a retry on B or A replays the answer', async () => {
+    const gated = gatedAgent();
+    const { a, b } = await pair({ agents: { gated: gated.agent }, defaultAgent: 'gated' });
+    const session = await createSession(a);
+    await sendMessage(a, session.id, 'wait');
+    await expect.poll(() => gated.runs.length).toBe(1);
+    const send = (instance: Instance) =>
+      instance.call('POST', `${API}/sessions/${session.id}/messages`, { json: { content: 'later', multitask_strategy: 'enqueue' }, headers: { 'Idempotency-Key': 'queue-once' } });
+    const first = await send(b);
+    expect([first.status, first.body.outcome]).toEqual([202, 'Queued']);
+    for (const retry of [await send(b), await send(a)]) {
+      expect([retry.status, retry.headers.get('idempotent-replayed'), retry.body]).toEqual([202, 'true', first.body]);
+    }
+    expect((await waitForSession(a, session.id, () => true)).queued).toHaveLength(1);
+    gated.release();
+  });
+
   it('an answer given on B resumes the question asked on A', async () => {
     const { a, b } = await pair();
     const session = await createSession(a);

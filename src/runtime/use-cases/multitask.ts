@@ -34,7 +34,7 @@ export async function sendWithStrategy(
     if (options.acknowledge) host.acknowledge(options.acknowledge(result));
     return result;
   };
-  if (strategy === 'enqueue') return enqueue(ctx, tenant, id, message, options.agent, acknowledge);
+  if (strategy === 'enqueue') return enqueue(ctx, tenant, id, message, options, acknowledge);
   // A rollback removes what the superseded run produced; what is durable is read first, what is not is the host's.
   const transcript = strategy === 'rollback' ? await ctx.store.readRecentMessages(id, 1_000) : [];
   /** `takeOver`: that run's owner did not answer, so it is superseded here in storage, as a cancel does (its lease ends with the commit). */
@@ -71,9 +71,10 @@ async function enqueue(
   tenant: Tenant,
   id: string,
   message: Message,
-  agent: string | undefined,
+  options: AppendOptions,
   acknowledge: (host: SessionHost, result: Sent) => Sent,
 ): Promise<Sent> {
+  const { agent } = options;
   const maxQueued = ctx.maxQueued;
   const sent = await onSession(ctx, tenant, id, (host): Sent | Remote => {
     const owner = remoteOwner(ctx, host);
@@ -87,9 +88,14 @@ async function enqueue(
   });
   if ('outcome' in sent) return sent;
   const queued = await askOwner(ctx, id, sent.owner, { kind: 'enqueue', message, maxQueued }, sent.lastSeq, (event) => event.type === 'message_queued' && event.message.id === message.id);
-  if (queued?.type === 'message_queued') return { message, outcome: 'Queued', position: queued.position };
+  if (queued?.type === 'message_queued') {
+    const result: Sent = { message, outcome: 'Queued', position: queued.position };
+    // The owner queued it in its own commit: the response is kept just after, so a retry replays it.
+    if (options.acknowledge) await ctx.store.keepIdempotency(options.acknowledge(result));
+    return result;
+  }
   // The run ended meanwhile (the session may be free now), or its owner is gone: try again here.
-  return enqueue(ctx, tenant, id, message, agent, acknowledge);
+  return enqueue(ctx, tenant, id, message, options, acknowledge);
 }
 
 /** The run another process executes, for its owner to be asked; the session has had its agent since that run began. */

@@ -261,6 +261,10 @@ export class PgStore implements Store, IdempotencyStore, KeyStore, WebhookOutbox
     await this.run('notify', [channel, payload]);
   }
 
+  async keepIdempotency({ tenant, key, method, path, bodyHash, status, body, createdAt }: IdempotencyRecord): Promise<boolean> {
+    return ((await this.run('keepIdempotency', [tenant, key, method, path, bodyHash, status, body, createdAt])).rowCount ?? 0) === 1;
+  }
+
   async getIdempotency(tenant: string, key: string): Promise<IdempotencyRecord | null> {
     const { rows } = await this.run<IdempotencyRecordRow>('getIdempotency', [tenant, key]);
     return rows[0] ? toIdempotencyRecord(rows[0]) : null;

@@ -195,6 +195,8 @@ export const SQL = {
   /** Sessions written since a time, with where their logs end: what a listener that was deaf may have missed. */
   changedSince: 'SELECT id, last_event_seq FROM sessions WHERE updated_at >= $1',
   getIdempotency: 'SELECT * FROM idempotency_records WHERE tenant = $1 AND key = $2',
+  keepIdempotency: `INSERT INTO idempotency_records (tenant, key, method, path, body_hash, status, body, created_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
   existingKeys: 'SELECT tenant, key FROM idempotency_records WHERE (tenant, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))',
   purgeIdempotency: 'DELETE FROM idempotency_records WHERE created_at < $1',
   notify: 'SELECT pg_notify($1, $2)',

@@ -219,6 +219,10 @@ export class SqliteStore implements Store, IdempotencyStore, KeyStore, WebhookOu
     );
   }
 
+  keepIdempotency(record: IdempotencyRecord): Promise<boolean> {
+    return this.run(() => this.sql.putIdempotency.run(record).changes === 1);
+  }
+
   getIdempotency(tenant: string, key: string): Promise<IdempotencyRecord | null> {
     return this.run(() => {
       const row = this.sql.getIdempotency.get(tenant, key) as IdempotencyRecordRow | undefined;
