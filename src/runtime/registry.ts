@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { now } from '../domain/ids.js';
 import type { SessionInfo, SessionView } from '../domain/types.js';
 import type { IdempotencyRecord, Store } from '../storage/store.js';
-import { StorageUnavailable, TooManyRuns, VersionConflict } from '../storage/store.js';
+import { IdempotencyKeyTaken, StorageUnavailable, TooManyRuns, VersionConflict } from '../storage/store.js';
 import type { HostDeps } from './session-host.js';
 import { SessionHost } from './session-host.js';
 
@@ -184,8 +184,9 @@ export class SessionRegistry {
    */
   private onBroken(host: SessionHost, error: unknown): void {
     this.drop(host);
-    // A lost race or a run over its tenant's limit wrote nothing: the next command reloads.
-    if (error instanceof VersionConflict || error instanceof TooManyRuns) return;
+    // A lost race (for the version, or for an Idempotency-Key, whose request is replayed) or a run over its tenant's
+    // limit wrote nothing: the next command reloads.
+    if (error instanceof VersionConflict || error instanceof IdempotencyKeyTaken || error instanceof TooManyRuns) return;
     // Failing storage is one incident, logged once; a run of this process cut off by it is recorded once storage answers.
     if (error instanceof StorageUnavailable) {
       const { state, leaseOwner } = host.durable;

@@ -3,6 +3,7 @@
  * server, sharing one PostgreSQL database: as separate processes would,
  * except that they can be inspected.
  */
+import type { Logger } from 'pino';
 import { vi } from 'vitest';
 import type { Agent } from '../../src/agents/agent.js';
 import { type AccessSettings, createServer, type BambooServer, type WebhookSettings } from '../../src/server.js';
@@ -22,6 +23,8 @@ export interface Instance {
 
 export interface InstanceOptions {
   leaseMs?: number;
+  /** Where the server logs; silent by default. */
+  logger?: Logger;
   agents?: Record<string, Agent>;
   defaultAgent?: string;
   resumeInterrupted?: boolean;
@@ -48,6 +51,7 @@ export async function startInstance(url: string, id: string, options: InstanceOp
     tokenDelayMs: options.tokenDelayMs ?? 0,
     webhooks: options.webhooks,
     access: options.access,
+    logger: options.logger,
     // Closing must not wait for streams the test left open.
     shutdownGraceMs: 200,
   });
