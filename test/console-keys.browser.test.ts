@@ -84,4 +84,35 @@ describe.skipIf(skip)('console with API keys (headless Chromium)', () => {
     expect(await dialog.isVisible()).toBe(false);
     await page.close();
   });
+
+  it('after wrong keys, the right one opens the linked session and clears the error; another tenant\'s key closes it', async () => {
+    const created = await fetch(`${server.url}/api/v1/sessions`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ACME}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ title: 'Acme linked' }),
+    });
+    const { session } = (await created.json()) as { session: { id: string } };
+    const page = await context.newPage();
+    await page.goto(`${server.url}/?session=${session.id}`);
+    const dialog = page.getByRole('dialog', { name: 'API key' });
+    const enter = async (key: string) => {
+      await dialog.waitFor();
+      await dialog.getByLabel('Key').fill(key);
+      await dialog.getByRole('button', { name: 'Use key' }).click();
+    };
+    await enter('not-the-key-of-anyone-00000');
+    await enter('still-not-the-key-000000000');
+    // Refused twice: the key is not kept, and the next request asks again.
+    await enter(ACME);
+    await page.getByRole('heading', { level: 2, name: 'Acme linked' }).waitFor();
+    await expect.poll(() => page.locator('#alert').isHidden()).toBe(true);
+    expect(await page.evaluate(() => sessionStorage.getItem('bamboo.apiKey'))).toBe(ACME);
+
+    // Another tenant's key, entered when the next list refresh asks: its session is not shown any more, nor listed.
+    await page.getByRole('button', { name: 'Forget API key' }).click();
+    await enter(BETA);
+    await expect.poll(() => page.locator('#session-view').isHidden()).toBe(true);
+    await expect.poll(() => page.getByRole('navigation').textContent()).not.toContain('Acme linked');
+    await page.close();
+  });
 });
