@@ -90,8 +90,13 @@ async function enqueue(
   const queued = await askOwner(ctx, id, sent.owner, { kind: 'enqueue', message, maxQueued }, sent.lastSeq, (event) => event.type === 'message_queued' && event.message.id === message.id);
   if (queued?.type === 'message_queued') {
     const result: Sent = { message, outcome: 'Queued', position: queued.position };
-    // The owner queued it in its own commit: the response is kept just after, so a retry replays it.
-    if (options.acknowledge) await ctx.store.keepIdempotency(options.acknowledge(result));
+    // The owner queued it in its own commit: the response is kept just after, so a retry replays it. The message is
+    // queued whatever becomes of that record, so the answer says so.
+    if (options.acknowledge) {
+      await ctx.store.keepIdempotency(options.acknowledge(result)).catch((err: unknown) => {
+        ctx.logger.warn({ err, session_id: id }, 'could not keep the Idempotency-Key response of a message queued by another instance');
+      });
+    }
     return result;
   }
   // The run ended meanwhile (the session may be free now), or its owner is gone: try again here.
