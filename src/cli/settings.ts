@@ -9,7 +9,7 @@ import { DEFAULT_MAX_TOOL_ROUNDS, DEFAULT_MODEL } from '../agents/openai/index.j
 import { DEFAULT_LIMITS, KEYED_DEFAULTS } from '../options.js';
 import { DEFAULT_LEASE_MS, RUNTIME_DEFAULTS } from '../runtime/runtime.js';
 import { DEFAULT_POOL_SIZE } from '../storage/postgres/connection.js';
-import { apiKeys, database, hostNames, integer, milliseconds, origins, oneOf, path, port, text, toggle, urls, type Value, webhookSecret } from './values.js';
+import { apiKeys, database, hostNames, integer, milliseconds, origins, oneOf, port, text, toggle, urls, type Value, webhookSecret } from './values.js';
 
 export interface Setting<Name extends string = string, T = unknown, Default extends T | undefined = T | undefined> {
   variable: Name;

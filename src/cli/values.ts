@@ -47,8 +47,6 @@ export function milliseconds(min: number): Value<number> {
 
 export const text: Value<string> = { schema: z.string(), placeholder: '<text>', format: (value) => value };
 
-export const path: Value<string> = { ...text, placeholder: '<path>' };
-
 const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
 
 /** A SQLite file, `:memory:`, or a PostgreSQL URL; a URL of another scheme (`mysql://`, `postgress://`) would otherwise become a file of that name. */
