@@ -131,7 +131,7 @@ export function runRoutes(router: Router, { runtime, lifecycle, buffers, sse, st
       const runs = [...pending, ...done].filter((run) => !query.status || run.status === query.status);
       const offset = query.offset ?? 0;
       const page = runs.slice(offset, offset + (query.limit ?? 10));
-      const select = query.select === undefined ? null : [query.select].flat();
+      const { select } = query;
       res.json(select ? page.map((run) => selectFields(run, select)) : page);
     })
     .all(otherMethods(['GET', 'POST'], 'on a thread\'s runs'));

@@ -116,13 +116,14 @@ export const stateAtBody = z.object({
   select: z.array(z.string()).nullish(),
 });
 
-/** `?select=values.messages&select=next`, as the SDK sends a state's select. */
-export const stateQuery = z.object({
-  select: z
-    .union([z.string(), z.array(z.string())])
-    .optional()
-    .transform((value) => (value === undefined ? null : [value].flat())),
-});
+/** `?select=a&select=b` (or one), as the SDK sends a select in a query; null when none. */
+const selectQuery = z
+  .union([z.string(), z.array(z.string())])
+  .optional()
+  .transform((value) => (value === undefined ? null : [value].flat()));
+
+/** `?select=values.messages&select=next`: a state's select. */
+export const stateQuery = z.object({ select: selectQuery });
 
 export const assistantSearchBody = z.object({
   graph_id: z.string().nullish(),
@@ -157,7 +158,7 @@ export const runListQuery = z.object({
   limit: count('limit').optional(),
   offset: count('offset').optional(),
   status: z.enum(RUN_STATUSES).optional(),
-  select: z.union([z.string(), z.array(z.string())]).optional(),
+  select: selectQuery,
 });
 
 export const joinStreamQuery = z.object({
